@@ -1,0 +1,71 @@
+/* What the engine needs from a CA: submit a CSR, then collect the
+ * certificate, in resumable steps: submit returns a reference (SCM sslId,
+ * ACME order URL) that the engine journals at once, and collect continues
+ * from it in this run or a later one without ordering again. */
+#ifndef LB_CA_H
+#define LB_CA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+#include "util/err.h"
+
+struct ca;
+
+struct ca_request {
+	const char *profile;
+	const char *csr_pem;
+	char *const *names;   /* DNS names, common name first */
+	size_t nnames;
+	const char *common_name;
+};
+
+/* How a CA client gets an http-01 token served; the engine wires it to the
+ * device driver. NULL when the CA is set to challenge: none. */
+struct ca_challenge {
+	int (*publish)(void *ctx, const char *token, const char *keyauth, struct err *e);
+	int (*withdraw)(void *ctx, const char *token, struct err *e);
+	void *ctx;
+};
+
+/* RFC 5280 CRLReason codes. */
+enum revoke_reason {
+	REVOKE_UNSPECIFIED = 0, REVOKE_KEY_COMPROMISE = 1, REVOKE_CA_COMPROMISE = 2,
+	REVOKE_AFFILIATION_CHANGED = 3, REVOKE_SUPERSEDED = 4,
+	REVOKE_CESSATION = 5, REVOKE_CERTIFICATE_HOLD = 6,
+	REVOKE_PRIVILEGE_WITHDRAWN = 9,
+};
+/* "keyCompromise" → 1 ...; -1 when unknown. */
+int ca_reason_parse(const char *s);
+
+struct ca_ops {
+	const char *type; /* "sectigo-scm", "acme" */
+
+	/* state_dir holds what the client keeps (ACME account key, 0600). */
+	int (*open)(const struct cfg_ca *cfg, const char *state_dir, struct ca **out,
+	    struct err *e);
+	void (*close)(struct ca *c);
+	/* Read-only reachability and credentials check (lbcert check). */
+	int (*ping)(struct ca *c, struct err *e);
+
+	/* Sends the request; *order_ref (malloc'd) identifies it. */
+	int (*submit)(struct ca *c, const struct ca_request *req, char **order_ref,
+	    struct err *e);
+	/* Gets the certificate of order_ref: *cert_pem is the leaf, *chain the
+	 * rest, issuer first (strv_free). LB_EPENDING when the CA has not
+	 * issued within the configured wait: the engine keeps order_ref and
+	 * collects on a later run. Any other error: the order is dead. */
+	int (*collect)(struct ca *c, const struct ca_request *req, const char *order_ref,
+	    const struct ca_challenge *ch, char **cert_pem, char ***chain, size_t *nchain,
+	    struct err *e);
+	int (*revoke)(struct ca *c, const char *order_ref, const char *cert_pem,
+	    int reason, struct err *e);
+};
+
+extern const struct ca_ops scm_ops;
+extern const struct ca_ops acme_ops;
+
+const struct ca_ops *ca_ops_for(enum ca_type t);
+
+#endif

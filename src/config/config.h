@@ -1,0 +1,135 @@
+/* Configuration: lbcert.yaml, credentials.yaml and profiles/*.yaml parsed
+ * with libyaml into plain structs. Every error is reported as
+ * "FILE:LINE:COLUMN: message" (1-based) with code LB_ECONFIG, and nothing
+ * is contacted before the whole configuration has loaded. */
+#ifndef LB_CONFIG_H
+#define LB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+enum key_type { KEY_RSA, KEY_ECDSA };
+enum ec_curve { CURVE_NONE, CURVE_P256, CURVE_P384 };
+
+struct cfg_key {
+	enum key_type type;
+	int size;            /* RSA: 2048|3072|4096; 0 for ECDSA */
+	enum ec_curve curve; /* ECDSA: P-256|P-384 */
+};
+
+struct cfg_tls {
+	char *ca_file;    /* NULL: the system trust store */
+	char *pin_sha256; /* "AB:CD:..." SHA-256 of the peer's certificate, or NULL */
+	bool insecure;
+};
+
+enum dev_type { DEV_CITRIX_ADC, DEV_F5_BIGIP };
+
+struct cfg_device {
+	char *name;
+	enum dev_type type;
+	char *url;
+	char **peers;
+	size_t npeers;
+	char *credentials; /* key into credentials.yaml */
+	struct cfg_tls tls;
+	int timeout_s;     /* default 30 */
+	char *partition;   /* BIG-IP, default "Common" */
+	char *sync_group;  /* BIG-IP, optional */
+	/* Resolved from credentials.yaml. password is a secret: wiped by
+	 * config_free(), registered with the log redactor at load. */
+	char *username;
+	char *password;
+};
+
+enum ca_type { CA_SECTIGO_SCM, CA_ACME };
+enum challenge_type { CHALLENGE_NONE, CHALLENGE_HTTP01 };
+
+struct cfg_ca {
+	char *name;
+	enum ca_type type;
+	char *ca_file;      /* optional trust for the CA's API */
+	int timeout_s;      /* default 30 */
+	/* sectigo-scm */
+	char *url;
+	char *customer_uri;
+	long org_id;
+	char *cert_type;    /* numeric id or the type's name, as written */
+	int term;
+	int poll_interval_s; /* default 10 */
+	int poll_timeout_s;  /* default 600 */
+	/* acme */
+	char *directory;
+	char **contact;
+	size_t ncontact;
+	enum challenge_type challenge;
+	char *preferred_chain; /* optional: issuer CN of the preferred alternate chain */
+	char *credentials;
+	/* Resolved secrets (wiped by config_free, registered for redaction). */
+	char *login;        /* scm */
+	char *password;     /* scm */
+	char *eab_kid;      /* acme, optional */
+	char *eab_hmac_key; /* acme, optional, base64url as the CA gives it */
+};
+
+struct cfg_subject {
+	char *organization, *organizational_unit, *locality, *state, *country, *email;
+};
+
+struct cfg_vserver {
+	char *name;
+	bool sni;
+	char *check; /* "host:port" or NULL */
+};
+
+struct cfg_client_ssl {
+	char *parent;      /* default "/Common/clientssl" */
+	char *profile;     /* default "<object_name>_clientssl" */
+	bool sni_default;
+	char *server_name; /* NULL: none */
+};
+
+struct cfg_profile {
+	char *name;       /* file stem */
+	char *file;       /* path of the profile file */
+	struct cfg_device *device;
+	struct cfg_ca *ca;
+	char *common_name;
+	char **sans;      /* always contains common_name (added first when omitted) */
+	size_t nsans;
+	struct cfg_key key;
+	struct cfg_subject subject;
+	int renew_before_days; /* profile, else defaults; -1: one third of the lifetime */
+	char *object_name;     /* default: the profile name */
+	struct cfg_vserver *vservers;
+	size_t nvservers;
+	struct cfg_client_ssl client_ssl;
+	char *challenge_vserver;
+};
+
+struct config {
+	char *dir;
+	int renew_before_days; /* defaults; -1 when not set */
+	struct cfg_key key;    /* defaults; rsa 2048 when not set */
+	struct cfg_device *devices;
+	size_t ndevices;
+	struct cfg_ca *cas;
+	size_t ncas;
+	struct cfg_profile *profiles; /* sorted by name */
+	size_t nprofiles;
+};
+
+/* Loads dir/lbcert.yaml, dir/credentials.yaml and dir/profiles/*.yaml.
+ * On success *out is owned by the caller (config_free). */
+int config_load(const char *dir, struct config **out, struct err *e);
+void config_free(struct config *c);
+
+struct cfg_profile *config_profile(const struct config *c, const char *name);
+struct cfg_device *config_device(const struct config *c, const char *name);
+
+/* "rsa:2048", "ecdsa:P-256": the form stored and compared with the device. */
+const char *config_key_desc(const struct cfg_key *k, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,113 @@
+/* What the engine needs from an appliance, in the engine's words. A driver
+ * is one struct device_ops plus its private state behind struct device.
+ * Every operation that changes the device must be safe to repeat after a
+ * crash (a resumed run calls it again with the same arguments): an object
+ * that already exists with the same content counts as done. */
+#ifndef LB_DEVICE_H
+#define LB_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "config/config.h"
+#include "util/err.h"
+
+struct device;
+
+/* The certificate installed for a profile, as the device reports it. */
+struct device_cert {
+	char *object;      /* certkey / ssl-cert name */
+	char *cert_pem;    /* the leaf as installed */
+	char *serial;      /* hex, lower case, no leading zeros */
+	time_t not_before;
+	time_t not_after;
+	char **names;      /* DNS SANs */
+	size_t nnames;
+	char key_desc[24]; /* "rsa:2048", "ecdsa:P-256" */
+	char **bound;      /* virtual servers it serves */
+	size_t nbound;
+	char *refs;        /* driver's opaque description of every object
+			    * behind it (files, keys, chain), for retire() */
+};
+void device_cert_free(struct device_cert *c);
+
+/* One certificate on the device, managed by lbcert or not (inventory). */
+struct device_inv {
+	char *name;
+	char *serial;
+	char *subject_cn;
+	time_t not_after;
+	char **bound;
+	size_t nbound;
+	bool is_ca;        /* an intermediate/root object */
+};
+void device_inv_free(struct device_inv *v, size_t n);
+
+struct device_ops {
+	const char *type;  /* "citrix-adc", "f5-bigip" */
+
+	/* Logs in on the HA primary/active unit among url and peers. */
+	int (*open)(const struct cfg_device *cfg, struct device **out, struct err *e);
+	/* Logs out and frees; NULL is fine. */
+	void (*close)(struct device *d);
+	/* Which unit is in use ("https://..."), for messages. */
+	const char *(*active_url)(struct device *d);
+
+	/* The profile's installed certificate; LB_ENOTFOUND when none. */
+	int (*cert_get)(struct device *d, const struct cfg_profile *p,
+	    struct device_cert *out, struct err *e);
+
+	/* Makes a new key pair and a CSR on the device. tag makes the object
+	 * names unique (the engine passes a UTC timestamp). *key_ref (journaled
+	 * by the engine) names the key on the device; *csr_pem is the CSR. */
+	int (*key_create)(struct device *d, const struct cfg_profile *p, const char *tag,
+	    char **key_ref, char **csr_pem, struct err *e);
+	/* Whether this process can still use key_ref (BIG-IP: only while the
+	 * passphrase made for it is in memory). */
+	bool (*key_usable)(struct device *d, const char *key_ref);
+	/* Removes a key (and its CSR) that will not be used. */
+	int (*key_discard)(struct device *d, const struct cfg_profile *p,
+	    const char *key_ref, struct err *e);
+
+	/* Uploads and installs certificate and chain (leaf excluded, issuer
+	 * first) as objects on the device without changing what any virtual
+	 * server serves. *install_ref is journaled by the engine. */
+	int (*cert_install)(struct device *d, const struct cfg_profile *p,
+	    const char *key_ref, const char *cert_pem, char *const *chain, size_t nchain,
+	    char **install_ref, struct err *e);
+	/* Puts the installed certificate in service, make-before-break:
+	 * first: create the binding objects and bind every listed vserver;
+	 * else: swap in place so every binding switches at once. */
+	int (*activate)(struct device *d, const struct cfg_profile *p,
+	    const char *key_ref, const char *install_ref, bool first, struct err *e);
+	/* Saves the running configuration (and syncs the device group). */
+	int (*save)(struct device *d, struct err *e);
+	/* Removes objects of a replaced certificate (refs from device_cert)
+	 * that nothing uses any more. */
+	int (*retire)(struct device *d, const struct cfg_profile *p, const char *refs,
+	    struct err *e);
+
+	/* ACME http-01: serve keyauth at /.well-known/acme-challenge/token on
+	 * the profile's challenge_vserver; withdraw removes every object made
+	 * for it. NULL when unsupported. */
+	int (*http01_publish)(struct device *d, const struct cfg_profile *p,
+	    const char *token, const char *keyauth, struct err *e);
+	int (*http01_withdraw)(struct device *d, const struct cfg_profile *p,
+	    const char *token, struct err *e);
+
+	/* Every certificate object on the device, one listing per type. */
+	int (*inventory)(struct device *d, struct device_inv **out, size_t *n,
+	    struct err *e);
+	/* Takes the profile's certificate off the device (revoke --remove);
+	 * refuses when a vserver would be left without any certificate. */
+	int (*remove)(struct device *d, const struct cfg_profile *p, struct err *e);
+};
+
+extern const struct device_ops citrix_ops;
+extern const struct device_ops bigip_ops;
+
+/* The driver for a device type (one line per driver in device.c). */
+const struct device_ops *device_ops_for(enum dev_type t);
+
+#endif

@@ -1,0 +1,94 @@
+/* HTTP over libcurl: one keep-alive handle per host, verification always
+ * on (ca_file, or a SHA-256 pin of the peer certificate checked before any
+ * byte of the request is sent), connect and total timeouts, a response
+ * size cap, retries with backoff and jitter for requests that are safe to
+ * repeat, and a trace log that redacts secrets. */
+#ifndef LB_HTTP_H
+#define LB_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "util/err.h"
+
+#define HTTP_BODY_MAX (8u * 1024 * 1024)
+
+struct http_tls {
+	const char *ca_file;    /* NULL: system store */
+	const char *pin_sha256; /* "AB:CD:.." or "abcd..": certificate SHA-256 */
+	bool insecure;          /* logs a warning on every http_client_new */
+};
+
+struct http_client;
+
+/* base_url: "https://host[:port][/prefix]"; paths of requests are appended
+ * to it unless they are absolute URLs. name is used in messages ("adc1").
+ * The caller frees with http_client_free(). NULL on allocation failure. */
+struct http_client *http_client_new(const char *name, const char *base_url,
+    const struct http_tls *tls, long timeout_s);
+void http_client_free(struct http_client *c);
+/* Retry policy (defaults: 3 attempts, 500 ms base, 8 s cap). Tests and the
+ * simulators' failure modes use small values. */
+void http_client_set_retry(struct http_client *c, int attempts, long base_ms, long cap_ms);
+/* Counts requests sent (each attempt counts), for benchmarks and tests. */
+unsigned long http_client_requests(const struct http_client *c);
+
+struct http_header {
+	const char *name;
+	const char *value;
+};
+
+struct http_req {
+	const char *method;   /* "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD" */
+	const char *path;     /* relative to base_url, or an absolute URL */
+	const struct http_header *headers;
+	size_t nheaders;
+	const char *body;     /* may be NULL */
+	size_t body_len;
+	const char *content_type; /* default "application/json" when body != NULL */
+	bool idempotent;      /* retry on connection errors, 5xx and 429 */
+	/* Extra header names and JSON field names to redact in the trace, on
+	 * top of the built-in list (authorization, cookie, set-cookie,
+	 * x-f5-auth-token, password, passphrase, token, ...). */
+	const char *const *redact;
+	size_t nredact;
+};
+
+struct http_resp {
+	long status;
+	char *body;          /* NUL-terminated, body_len bytes */
+	size_t body_len;
+	char **hdr_names;    /* lower-cased */
+	char **hdr_values;
+	size_t nhdr;
+};
+
+/* Sends req; 0 when a response arrived (any status), LB_EUNREACH when the
+ * host could not be reached (DNS, connect, TLS, pin mismatch) after the
+ * retries, LB_ERR otherwise. resp is filled on 0 and must be released with
+ * http_resp_free() (also safe after an error). */
+int http_do(struct http_client *c, const struct http_req *req,
+    struct http_resp *resp, struct err *e);
+void http_resp_free(struct http_resp *r);
+/* First header of that name (case-insensitive), or NULL. */
+const char *http_resp_header(const struct http_resp *r, const char *name);
+/* All headers of that name, for Link: several may come. Returns the count
+ * and at most max values in out (pointers into r). */
+size_t http_resp_headers(const struct http_resp *r, const char *name,
+    const char **out, size_t max);
+
+/* Exposed for unit tests and for pollers (ACME, SCM) that wait. */
+/* Retry-After: delta-seconds or HTTP-date; returns seconds to wait from
+ * now (>= 0), or -1 when absent/unparsable. */
+long http_parse_retry_after(const char *value, time_t now);
+/* Backoff for attempt n (1-based): min(cap, base * 2^(n-1)) with full
+ * jitter drawn from rnd in [0,1). */
+long http_backoff_ms(int attempt, long base_ms, long cap_ms, double rnd);
+/* Redacts header values and JSON string fields by name in a trace text;
+ * returns a malloc'd string. */
+char *http_redact_trace(const char *text, const char *const *extra, size_t nextra);
+/* Percent-encodes s (RFC 3986 unreserved kept). Caller frees. */
+char *http_escape(const char *s);
+
+#endif

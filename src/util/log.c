@@ -1,0 +1,140 @@
+#include "util/log.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SECRETS_MAX 64
+
+static enum log_level cur_level = LL_INFO;
+static bool cur_json;
+static const char *secrets[SECRETS_MAX];
+static const char *names[] = { "error", "warn", "info", "debug", "trace" };
+
+void
+log_init(enum log_level level, bool json)
+{
+	cur_level = level;
+	cur_json = json;
+}
+
+bool
+log_enabled(enum log_level level)
+{
+	return level <= cur_level;
+}
+
+int
+log_level_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+void
+log_secret_add(const char *value)
+{
+	if (value == NULL || strlen(value) < 4)
+		return;
+	for (size_t i = 0; i < SECRETS_MAX; i++)
+		if (secrets[i] == value)
+			return;
+	for (size_t i = 0; i < SECRETS_MAX; i++)
+		if (secrets[i] == NULL) {
+			secrets[i] = value;
+			return;
+		}
+	/* A full registry must not silently let a secret through: the
+	 * fixed size is far above what one run registers. */
+	abort();
+}
+
+void
+log_secret_remove(const char *value)
+{
+	for (size_t i = 0; i < SECRETS_MAX; i++)
+		if (secrets[i] == value)
+			secrets[i] = NULL;
+}
+
+static char *
+replace_all(char *s, const char *needle)
+{
+	static const char mark[] = "[REDACTED]";
+	size_t nlen = strlen(needle), mlen = sizeof(mark) - 1;
+	char *p, *out;
+	size_t count = 0, len = strlen(s);
+
+	for (p = strstr(s, needle); p != NULL; p = strstr(p + nlen, needle))
+		count++;
+	if (count == 0)
+		return s;
+	out = malloc(len + count * mlen + 1);
+	if (out == NULL) {
+		free(s);
+		return NULL;
+	}
+	char *w = out, *r = s;
+	for (p = strstr(r, needle); p != NULL; p = strstr(r, needle)) {
+		memcpy(w, r, (size_t)(p - r));
+		w += p - r;
+		memcpy(w, mark, mlen);
+		w += mlen;
+		r = p + nlen;
+	}
+	strcpy(w, r);
+	free(s);
+	return out;
+}
+
+char *
+log_redact(const char *s)
+{
+	char *out = strdup(s);
+
+	for (size_t i = 0; i < SECRETS_MAX && out != NULL; i++)
+		if (secrets[i] != NULL && strlen(secrets[i]) >= 4)
+			out = replace_all(out, secrets[i]);
+	return out;
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	char *raw = NULL, *line;
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&raw, fmt, ap) < 0)
+		raw = NULL;
+	va_end(ap);
+	if (raw == NULL)
+		return;
+	line = log_redact(raw);
+	free(raw);
+	if (line == NULL)
+		return;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (cur_json) {
+		json_t *o = json_pack("{s:s, s:s, s:s}", "time", ts,
+		    "level", names[level], "msg", line);
+		char *js = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		if (js != NULL)
+			fprintf(stderr, "%s\n", js);
+		free(js);
+		json_decref(o);
+	} else
+		fprintf(stderr, "%s lbcert %s: %s\n", ts, names[level], line);
+	free(line);
+}

@@ -1,0 +1,56 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+static void
+redacts_every_occurrence(void **state)
+{
+	(void)state;
+	char secret[] = "s3cr3t-pass";
+	log_secret_add(secret);
+	char *out = log_redact("a=s3cr3t-pass b=s3cr3t-pass c=ok");
+	assert_string_equal(out, "a=[REDACTED] b=[REDACTED] c=ok");
+	free(out);
+	log_secret_remove(secret);
+	out = log_redact("a=s3cr3t-pass");
+	assert_string_equal(out, "a=s3cr3t-pass");
+	free(out);
+}
+
+static void
+ignores_short_values(void **state)
+{
+	(void)state;
+	char shortv[] = "ab";
+	log_secret_add(shortv);
+	char *out = log_redact("tab cab");
+	assert_string_equal(out, "tab cab");
+	free(out);
+	log_secret_remove(shortv);
+}
+
+static void
+parses_levels(void **state)
+{
+	(void)state;
+	assert_int_equal(log_level_parse("error"), LL_ERROR);
+	assert_int_equal(log_level_parse("trace"), LL_TRACE);
+	assert_int_equal(log_level_parse("verbose"), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(redacts_every_occurrence),
+		cmocka_unit_test(ignores_short_values),
+		cmocka_unit_test(parses_levels),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
