@@ -1,4 +1,4 @@
-/* Configuration: lbcert.yaml, credentials.yaml and profiles/*.yaml parsed
+/* Configuration: lbcert.yaml, credentials.yaml and profiles/NAME.yaml parsed
  * with libyaml into plain structs. Every error is reported as
  * "FILE:LINE:COLUMN: message" (1-based) with code LB_ECONFIG, and nothing
  * is contacted before the whole configuration has loaded. */
@@ -121,7 +121,7 @@ struct config {
 	size_t nprofiles;
 };
 
-/* Loads dir/lbcert.yaml, dir/credentials.yaml and dir/profiles/*.yaml.
+/* Loads dir/lbcert.yaml, dir/credentials.yaml and dir/profiles/NAME.yaml.
  * On success *out is owned by the caller (config_free). */
 int config_load(const char *dir, struct config **out, struct err *e);
 void config_free(struct config *c);

@@ -90,5 +90,8 @@ long http_backoff_ms(int attempt, long base_ms, long cap_ms, double rnd);
 char *http_redact_trace(const char *text, const char *const *extra, size_t nextra);
 /* Percent-encodes s (RFC 3986 unreserved kept). Caller frees. */
 char *http_escape(const char *s);
+/* Parses a pin_sha256 value ("AB:CD:.." or plain hex, any case, 32
+ * bytes) into out; 0, or -1 when malformed. For config validation. */
+int http_pin_parse(const char *pin, unsigned char out[32]);
 
 #endif

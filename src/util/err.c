@@ -21,7 +21,7 @@ err_set(struct err *e, int code, const char *fmt, ...)
 int
 err_prefix(struct err *e, const char *fmt, ...)
 {
-	char prefix[512], old[sizeof(e->msg)];
+	char prefix[512], old[sizeof(e->msg)], joined[sizeof(prefix) + sizeof(old) + 2];
 	va_list ap;
 
 	if (e == NULL)
@@ -30,7 +30,9 @@ err_prefix(struct err *e, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	snprintf(joined, sizeof(joined), "%s: %s", prefix, old);
+	memcpy(e->msg, joined, sizeof(e->msg) - 1);
+	e->msg[sizeof(e->msg) - 1] = '\0';
 	return e->code;
 }
 

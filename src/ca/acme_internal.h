@@ -1,0 +1,39 @@
+/* Pure helpers of the ACME client (src/ca/acme.c), exported only for
+ * tests/unit/test_acme.c. Not an interface for other modules. */
+#ifndef LB_ACME_INTERNAL_H
+#define LB_ACME_INTERNAL_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* Collects the targets of the links in one Link header value (RFC 8288:
+ * `<url>; rel="a b", <url2>; rel=c`) whose rel list contains rel.
+ * Relative targets are resolved against base (the request URL). Stores
+ * at most max malloc'd URLs in out (caller frees each) and returns how
+ * many it stored. */
+size_t acme_link_parse(const char *value, const char *rel, const char *base,
+    char **out, size_t max);
+
+/* Resolves ref against base: absolute URLs are kept, "/path" takes the
+ * scheme and authority of base. Caller frees; NULL on failure. */
+char *acme_url_resolve(const char *base, const char *ref);
+
+/* One line for the user from an RFC 7807 problem document: type,
+ * detail, HTTP status and every subproblem (identifier and detail).
+ * Bodies that are not problems show their first bytes. Caller frees. */
+char *acme_problem_format(const char *body, size_t len, long status);
+
+/* The problem type of a body copied into buf (truncated to buflen), or
+ * NULL when the body is not a problem document. Returns buf. */
+const char *acme_problem_type(const char *body, size_t len, char *buf, size_t buflen);
+
+/* LB_E* code for a problem: credentials refused → LB_EAUTH, rate
+ * limits and server errors → LB_ERR, and so on. */
+int acme_problem_code(const char *type, long status);
+
+/* How long to wait before poll number attempt (1-based): Retry-After
+ * (delta-seconds or HTTP-date, at least 1 s) when the server sent one,
+ * else 1 s doubling up to cap_ms. */
+long acme_poll_wait_ms(const char *retry_after, time_t now, int attempt, long cap_ms);
+
+#endif

@@ -1,0 +1,620 @@
+/* Sectigo Certificate Manager REST client (classic header authentication):
+ * GET /ssl/v1/types, POST /ssl/v1/enroll, GET /ssl/v1/collect/{id}/x509,
+ * POST /ssl/v1/revoke/{id}. Facts and their sources:
+ * shared/reference/sectigo-scm-acme.md sections 1-3. */
+#include "ca/ca.h"
+#include "ca/scm_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "crypto/x509.h"
+#include "net/http.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+/* x509: certificate with its chain, PEM. The order inside varies between
+ * formats and instances (root first is common), so it is re-ordered here. */
+#define SCM_COLLECT_FORMAT "x509"
+#define SCM_JSON "application/json;charset=utf-8"
+
+struct ca {
+	char *name;
+	struct http_client *http;
+	char *login;
+	char *password;     /* secret: registered with the log redactor */
+	char *customer_uri;
+	long org_id;
+	char *cert_type;    /* as configured */
+	long cert_type_id;  /* 0 until resolved */
+	int term;
+	int poll_interval_s;
+	int poll_timeout_s;
+};
+
+static const char *const redact[] = { "password" };
+
+/* ---- pure pieces (scm_internal.h) ---------------------------------- */
+
+bool
+scm_is_id(const char *s)
+{
+	if (s == NULL || *s == '\0' || *s == '0' || strlen(s) > 18)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+int
+scm_error_parse(const char *body, size_t len, long *code, char **description)
+{
+	json_t *j, *c, *d;
+	int rc = -1;
+
+	*description = NULL;
+	if (body == NULL || len == 0)
+		return -1;
+	j = json_loadb(body, len, 0, NULL);
+	if (j == NULL)
+		return -1;
+	c = json_object_get(j, "code");
+	d = json_object_get(j, "description");
+	if (json_is_integer(c)) {
+		*code = (long)json_integer_value(c);
+		*description = xstrdup(json_is_string(d) ? json_string_value(d) : "");
+		rc = *description == NULL ? -1 : 0;
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* A printable, bounded excerpt of a body that is not an envelope. */
+static void
+excerpt(const char *body, size_t len, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; body != NULL && i < len && n + 1 < size && n < 160; i++)
+		buf[n++] = isprint((unsigned char)body[i]) ? body[i] : ' ';
+	buf[n] = '\0';
+}
+
+int
+scm_http_error(const char *ca_name, long status, const char *body, size_t len,
+    struct err *e)
+{
+	char *desc = NULL, ex[200];
+	long code = 0;
+	int lb = LB_ERR;
+
+	if (status == 401 || status == 403)
+		lb = LB_EAUTH;
+	else if (status == 404)
+		lb = LB_ENOTFOUND;
+	if (scm_error_parse(body, len, &code, &desc) == 0) {
+		err_set(e, lb, "scm %s: %ld %s (HTTP %ld)", ca_name, code, desc, status);
+		free(desc);
+		return lb;
+	}
+	excerpt(body, len, ex, sizeof(ex));
+	return err_set(e, lb, "scm %s: unexpected answer (HTTP %ld)%s%s", ca_name, status,
+	    ex[0] != '\0' ? ": " : "", ex);
+}
+
+bool
+scm_collect_pending(long status, const char *body, size_t len)
+{
+	static const long retry[] = { -183, -1400, -109, -195, -140, -103 };
+	char *desc = NULL;
+	long code;
+
+	if (status >= 500)
+		return true;
+	if (status == 200)
+		return body == NULL || strstr(body, "-----BEGIN") == NULL;
+	if (scm_error_parse(body, len, &code, &desc) != 0)
+		return false;
+	free(desc);
+	if (status == 401 || status == 403 || status == 404)
+		return false;
+	for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++)
+		if (code == retry[i])
+			return true;
+	return false;
+}
+
+/* Comma-separated names without the common name: SCM takes the CN from
+ * the CSR and wants only the additional names here. */
+static char *
+san_list(char *const *names, size_t n, const char *cn)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(names[i]) + 1;
+	if ((s = calloc(1, len)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (cn != NULL && strcasecmp(names[i], cn) == 0)
+			continue;
+		if (s[0] != '\0')
+			strcat(s, ",");
+		strcat(s, names[i]);
+	}
+	return s;
+}
+
+char *
+scm_enroll_body(const struct scm_enroll *r)
+{
+	char *csr = xstrdup(r->csr_pem), *sans = NULL, *comments = NULL, *out = NULL;
+	size_t n;
+	json_t *j = NULL;
+
+	if (csr == NULL)
+		goto out;
+	/* pycm strips trailing whitespace; the doc's CSR pattern is strict. */
+	for (n = strlen(csr); n > 0 && isspace((unsigned char)csr[n - 1]); n--)
+		csr[n - 1] = '\0';
+	if ((sans = san_list(r->names, r->nnames, r->common_name)) == NULL)
+		goto out;
+	if ((comments = xasprintf("lbcert %s", r->profile ? r->profile : "")) == NULL)
+		goto out;
+	j = json_pack("{s:I, s:s, s:I, s:i, s:s}", "orgId", (json_int_t)r->org_id,
+	    "csr", csr, "certType", (json_int_t)r->cert_type, "term", r->term,
+	    "comments", comments);
+	if (j == NULL)
+		goto out;
+	if (sans[0] != '\0' && json_object_set_new(j, "subjAltNames", json_string(sans)) != 0)
+		goto out;
+	out = json_dumps(j, JSON_COMPACT);
+out:
+	json_decref(j);
+	free(csr);
+	free(sans);
+	free(comments);
+	return out;
+}
+
+int
+scm_type_lookup(const char *ca_name, const char *types_json, size_t len,
+    const char *want, long *id, struct err *e)
+{
+	json_t *j = json_loadb(types_json, len, 0, NULL), *t;
+	char avail[700] = "";
+	size_t i, used = 0;
+	bool by_id = scm_is_id(want);
+	int rc;
+
+	if (!json_is_array(j)) {
+		rc = err_set(e, LB_ERR, "scm %s: the list of certificate types is not a JSON array",
+		    ca_name);
+		goto out;
+	}
+	json_array_foreach(j, i, t) {
+		json_t *jid = json_object_get(t, "id");
+		const char *name = json_string_value(json_object_get(t, "name"));
+
+		if (!json_is_integer(jid) || name == NULL)
+			continue;
+		if (by_id ? json_integer_value(jid) == (json_int_t)strtoll(want, NULL, 10) :
+		    strcasecmp(name, want) == 0) {
+			*id = (long)json_integer_value(jid);
+			rc = 0;
+			goto out;
+		}
+		if (used < sizeof(avail) - 1) {
+			int k = snprintf(avail + used, sizeof(avail) - used, "%s%lld \"%s\"",
+			    used ? ", " : "", (long long)json_integer_value(jid), name);
+			used = k < 0 ? used : used + (size_t)k;
+		}
+	}
+	rc = err_set(e, LB_ECONFIG, "scm %s: unknown cert_type \"%s\"; available: %s", ca_name,
+	    want, used ? avail : "none");
+out:
+	json_decref(j);
+	return rc;
+}
+
+/* ---- HTTP ---------------------------------------------------------- */
+
+static int
+scm_call(struct ca *c, const char *method, const char *path, const char *body,
+    bool idempotent, struct http_resp *resp, struct err *e)
+{
+	struct http_header h[] = {
+		{ "login", c->login },
+		{ "password", c->password },
+		{ "customerUri", c->customer_uri },
+		{ "Accept", "application/json" },
+	};
+	struct http_req req = {
+		.method = method,
+		.path = path,
+		.headers = h,
+		.nheaders = sizeof(h) / sizeof(h[0]),
+		.body = body,
+		.body_len = body ? strlen(body) : 0,
+		.content_type = body ? SCM_JSON : NULL,
+		.idempotent = idempotent,
+		.redact = redact,
+		.nredact = sizeof(redact) / sizeof(redact[0]),
+	};
+	int rc = http_do(c->http, &req, resp, e);
+
+	if (rc != 0)
+		err_prefix(e, "scm %s", c->name);
+	return rc;
+}
+
+static int
+fetch_types(struct ca *c, struct http_resp *r, struct err *e)
+{
+	int rc = scm_call(c, "GET", "/ssl/v1/types", NULL, true, r, e);
+
+	if (rc == 0 && r->status != 200)
+		rc = scm_http_error(c->name, r->status, r->body, r->body_len, e);
+	return rc;
+}
+
+static int
+resolve_type(struct ca *c, struct err *e)
+{
+	struct http_resp r = {0};
+	int rc;
+
+	if (c->cert_type_id > 0)
+		return 0;
+	if (scm_is_id(c->cert_type)) {
+		c->cert_type_id = strtol(c->cert_type, NULL, 10);
+		return 0;
+	}
+	if ((rc = fetch_types(c, &r, e)) == 0)
+		rc = scm_type_lookup(c->name, r.body, r.body_len, c->cert_type,
+		    &c->cert_type_id, e);
+	http_resp_free(&r);
+	return rc;
+}
+
+/* ---- ca_ops -------------------------------------------------------- */
+
+static void
+scm_close(struct ca *c)
+{
+	if (c == NULL)
+		return;
+	http_client_free(c->http);
+	if (c->password != NULL) {
+		log_secret_remove(c->password);
+		secret_free(c->password);
+	}
+	free(c->name);
+	free(c->login);
+	free(c->customer_uri);
+	free(c->cert_type);
+	free(c);
+}
+
+static int
+scm_open(const struct cfg_ca *cfg, const char *state_dir, struct ca **out, struct err *e)
+{
+	struct http_tls tls = { .ca_file = cfg->ca_file };
+	struct ca *c;
+	char *base = NULL;
+	size_t n;
+	int rc = LB_ERR;
+
+	(void)state_dir;
+	*out = NULL;
+	if (cfg->url == NULL || cfg->customer_uri == NULL || cfg->login == NULL ||
+	    cfg->password == NULL || cfg->cert_type == NULL)
+		return err_set(e, LB_ECONFIG,
+		    "scm %s: url, customer_uri, login, password and cert_type are required",
+		    cfg->name);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return err_set(e, LB_ERR, "scm %s: out of memory", cfg->name);
+	c->name = xstrdup(cfg->name);
+	c->login = xstrdup(cfg->login);
+	c->password = xstrdup(cfg->password);
+	c->customer_uri = xstrdup(cfg->customer_uri);
+	c->cert_type = xstrdup(cfg->cert_type);
+	base = xstrdup(cfg->url);
+	if (c->name == NULL || c->login == NULL || c->password == NULL ||
+	    c->customer_uri == NULL || c->cert_type == NULL || base == NULL) {
+		err_set(e, LB_ERR, "scm %s: out of memory", cfg->name);
+		goto out;
+	}
+	log_secret_add(c->password);
+	/* Paths start with "/ssl/v1": the configured base ends at ".../api". */
+	for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
+		base[n - 1] = '\0';
+	c->http = http_client_new(c->name, base, &tls, cfg->timeout_s > 0 ? cfg->timeout_s : 30);
+	if (c->http == NULL) {
+		err_set(e, LB_ERR, "scm %s: cannot set up HTTP for %s", c->name, base);
+		goto out;
+	}
+	c->org_id = cfg->org_id;
+	c->term = cfg->term;
+	c->poll_interval_s = cfg->poll_interval_s > 0 ? cfg->poll_interval_s : 10;
+	c->poll_timeout_s = cfg->poll_timeout_s >= 0 ? cfg->poll_timeout_s : 600;
+	*out = c;
+	c = NULL;
+	rc = 0;
+out:
+	free(base);
+	scm_close(c);
+	return rc;
+}
+
+/* Credentials and reachability: the types list needs a valid login; it
+ * also checks that the configured cert_type (id or name) is offered. */
+static int
+scm_ping(struct ca *c, struct err *e)
+{
+	struct http_resp r = {0};
+	long id;
+	int rc;
+
+	if ((rc = fetch_types(c, &r, e)) != 0)
+		goto out;
+	if ((rc = scm_type_lookup(c->name, r.body, r.body_len, c->cert_type, &id, e)) != 0)
+		goto out;
+	c->cert_type_id = id;
+out:
+	http_resp_free(&r);
+	return rc;
+}
+
+static int
+parse_ssl_id(struct ca *c, const struct http_resp *r, char **order_ref, struct err *e)
+{
+	json_t *j = json_loadb(r->body, r->body_len, 0, NULL), *id;
+	int rc = 0;
+
+	id = json_object_get(j, "sslId");
+	if (json_is_integer(id) && json_integer_value(id) > 0)
+		*order_ref = xasprintf("%lld", (long long)json_integer_value(id));
+	else if (json_is_string(id) && scm_is_id(json_string_value(id)))
+		*order_ref = xstrdup(json_string_value(id));
+	else
+		rc = err_set(e, LB_ERR, "scm %s: enroll answered without an sslId (HTTP %ld)",
+		    c->name, r->status);
+	if (rc == 0 && *order_ref == NULL)
+		rc = err_set(e, LB_ERR, "scm %s: out of memory", c->name);
+	json_decref(j);
+	return rc;
+}
+
+/* Sent once and never retried: a second enroll would order a second
+ * certificate, and an enroll that timed out may still have been taken. */
+static int
+scm_submit(struct ca *c, const struct ca_request *req, char **order_ref, struct err *e)
+{
+	struct scm_enroll en = {
+		.org_id = c->org_id, .term = c->term, .csr_pem = req->csr_pem,
+		.names = req->names, .nnames = req->nnames,
+		.common_name = req->common_name, .profile = req->profile,
+	};
+	struct http_resp r = {0};
+	char *body = NULL;
+	int rc;
+
+	*order_ref = NULL;
+	if ((rc = resolve_type(c, e)) != 0)
+		goto out;
+	en.cert_type = c->cert_type_id;
+	if ((body = scm_enroll_body(&en)) == NULL) {
+		rc = err_set(e, LB_ERR, "scm %s: cannot build the enroll request", c->name);
+		goto out;
+	}
+	if ((rc = scm_call(c, "POST", "/ssl/v1/enroll", body, false, &r, e)) != 0)
+		goto out;
+	if (r.status != 200 && r.status != 201) {
+		rc = scm_http_error(c->name, r.status, r.body, r.body_len, e);
+		goto out;
+	}
+	if ((rc = parse_ssl_id(c, &r, order_ref, e)) == 0)
+		log_info("scm %s: enrolled %s for profile %s", c->name, *order_ref,
+		    req->profile ? req->profile : "?");
+out:
+	free(body);
+	http_resp_free(&r);
+	return rc;
+}
+
+static bool
+self_signed(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	bool yes = x != NULL && X509_check_issued(x, x) == X509_V_OK;
+
+	X509_free(x);
+	BIO_free(b);
+	return yes;
+}
+
+/* Leaf first, then issuers; a trailing root is dropped when an
+ * intermediate remains, as a server never needs to send its trust anchor. */
+static int
+split_chain(struct ca *c, const char *bundle, char **cert_pem, char ***chain,
+    size_t *nchain, struct err *e)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = x509_split_pem(bundle, &v, &n, e)) != 0)
+		goto fail;
+	if (n == 0) {
+		rc = err_set(e, LB_ERR, "scm %s: collect returned no certificate", c->name);
+		goto fail;
+	}
+	if ((rc = x509_order_chain(v, n, e)) != 0)
+		goto fail;
+	if (n > 2 && self_signed(v[n - 1])) {
+		free(v[n - 1]);
+		v[--n] = NULL;
+	}
+	*cert_pem = v[0];
+	memmove(v, v + 1, (n - 1) * sizeof(*v));
+	*nchain = n - 1;
+	*chain = v;
+	return 0;
+fail:
+	err_prefix(e, "scm %s", c->name);
+	strv_free(v, n);
+	return rc;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+sleep_s(int s)
+{
+	struct timespec ts = { .tv_sec = s, .tv_nsec = 0 };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static int
+scm_collect(struct ca *c, const struct ca_request *req, const char *order_ref,
+    const struct ca_challenge *ch, char **cert_pem, char ***chain, size_t *nchain,
+    struct err *e)
+{
+	struct http_resp r = {0};
+	double deadline = now_s() + c->poll_timeout_s;
+	char *path = NULL;
+	int rc, tries = 0;
+
+	(void)req;
+	(void)ch;
+	*cert_pem = NULL;
+	*chain = NULL;
+	*nchain = 0;
+	if (!scm_is_id(order_ref))
+		return err_set(e, LB_ERR, "scm %s: \"%s\" is not an SCM sslId", c->name, order_ref);
+	if ((path = xasprintf("/ssl/v1/collect/%s/%s", order_ref, SCM_COLLECT_FORMAT)) == NULL)
+		return err_set(e, LB_ERR, "scm %s: out of memory", c->name);
+	for (;;) {
+		http_resp_free(&r);
+		memset(&r, 0, sizeof(r));
+		tries++;
+		if ((rc = scm_call(c, "GET", path, NULL, true, &r, e)) != 0)
+			goto out;
+		if (r.status == 200 && !scm_collect_pending(r.status, r.body, r.body_len)) {
+			rc = split_chain(c, r.body, cert_pem, chain, nchain, e);
+			goto out;
+		}
+		if (!scm_collect_pending(r.status, r.body, r.body_len)) {
+			rc = scm_http_error(c->name, r.status, r.body, r.body_len, e);
+			goto out;
+		}
+		if (now_s() + c->poll_interval_s > deadline) {
+			struct err last = {0};
+
+			scm_http_error(c->name, r.status, r.body, r.body_len, &last);
+			rc = err_set(e, LB_EPENDING,
+			    "scm %s: certificate %s not issued yet after %d tries in %d s (%s)",
+			    c->name, order_ref, tries, c->poll_timeout_s, last.msg);
+			goto out;
+		}
+		log_debug("scm %s: %s not collectable yet, next try in %d s", c->name,
+		    order_ref, c->poll_interval_s);
+		sleep_s(c->poll_interval_s);
+	}
+out:
+	free(path);
+	http_resp_free(&r);
+	return rc;
+}
+
+static const char *
+reason_text(int reason)
+{
+	switch (reason) {
+	case REVOKE_UNSPECIFIED: return "unspecified";
+	case REVOKE_KEY_COMPROMISE: return "keyCompromise";
+	case REVOKE_AFFILIATION_CHANGED: return "affiliationChanged";
+	case REVOKE_SUPERSEDED: return "superseded";
+	case REVOKE_CESSATION: return "cessationOfOperation";
+	}
+	return NULL; /* SCM accepts only reasonCode 0, 1, 3, 4, 5 */
+}
+
+static int
+scm_revoke(struct ca *c, const char *order_ref, const char *cert_pem, int reason,
+    struct err *e)
+{
+	const char *rt = reason_text(reason);
+	struct http_resp r = {0};
+	char *path = NULL, *body = NULL, *text = NULL, *desc = NULL;
+	json_t *j = NULL;
+	long code = 0;
+	int rc;
+
+	(void)cert_pem;
+	if (!scm_is_id(order_ref))
+		return err_set(e, LB_ERR, "scm %s: \"%s\" is not an SCM sslId", c->name, order_ref);
+	if (rt == NULL)
+		return err_set(e, LB_ERR, "scm %s: SCM cannot revoke with reason code %d; it takes "
+		    "unspecified, keyCompromise, affiliationChanged, superseded, "
+		    "cessationOfOperation", c->name, reason);
+	path = xasprintf("/ssl/v1/revoke/%s", order_ref);
+	text = xasprintf("lbcert: %s", rt);
+	if (path != NULL && text != NULL)
+		j = json_pack("{s:i, s:s}", "reasonCode", reason, "reason", text);
+	if (j == NULL || (body = json_dumps(j, JSON_COMPACT)) == NULL) {
+		rc = err_set(e, LB_ERR, "scm %s: out of memory", c->name);
+		goto out;
+	}
+	/* A repeat after a lost answer gets -159 "already revoked": fine. */
+	if ((rc = scm_call(c, "POST", path, body, true, &r, e)) != 0)
+		goto out;
+	if (r.status == 200 || r.status == 204)
+		goto out;
+	if (r.status == 400 && scm_error_parse(r.body, r.body_len, &code, &desc) == 0 &&
+	    code == -159) {
+		log_info("scm %s: certificate %s was already revoked", c->name, order_ref);
+		goto out;
+	}
+	rc = scm_http_error(c->name, r.status, r.body, r.body_len, e);
+out:
+	free(desc);
+	free(path);
+	free(text);
+	free(body);
+	json_decref(j);
+	http_resp_free(&r);
+	return rc;
+}
+
+const struct ca_ops scm_ops = {
+	.type = "sectigo-scm",
+	.open = scm_open,
+	.close = scm_close,
+	.ping = scm_ping,
+	.submit = scm_submit,
+	.collect = scm_collect,
+	.revoke = scm_revoke,
+};

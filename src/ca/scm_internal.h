@@ -1,0 +1,53 @@
+/* Pure pieces of the Sectigo SCM client (scm.c), exported for
+ * tests/unit/test_scm.c only. Nothing else should call them. */
+#ifndef LB_SCM_INTERNAL_H
+#define LB_SCM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+/* Reads the SCM error envelope {"code": <int>, "description": "..."}.
+ * Returns 0 with *code and *description (malloc'd, caller frees) when the
+ * body is one, -1 otherwise (*description NULL). */
+int scm_error_parse(const char *body, size_t len, long *code, char **description);
+
+/* Sets e to "scm <ca>: <code> <description> (HTTP <status>)", or to a
+ * short excerpt of the body when it is no envelope, and returns
+ * LB_EAUTH (401/403), LB_ENOTFOUND (404) or LB_ERR. */
+int scm_http_error(const char *ca_name, long status, const char *body, size_t len,
+    struct err *e);
+
+/* True when a collect answer means "not issued yet, ask again": the
+ * documented codes -183, -1400, -109, -195, -140, -103, any 5xx, and a
+ * 200 without a certificate. Revoked (-110), a wrong id (-124), a bad
+ * format (-126, -1450), auth failures and anything else are final. */
+bool scm_collect_pending(long status, const char *body, size_t len);
+
+struct scm_enroll {
+	long org_id;
+	long cert_type;
+	int term;
+	const char *csr_pem;
+	char *const *names;   /* common name first (or anywhere): it is left out */
+	size_t nnames;
+	const char *common_name;
+	const char *profile;  /* comments: "lbcert <profile>" */
+};
+
+/* The POST /api/ssl/v1/enroll body: orgId, csr (trailing blanks cut),
+ * certType, term, subjAltNames (comma-separated, without the CN; absent
+ * when empty), comments. Caller frees; NULL on allocation failure. */
+char *scm_enroll_body(const struct scm_enroll *r);
+
+/* Finds the profile id of a certificate type, by name (case-insensitive)
+ * or by numeric id, in a GET /types answer. Unknown: an LB_ECONFIG error
+ * listing the available ones. */
+int scm_type_lookup(const char *ca_name, const char *types_json, size_t len,
+    const char *want, long *id, struct err *e);
+
+/* A strictly positive decimal number (an sslId or a numeric cert_type). */
+bool scm_is_id(const char *s);
+
+#endif

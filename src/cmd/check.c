@@ -1,0 +1,53 @@
+/* lbcert check: configuration (already loaded by main), then a read-only
+ * login on every device and a read-only request to every CA. */
+#include <stdio.h>
+
+#include "cmd/cmd.h"
+#include "engine/engine.h"
+
+int
+cmd_check(struct app *a, int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct engine *en;
+	int bad = 0, unreachable = 0, rc;
+
+	(void)argc;
+	(void)argv;
+	if ((rc = cmd_open_store(a, &st, NULL)) != 0)
+		return rc;
+	if ((en = engine_new(a->cfg, st, a->state_dir)) == NULL) {
+		store_close(st);
+		return EXIT_FAILED;
+	}
+	printf("config %s: ok (%zu devices, %zu CAs, %zu profiles)\n", a->config_dir,
+	    a->cfg->ndevices, a->cfg->ncas, a->cfg->nprofiles);
+	for (size_t i = 0; i < a->cfg->ndevices; i++) {
+		struct device *d;
+		const struct device_ops *ops;
+		struct err e = {0};
+
+		rc = engine_device(en, &a->cfg->devices[i], &d, &ops, &e);
+		if (rc == 0)
+			printf("device %s: ok (%s)\n", a->cfg->devices[i].name, ops->active_url(d));
+		else
+			printf("device %s: FAILED: %s\n", a->cfg->devices[i].name, e.msg);
+		bad += rc != 0;
+		unreachable += rc == LB_EUNREACH;
+	}
+	for (size_t i = 0; i < a->cfg->ncas; i++) {
+		struct ca *c;
+		const struct ca_ops *ops;
+		struct err e = {0};
+
+		rc = engine_ca(en, &a->cfg->cas[i], &c, &ops, &e);
+		if (rc == 0)
+			rc = ops->ping(c, &e);
+		printf(rc == 0 ? "ca %s: ok\n" : "ca %s: FAILED: %s\n", a->cfg->cas[i].name, e.msg);
+		bad += rc != 0;
+		unreachable += rc == LB_EUNREACH;
+	}
+	engine_free(en);
+	store_close(st);
+	return bad == 0 ? EXIT_OK : unreachable == bad ? EXIT_UNREACHABLE : EXIT_FAILED;
+}

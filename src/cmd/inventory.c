@@ -1,0 +1,133 @@
+/* lbcert inventory: every certificate on the devices, managed or not. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd/cmd.h"
+#include "engine/engine.h"
+
+static bool
+managed(const struct config *cfg, const struct cfg_device *d, const char *name)
+{
+	for (size_t i = 0; i < cfg->nprofiles; i++)
+		if (cfg->profiles[i].device == d && strcmp(cfg->profiles[i].object_name, name) == 0)
+			return true;
+	return false;
+}
+
+static bool
+selected(const struct cfg_device *d, int argc, char **argv)
+{
+	if (argc == 0)
+		return true;
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], d->name) == 0)
+			return true;
+	return false;
+}
+
+static void
+add_items(json_t *all, const struct config *cfg, const struct cfg_device *d,
+    const struct device_inv *v, size_t n, time_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *bound = json_array();
+		char when[32];
+
+		for (size_t j = 0; j < v[i].nbound; j++)
+			json_array_append_new(bound, json_string(v[i].bound[j]));
+		cmd_rfc3339((long)v[i].not_after, when, sizeof(when));
+		json_array_append_new(all, json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:I, s:o, s:b, s:b}",
+		    "device", d->name, "name", v[i].name, "serial", v[i].serial,
+		    "subject", v[i].subject_cn, "not_after", when,
+		    "days_left", (json_int_t)((v[i].not_after - now) / 86400),
+		    "bound_to", bound, "managed", managed(cfg, d, v[i].name), "is_ca", v[i].is_ca));
+	}
+}
+
+static void
+print_text(json_t *all)
+{
+	size_t i;
+	json_t *o;
+
+	printf("%-12s %-32s %-21s %5s %-7s %s\n", "DEVICE", "NAME", "NOT AFTER", "DAYS",
+	    "MANAGED", "BOUND TO");
+	json_array_foreach(all, i, o) {
+		json_t *b = json_object_get(o, "bound_to"), *v;
+		size_t j;
+
+		printf("%-12s %-32s %-21s %5lld %-7s ", json_string_value(json_object_get(o, "device")),
+		    json_string_value(json_object_get(o, "name")),
+		    json_string_value(json_object_get(o, "not_after")),
+		    (long long)json_integer_value(json_object_get(o, "days_left")),
+		    json_is_true(json_object_get(o, "managed")) ? "yes" : "no");
+		json_array_foreach(b, j, v)
+			printf("%s%s", j ? "," : "", json_string_value(v));
+		printf("\n");
+	}
+}
+
+int
+cmd_inventory(struct app *a, int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct engine *en = NULL;
+	bool as_json = false;
+	json_t *all = json_array();
+	int rc, first = 1, bad = 0, unreachable = 0;
+	time_t now = time(NULL);
+
+	if (argc > 1 && strcmp(argv[1], "--json") == 0) {
+		as_json = true;
+		first = 2;
+	}
+	for (int i = first; i < argc; i++)
+		if (config_device(a->cfg, argv[i]) == NULL) {
+			fprintf(stderr, "lbcert inventory: no device named %s\n", argv[i]);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	if ((rc = cmd_open_store(a, &st, NULL)) != 0)
+		goto out;
+	if ((en = engine_new(a->cfg, st, a->state_dir)) == NULL) {
+		rc = EXIT_FAILED;
+		goto out;
+	}
+	for (size_t i = 0; i < a->cfg->ndevices; i++) {
+		const struct cfg_device *cd = &a->cfg->devices[i];
+		const struct device_ops *ops;
+		struct device *d;
+		struct device_inv *v = NULL;
+		size_t n = 0;
+		struct err e = {0};
+
+		if (!selected(cd, argc - first, argv + first))
+			continue;
+		rc = engine_device(en, cd, &d, &ops, &e);
+		if (rc == 0)
+			rc = ops->inventory(d, &v, &n, &e);
+		if (rc != 0) {
+			fprintf(stderr, "lbcert: device %s: %s\n", cd->name, e.msg);
+			bad++;
+			unreachable += rc == LB_EUNREACH;
+			continue;
+		}
+		add_items(all, a->cfg, cd, v, n, now);
+		device_inv_free(v, n);
+	}
+	if (as_json) {
+		char *s = json_dumps(all, JSON_INDENT(2));
+		printf("%s\n", s);
+		free(s);
+	} else
+		print_text(all);
+	rc = bad == 0 ? EXIT_OK : unreachable == bad ? EXIT_UNREACHABLE : EXIT_FAILED;
+out:
+	engine_free(en);
+	store_close(st);
+	json_decref(all);
+	return rc;
+}

@@ -1,0 +1,102 @@
+#include "engine/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_int.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+struct engine *
+engine_new(const struct config *cfg, struct store *st, const char *state_dir)
+{
+	struct engine *en = calloc(1, sizeof(*en));
+
+	if (en == NULL)
+		return NULL;
+	en->cfg = cfg;
+	en->st = st;
+	en->state_dir = xstrdup(state_dir);
+	en->devs = calloc(cfg->ndevices + 1, sizeof(*en->devs));
+	en->cas = calloc(cfg->ncas + 1, sizeof(*en->cas));
+	if (en->state_dir == NULL || en->devs == NULL || en->cas == NULL) {
+		engine_free(en);
+		return NULL;
+	}
+	return en;
+}
+
+void
+engine_free(struct engine *en)
+{
+	if (en == NULL)
+		return;
+	for (size_t i = 0; en->devs != NULL && i < en->cfg->ndevices; i++)
+		if (en->devs[i].dev != NULL)
+			en->devs[i].ops->close(en->devs[i].dev);
+	for (size_t i = 0; en->cas != NULL && i < en->cfg->ncas; i++)
+		if (en->cas[i].ca != NULL)
+			en->cas[i].ops->close(en->cas[i].ca);
+	free(en->devs);
+	free(en->cas);
+	free(en->state_dir);
+	free(en);
+}
+
+int
+engine_device(struct engine *en, const struct cfg_device *d, struct device **dev,
+    const struct device_ops **ops, struct err *e)
+{
+	size_t i = (size_t)(d - en->cfg->devices);
+	struct dev_slot *s;
+	struct err oe = {0};
+
+	if (i >= en->cfg->ndevices)
+		return err_set(e, LB_ERR, "device %s is not in the configuration", d->name);
+	s = &en->devs[i];
+	if (s->cfg == NULL) {
+		s->cfg = d;
+		s->ops = device_ops_for(d->type);
+		s->rc = s->ops->open(d, &s->dev, &oe);
+		memcpy(s->msg, oe.msg, sizeof(s->msg));
+		if (s->rc == 0)
+			log_info("device %s: connected to %s", d->name, s->ops->active_url(s->dev));
+	}
+	if (s->rc != 0)
+		return err_set(e, s->rc, "%s", s->msg);
+	*dev = s->dev;
+	*ops = s->ops;
+	return 0;
+}
+
+int
+engine_ca(struct engine *en, const struct cfg_ca *c, struct ca **ca,
+    const struct ca_ops **ops, struct err *e)
+{
+	size_t i = (size_t)(c - en->cfg->cas);
+	struct ca_slot *s;
+	struct err oe = {0};
+
+	if (i >= en->cfg->ncas)
+		return err_set(e, LB_ERR, "ca %s is not in the configuration", c->name);
+	s = &en->cas[i];
+	if (s->cfg == NULL) {
+		s->cfg = c;
+		s->ops = ca_ops_for(c->type);
+		s->rc = s->ops->open(c, en->state_dir, &s->ca, &oe);
+		memcpy(s->msg, oe.msg, sizeof(s->msg));
+	}
+	if (s->rc != 0)
+		return err_set(e, s->rc, "%s", s->msg);
+	*ca = s->ca;
+	*ops = s->ops;
+	return 0;
+}
+
+const char *
+engine_outcome_name(enum run_outcome o)
+{
+	static const char *names[] = { "unchanged", "enrolled", "renewed", "pending",
+		"failed", "planned" };
+	return names[o];
+}

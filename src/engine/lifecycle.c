@@ -1,0 +1,510 @@
+/* The step machine of SPEC §1. Each step's result is journaled in the
+ * store before the next step starts, so a run killed anywhere resumes from
+ * the journal: a known order is collected, never placed again, and a CSR
+ * whose submission may or may not have reached the CA is never sent again
+ * (its key is discarded and a new one made instead). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto/x509.h"
+#include "engine/engine_int.h"
+#include "engine/policy.h"
+#include "net/tlsprobe.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+/* order_ref while a submission is in flight: its answer is unknown. */
+#define ORDER_IN_FLIGHT ""
+/* How many times one run may restart a profile with a fresh key. */
+#define MAX_RESTARTS 2
+
+struct walk {
+	struct engine *en;
+	const struct cfg_profile *p;
+	struct device *dev;
+	const struct device_ops *dops;
+	struct store_job job;
+	struct err e;
+};
+
+static int
+journal(struct walk *w, int step)
+{
+	w->job.step = step;
+	w->job.updated = time(NULL);
+	return store_job_put(w->en->st, &w->job, &w->e);
+}
+
+static void
+history(struct walk *w, const char *action, const char *detail)
+{
+	struct err e = {0};
+
+	if (store_history_add(w->en->st, w->p->name, w->p->device->name, action, detail, &e) != 0)
+		log_warn("%s: history: %s", w->p->name, e.msg);
+}
+
+static void
+set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = xstrdup(src);
+}
+
+/* Throws the key away and starts the profile over from a fresh key. */
+static int
+restart(struct walk *w, const char *why)
+{
+	struct err e = {0};
+
+	log_warn("%s: %s: discarding key %s and starting over", w->p->name, why, w->job.key_ref);
+	if (w->dops->key_discard(w->dev, w->p, w->job.key_ref, &e) != 0)
+		log_warn("%s: could not remove key %s: %s", w->p->name, w->job.key_ref, e.msg);
+	else
+		history(w, "key_discard", w->job.key_ref);
+	set_str(&w->job.key_ref, NULL);
+	set_str(&w->job.csr_pem, NULL);
+	set_str(&w->job.order_ref, NULL);
+	set_str(&w->job.cert_pem, NULL);
+	set_str(&w->job.chain_pem, NULL);
+	set_str(&w->job.install_ref, NULL);
+	return journal(w, STEP_NONE);
+}
+
+static int
+step_key(struct walk *w)
+{
+	char tag[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	gmtime_r(&now, &tm);
+	strftime(tag, sizeof(tag), "%Y%m%d%H%M%S", &tm);
+	rc = w->dops->key_create(w->dev, w->p, tag, &w->job.key_ref, &w->job.csr_pem, &w->e);
+	if (rc != 0)
+		return rc;
+	history(w, "key_create", w->job.key_ref);
+	return journal(w, STEP_KEY);
+}
+
+static int
+get_ca(struct walk *w, struct ca **ca, const struct ca_ops **ops)
+{
+	return engine_ca(w->en, w->p->ca, ca, ops, &w->e);
+}
+
+static void
+request_of(const struct walk *w, struct ca_request *req)
+{
+	req->profile = w->p->name;
+	req->csr_pem = w->job.csr_pem;
+	req->names = w->p->sans;
+	req->nnames = w->p->nsans;
+	req->common_name = w->p->common_name;
+}
+
+static int
+step_submit(struct walk *w)
+{
+	struct ca *ca;
+	const struct ca_ops *ops;
+	struct ca_request req;
+	char *ref = NULL;
+	int rc;
+
+	if ((rc = get_ca(w, &ca, &ops)) != 0)
+		return rc;
+	request_of(w, &req);
+	set_str(&w->job.order_ref, ORDER_IN_FLIGHT);
+	if ((rc = journal(w, STEP_KEY)) != 0)
+		return rc;
+	rc = ops->submit(ca, &req, &ref, &w->e);
+	if (rc != 0) {
+		/* Refused outright: nothing was ordered, the key may be reused. */
+		if (rc != LB_EUNREACH) {
+			set_str(&w->job.order_ref, NULL);
+			journal(w, STEP_KEY);
+		}
+		return rc;
+	}
+	free(w->job.order_ref);
+	w->job.order_ref = ref;
+	history(w, "ca_submit", ref);
+	return journal(w, STEP_ORDERED);
+}
+
+static int
+ch_publish(void *ctx, const char *token, const char *keyauth, struct err *e)
+{
+	struct walk *w = ctx;
+
+	if (w->dops->http01_publish == NULL)
+		return err_set(e, LB_ERR, "%s devices cannot answer http-01", w->dops->type);
+	history(w, "http01_publish", token);
+	return w->dops->http01_publish(w->dev, w->p, token, keyauth, e);
+}
+
+static int
+ch_withdraw(void *ctx, const char *token, struct err *e)
+{
+	struct walk *w = ctx;
+
+	history(w, "http01_withdraw", token);
+	return w->dops->http01_withdraw(w->dev, w->p, token, e);
+}
+
+static char *
+join_pem(char *const *v, size_t n)
+{
+	size_t len = 1;
+	char *out;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]);
+	if ((out = calloc(1, len)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		strcat(out, v[i]);
+	return out;
+}
+
+static int
+step_collect(struct walk *w)
+{
+	struct ca *ca;
+	const struct ca_ops *ops;
+	struct ca_request req;
+	struct ca_challenge ch = { ch_publish, ch_withdraw, w };
+	char *cert = NULL, **chain = NULL;
+	size_t nchain = 0;
+	int rc;
+
+	if ((rc = get_ca(w, &ca, &ops)) != 0)
+		return rc;
+	request_of(w, &req);
+	rc = ops->collect(ca, &req, w->job.order_ref,
+	    w->p->ca->challenge == CHALLENGE_HTTP01 ? &ch : NULL, &cert, &chain, &nchain, &w->e);
+	if (rc == LB_EPENDING || rc == LB_EUNREACH)
+		goto out;
+	if (rc != 0) {
+		/* The order is dead (refused, invalid). Its CSR is not sent again:
+		 * the next run starts over with a fresh key. */
+		restart(w, "the CA did not issue");
+		goto out;
+	}
+	rc = x509_check_issued(cert, chain, nchain, w->job.csr_pem, w->p->sans, w->p->nsans,
+	    time(NULL), &w->e);
+	if (rc != 0) {
+		err_prefix(&w->e, "%s: the CA's certificate fails the check, not installed",
+		    w->p->ca->name);
+		restart(w, "the issued certificate failed the check");
+		goto out;
+	}
+	w->job.cert_pem = cert;
+	cert = NULL;
+	if ((w->job.chain_pem = join_pem(chain, nchain)) == NULL) {
+		rc = err_set(&w->e, LB_ERR, "out of memory");
+		goto out;
+	}
+	history(w, "ca_issued", w->job.order_ref);
+	rc = journal(w, STEP_ISSUED);
+out:
+	free(cert);
+	strv_free(chain, nchain);
+	return rc;
+}
+
+static int
+step_install(struct walk *w)
+{
+	char **chain = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (w->job.chain_pem != NULL && w->job.chain_pem[0] != '\0' &&
+	    (rc = x509_split_pem(w->job.chain_pem, &chain, &n, &w->e)) != 0)
+		return rc;
+	rc = w->dops->cert_install(w->dev, w->p, w->job.key_ref, w->job.cert_pem, chain, n,
+	    &w->job.install_ref, &w->e);
+	strv_free(chain, n);
+	if (rc != 0)
+		return rc;
+	history(w, "cert_install", w->job.install_ref);
+	return journal(w, STEP_INSTALLED);
+}
+
+static int
+step_activate(struct walk *w)
+{
+	int rc = w->dops->activate(w->dev, w->p, w->job.key_ref, w->job.install_ref,
+	    w->job.first, &w->e);
+
+	if (rc != 0)
+		return rc;
+	history(w, w->job.first ? "bind" : "swap", w->p->object_name);
+	return journal(w, STEP_ACTIVATED);
+}
+
+static int
+step_save(struct walk *w)
+{
+	int rc = w->dops->save(w->dev, &w->e);
+
+	if (rc != 0)
+		return rc;
+	history(w, "save", NULL);
+	return journal(w, STEP_SAVED);
+}
+
+/* SPEC §1 step 9: every check address now serves the new certificate. */
+static int
+verify_served(struct walk *w, const struct cert_info *want)
+{
+	for (size_t i = 0; i < w->p->nvservers; i++) {
+		const struct cfg_vserver *v = &w->p->vservers[i];
+		struct cert_info got = {0};
+		char *pem = NULL;
+		int rc;
+
+		if (v->check == NULL)
+			continue;
+		rc = tlsprobe_leaf(v->check, w->p->common_name, w->p->device->timeout_s, &pem, &w->e);
+		if (rc == 0)
+			rc = x509_cert_info(pem, &got, &w->e);
+		free(pem);
+		if (rc == 0 && strcmp(got.fingerprint, want->fingerprint) != 0)
+			rc = err_set(&w->e, LB_ERR, "vserver %s at %s serves serial %s, not the new %s",
+			    v->name, v->check, got.serial, want->serial);
+		cert_info_free(&got);
+		if (rc != 0)
+			return rc;
+		log_info("%s: %s at %s serves serial %s", w->p->name, v->name, v->check, want->serial);
+	}
+	return 0;
+}
+
+static int
+names_json(const struct cert_info *ci, char **out)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < ci->nnames; i++)
+		json_array_append_new(a, json_string(ci->names[i]));
+	*out = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return *out != NULL ? 0 : LB_ERR;
+}
+
+static int
+step_finish(struct walk *w, struct run_result *res)
+{
+	struct cert_info ci = {0};
+	struct device_cert now = {0};
+	struct store_cert sc = {0};
+	struct err e = {0};
+	int rc;
+
+	if ((rc = x509_cert_info(w->job.cert_pem, &ci, &w->e)) != 0)
+		return rc;
+	/* Old objects go only after the new certificate is saved in service. */
+	if (!w->job.first && w->job.old_refs != NULL && w->job.old_refs[0] != '\0') {
+		if (w->dops->retire(w->dev, w->p, w->job.old_refs, &e) != 0)
+			log_warn("%s: old objects left on the device: %s", w->p->name, e.msg);
+		else
+			history(w, "retire", w->job.old_refs);
+	}
+	sc.profile = w->p->name;
+	sc.device = w->p->device->name;
+	sc.ca = w->p->ca->name;
+	sc.serial = ci.serial;
+	sc.not_before = ci.not_before;
+	sc.not_after = ci.not_after;
+	sc.key_desc = ci.key_desc;
+	sc.object = w->p->object_name;
+	sc.ca_ref = w->job.order_ref;
+	sc.cert_pem = w->job.cert_pem;
+	sc.chain_pem = w->job.chain_pem;
+	sc.updated = time(NULL);
+	if (w->dops->cert_get(w->dev, w->p, &now, &e) == 0)
+		sc.device_refs = now.refs;
+	if ((rc = names_json(&ci, &sc.names)) == 0)
+		rc = store_cert_put(w->en->st, &sc, &w->e);
+	free(sc.names);
+	if (rc == 0)
+		rc = store_job_delete(w->en->st, w->p->name, &w->e);
+	if (rc == 0) {
+		res->outcome = w->job.first ? OUT_ENROLLED : OUT_RENEWED;
+		snprintf(res->serial, sizeof(res->serial), "%s", ci.serial);
+		rc = verify_served(w, &ci);
+	}
+	device_cert_free(&now);
+	cert_info_free(&ci);
+	return rc;
+}
+
+/* Starts a journal for a due profile. */
+static int
+begin(struct walk *w, const struct policy_decision *d, const struct device_cert *installed)
+{
+	w->job.profile = xstrdup(w->p->name);
+	w->job.first = d->action == POLICY_ENROLL;
+	w->job.reason = xstrdup(d->reason);
+	w->job.old_refs = installed != NULL ? xstrdup(installed->refs) : NULL;
+	w->job.started = time(NULL);
+	return journal(w, STEP_NONE);
+}
+
+/* Decides, from the device, whether anything is due. *due = 0 when not. */
+static int
+decide(struct walk *w, bool force, bool *due, struct run_result *res)
+{
+	struct device_cert cur = {0};
+	struct policy_decision d;
+	int rc;
+
+	rc = w->dops->cert_get(w->dev, w->p, &cur, &w->e);
+	if (rc != 0 && rc != LB_ENOTFOUND)
+		return rc;
+	policy_decide(w->p, rc == 0 ? &cur : NULL, force, time(NULL), &d);
+	snprintf(res->detail, sizeof(res->detail), "%s", d.reason);
+	if (rc == 0)
+		snprintf(res->serial, sizeof(res->serial), "%s", cur.serial ? cur.serial : "");
+	*due = d.action != POLICY_NONE;
+	rc = 0;
+	if (*due) {
+		log_info("%s: %s: %s", w->p->name, policy_action_name(d.action), d.reason);
+		rc = begin(w, &d, cur.object != NULL ? &cur : NULL);
+	}
+	device_cert_free(&cur);
+	return rc;
+}
+
+static int
+walk_steps(struct walk *w, struct run_result *res)
+{
+	int rc = 0, restarts = 0;
+
+	while (rc == 0) {
+		int step = w->job.step;
+
+		/* A key this process cannot use (BIG-IP: its passphrase died with
+		 * an earlier run), or whose CSR may already be at the CA with no
+		 * order recorded, is never used again. */
+		if (step >= STEP_KEY && step < STEP_ACTIVATED &&
+		    !w->dops->key_usable(w->dev, w->job.key_ref)) {
+			if (++restarts > MAX_RESTARTS)
+				return err_set(&w->e, LB_ERR, "key %s unusable again", w->job.key_ref);
+			rc = restart(w, "key no longer usable");
+			continue;
+		}
+		if (step == STEP_KEY && w->job.order_ref != NULL &&
+		    strcmp(w->job.order_ref, ORDER_IN_FLIGHT) == 0) {
+			if (++restarts > MAX_RESTARTS)
+				return err_set(&w->e, LB_ERR, "submission keeps failing");
+			rc = restart(w, "an earlier submission of this CSR has an unknown outcome");
+			continue;
+		}
+		switch (step) {
+		case STEP_NONE:
+			rc = step_key(w);
+			break;
+		case STEP_KEY:
+			rc = step_submit(w);
+			break;
+		case STEP_ORDERED:
+			rc = step_collect(w);
+			break;
+		case STEP_ISSUED:
+			rc = step_install(w);
+			break;
+		case STEP_INSTALLED:
+			rc = step_activate(w);
+			break;
+		case STEP_ACTIVATED:
+			rc = step_save(w);
+			break;
+		case STEP_SAVED:
+			return step_finish(w, res);
+		default:
+			return err_set(&w->e, LB_ERR, "journal has unknown step %d", step);
+		}
+	}
+	return rc;
+}
+
+static void
+record(struct walk *w, struct run_result *res)
+{
+	struct err e = {0};
+
+	if (store_result_set(w->en->st, w->p->name, engine_outcome_name(res->outcome),
+	    res->outcome == OUT_FAILED || res->outcome == OUT_PENDING ? res->detail : NULL, &e) != 0)
+		log_warn("%s: cannot record the result: %s", w->p->name, e.msg);
+}
+
+void
+engine_run_profile(struct engine *en, const struct cfg_profile *p, bool force,
+    bool dry_run, struct run_result *res)
+{
+	struct walk w = { .en = en, .p = p };
+	bool due = true;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = engine_device(en, p->device, &w.dev, &w.dops, &w.e);
+	if (rc != 0)
+		goto out;
+	rc = store_job_get(en->st, p->name, &w.job, &w.e);
+	if (rc == LB_ENOTFOUND) {
+		if (dry_run) {
+			struct device_cert cur = {0};
+			struct policy_decision d;
+			int g = w.dops->cert_get(w.dev, p, &cur, &w.e);
+			if (g != 0 && g != LB_ENOTFOUND) {
+				rc = g;
+				goto out;
+			}
+			policy_decide(p, g == 0 ? &cur : NULL, force, time(NULL), &d);
+			snprintf(res->detail, sizeof(res->detail), "%s: %s",
+			    policy_action_name(d.action), d.reason);
+			res->outcome = d.action == POLICY_NONE ? OUT_UNCHANGED : OUT_PLANNED;
+			device_cert_free(&cur);
+			rc = 0;
+			goto out;
+		}
+		err_clear(&w.e);
+		rc = decide(&w, force, &due, res);
+		if (rc != 0 || !due) {
+			res->outcome = OUT_UNCHANGED;
+			goto out;
+		}
+	} else if (rc != 0)
+		goto out;
+	else {
+		log_info("%s: resuming at step %s (%s)", p->name, store_step_name(w.job.step),
+		    w.job.reason ? w.job.reason : "");
+		if (dry_run) {
+			res->outcome = OUT_PLANNED;
+			snprintf(res->detail, sizeof(res->detail), "resume at step %s",
+			    store_step_name(w.job.step));
+			goto out;
+		}
+	}
+	rc = walk_steps(&w, res);
+out:
+	if (rc == LB_EPENDING) {
+		res->outcome = OUT_PENDING;
+		snprintf(res->detail, sizeof(res->detail), "%s", w.e.msg);
+	} else if (rc != 0) {
+		res->outcome = OUT_FAILED;
+		res->unreachable = rc == LB_EUNREACH;
+		snprintf(res->detail, sizeof(res->detail), "%s", w.e.msg);
+	}
+	if (!dry_run)
+		record(&w, res);
+	store_job_free(&w.job);
+}

@@ -1,0 +1,107 @@
+#include "engine/policy.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+const char *
+policy_action_name(enum policy_action a)
+{
+	switch (a) {
+	case POLICY_NONE:
+		return "nothing";
+	case POLICY_ENROLL:
+		return "enroll";
+	case POLICY_RENEW:
+		return "renew";
+	}
+	return "?";
+}
+
+long
+policy_window(const struct cfg_profile *p, time_t not_before, time_t not_after)
+{
+	if (p->renew_before_days > 0)
+		return (long)p->renew_before_days * 86400;
+	/* One third of the lifetime: short-lived certificates (6 or 45 days)
+	 * renew in proportion instead of looping on a fixed 30-day window. */
+	return not_after > not_before ? (long)((not_after - not_before) / 3) : 0;
+}
+
+static bool
+has_name(char *const *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(v[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Appends "+a -b" differences of the wanted and installed names. */
+static bool
+names_differ(const struct cfg_profile *p, const struct device_cert *c, char *buf, size_t len)
+{
+	size_t off = 0;
+	bool differ = false;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < p->nsans; i++)
+		if (!has_name(c->names, c->nnames, p->sans[i])) {
+			differ = true;
+			if (off < len)
+				off += (size_t)snprintf(buf + off, len - off, " +%s", p->sans[i]);
+		}
+	for (size_t i = 0; i < c->nnames; i++)
+		if (!has_name(p->sans, p->nsans, c->names[i])) {
+			differ = true;
+			if (off < len)
+				off += (size_t)snprintf(buf + off, len - off, " -%s", c->names[i]);
+		}
+	return differ;
+}
+
+void
+policy_decide(const struct cfg_profile *p, const struct device_cert *installed,
+    bool force, time_t now, struct policy_decision *out)
+{
+	char want[32], diff[256];
+	long window;
+
+	memset(out, 0, sizeof(*out));
+	if (installed == NULL) {
+		out->action = POLICY_ENROLL;
+		snprintf(out->reason, sizeof(out->reason), "no certificate %s on the device",
+		    p->object_name);
+		return;
+	}
+	out->action = POLICY_RENEW;
+	config_key_desc(&p->key, want, sizeof(want));
+	window = policy_window(p, installed->not_before, installed->not_after);
+	if (force) {
+		snprintf(out->reason, sizeof(out->reason), "forced");
+		return;
+	}
+	if (installed->key_desc[0] != '\0' && strcmp(installed->key_desc, want) != 0) {
+		snprintf(out->reason, sizeof(out->reason), "key changed: %s -> %s",
+		    installed->key_desc, want);
+		return;
+	}
+	if (names_differ(p, installed, diff, sizeof(diff))) {
+		snprintf(out->reason, sizeof(out->reason), "names changed:%s", diff);
+		return;
+	}
+	out->renew_at = installed->not_after - window;
+	if (now >= out->renew_at) {
+		long days = (long)((installed->not_after - now) / 86400);
+		if (p->renew_before_days > 0)
+			snprintf(out->reason, sizeof(out->reason),
+			    "expires in %ld days (renew_before_days %d)", days, p->renew_before_days);
+		else
+			snprintf(out->reason, sizeof(out->reason),
+			    "expires in %ld days (less than a third of its lifetime left)", days);
+		return;
+	}
+	out->action = POLICY_NONE;
+	snprintf(out->reason, sizeof(out->reason), "valid for %ld more days",
+	    (long)((installed->not_after - now) / 86400));
+}

@@ -1,0 +1,117 @@
+/* lbcert: option parsing and dispatch only. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "util/log.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(struct app *, int, char **);
+} commands[] = {
+	{ "run", cmd_run },
+	{ "plan", cmd_plan },
+	{ "status", cmd_status },
+	{ "inventory", cmd_inventory },
+	{ "revoke", cmd_revoke },
+	{ "check", cmd_check },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: lbcert [-c DIR] [--state-dir DIR] [-l error|warn|info|debug|trace]\n"
+	    "              [--log-format text|json] [--version] [--help] COMMAND [ARGS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  run [--dry-run] [--force] [--jobs N] [PROFILE...]  enroll or renew what is due\n"
+	    "  plan [PROFILE...]                                 what run would do and why\n"
+	    "  status [--json] [PROFILE...]                      certificates and last results\n"
+	    "  inventory [--json] [DEVICE...]                    every certificate on the devices\n"
+	    "  revoke PROFILE [--reason R] [--remove]            revoke at the CA\n"
+	    "  check                                             validate config, reach devices and CAs\n"
+	    "\n"
+	    "exit codes: 0 ok, 1 a profile failed, 2 usage/config error, 3 locked, 4 unreachable\n");
+}
+
+static const char *
+env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+	return v != NULL && v[0] != '\0' ? v : def;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "log-format", required_argument, NULL, 'F' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct app a = {
+		.config_dir = env_or("LBCERT_CONFIG_DIR", "/etc/lbcert"),
+		.state_dir = env_or("LBCERT_STATE_DIR", "/var/lib/lbcert"),
+	};
+	struct err e = {0};
+	int c, level = LL_INFO, rc;
+	bool json = false;
+
+	while ((c = getopt_long(argc, argv, "+c:l:hV", opts, NULL)) != -1)
+		switch (c) {
+		case 'c':
+			a.config_dir = optarg;
+			break;
+		case 's':
+			a.state_dir = optarg;
+			break;
+		case 'l':
+			if ((level = log_level_parse(optarg)) < 0) {
+				fprintf(stderr, "lbcert: unknown log level %s\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'F':
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
+				fprintf(stderr, "lbcert: --log-format is text or json\n");
+				return EXIT_USAGE;
+			}
+			json = strcmp(optarg, "json") == 0;
+			break;
+		case 'V':
+			printf("lbcert %s\n", LBCERT_VERSION);
+			return EXIT_OK;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	log_init((enum log_level)level, json);
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		if (config_load(a.config_dir, &a.cfg, &e) != 0) {
+			fprintf(stderr, "%s\n", e.msg);
+			return EXIT_USAGE;
+		}
+		rc = commands[i].fn(&a, argc - optind, argv + optind);
+		config_free(a.cfg);
+		return rc;
+	}
+	fprintf(stderr, "lbcert: unknown command %s\n", argv[optind]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

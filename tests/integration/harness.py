@@ -1,0 +1,303 @@
+"""Shared pieces of the integration scenarios: start the simulators on
+loopback, write an lbcert configuration, run the binary, look at what a
+TLS client is served. Python 3 standard library only.
+
+Each scenario file is a plain program: it builds a Lab, runs lbcert and
+calls check(); the first failed expectation raises and the test fails.
+"""
+import json
+import os
+import signal
+import ssl
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+SRC = os.environ.get("LBCERT_SRC") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("LBCERT_BIN") or os.path.join(SRC, "build", "lbcert")
+SIM = os.path.join(SRC, "sim")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+class Failed(AssertionError):
+    pass
+
+
+def check(cond, msg, *detail):
+    if not cond:
+        extra = "\n".join(str(d) for d in detail)
+        raise Failed(msg + ("\n" + extra if extra else ""))
+    print("ok -", msg, flush=True)
+
+
+def yaml_dump(obj, indent=0):
+    """Block-style YAML for dicts, lists and scalars (strings JSON-quoted,
+    which is valid YAML)."""
+    pad = "  " * indent
+    out = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(v, (dict, list)) and v:
+                out.append(f"{pad}{k}:")
+                out.append(yaml_dump(v, indent + 1))
+            else:
+                out.append(f"{pad}{k}: {scalar(v)}")
+    elif isinstance(obj, list):
+        for v in obj:
+            if isinstance(v, dict) and v:
+                first, *rest = yaml_dump(v, indent + 1).split("\n")
+                out.append(f"{pad}- {first.strip()}")
+                out.extend(rest)
+            else:
+                out.append(f"{pad}- {scalar(v)}")
+    return "\n".join(out)
+
+
+def scalar(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if v is None:
+        return "null"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v)
+    return json.dumps(str(v))
+
+
+class Sim:
+    """A simulator process (sim/<name>.py) with its ready.json."""
+
+    def __init__(self, name, workdir, *args):
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.log = open(os.path.join(self.dir, "sim.log"), "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(SIM, name + ".py"), "--dir", self.dir, *args],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        ready = os.path.join(self.dir, "ready.json")
+        deadline = time.time() + 60
+        while not os.path.exists(ready):
+            if self.proc.poll() is not None:
+                raise Failed(f"simulator {name} exited: " + open(self.log.name).read()[-2000:])
+            if time.time() > deadline:
+                self.stop()
+                raise Failed(f"simulator {name} not ready after 60 s")
+            time.sleep(0.05)
+        with open(ready) as f:
+            self.ready = json.load(f)
+        self.units = self.ready["units"]
+
+    def url(self, unit=0):
+        return self.units[unit]["url"]
+
+    def ctl(self, path, body=None, unit=0):
+        """GET (or POST body) a /_sim/ control endpoint."""
+        u = self.units[unit]
+        base = u["url"].split("/", 3)
+        url = base[0] + "//" + base[2] + path
+        ctx = ssl.create_default_context(cafile=u["ca_file"])
+        ctx.check_hostname = False
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(url, data=data, method="POST" if data else "GET",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+            return json.loads(r.read() or b"null")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def served_cert(port, sni=None, host="127.0.0.1"):
+    """DER of the leaf a TLS client is served at host:port, or None when
+    the handshake fails (nothing bound)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=5) as s:
+            with ctx.wrap_socket(s, server_hostname=sni) as t:
+                return t.getpeercert(binary_form=True)
+    except (ssl.SSLError, OSError):
+        return None
+
+
+def cert_field(der_or_pem, *args):
+    """openssl x509 output for a certificate (DER bytes or PEM str)."""
+    if isinstance(der_or_pem, bytes):
+        p = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", *args],
+                           input=der_or_pem, capture_output=True, check=True)
+    else:
+        p = subprocess.run(["openssl", "x509", "-noout", *args],
+                           input=der_or_pem.encode(), capture_output=True, check=True)
+    return p.stdout.decode().strip()
+
+
+def serial_of(cert):
+    """Lower-case hex serial without leading zeros, as lbcert prints it."""
+    s = cert_field(cert, "-serial").split("=", 1)[1].lower().lstrip("0")
+    return s or "0"
+
+
+class Lab:
+    """A config dir + state dir, and runs of the lbcert binary."""
+
+    def __init__(self, workdir):
+        self.work = workdir
+        self.conf = os.path.join(workdir, "etc")
+        self.state = os.path.join(workdir, "state")
+        os.makedirs(os.path.join(self.conf, "profiles"), exist_ok=True)
+        self.devices, self.cas, self.creds, self.defaults = {}, {}, {}, {}
+
+    def add_citrix(self, name, sim, peers=True, **extra):
+        urls = [u["url"] for u in sim.units]
+        d = {"type": "citrix-adc", "url": urls[0], "credentials": name,
+             "tls": {"ca_file": sim.units[0]["ca_file"]}, "timeout_s": 10}
+        if peers and len(urls) > 1:
+            d["peers"] = urls[1:]
+        d.update(extra)
+        self.devices[name] = d
+        self.creds[name] = {"username": sim.user, "password": sim.password}
+
+    def add_bigip(self, name, sim, peers=True, **extra):
+        urls = [u["url"] for u in sim.units]
+        d = {"type": "f5-bigip", "url": urls[0], "credentials": name,
+             "tls": {"ca_file": sim.units[0]["ca_file"]}, "timeout_s": 10,
+             "partition": "Common"}
+        if peers and len(urls) > 1:
+            d["peers"] = urls[1:]
+        d.update(extra)
+        self.devices[name] = d
+        self.creds[name] = {"username": sim.user, "password": sim.password}
+
+    def add_scm(self, name, sim, **extra):
+        c = {"type": "sectigo-scm", "url": sim.url(), "customer_uri": sim.customer_uri,
+             "credentials": name, "org_id": sim.org_id, "cert_type": 224, "term": 365,
+             "poll": {"interval_s": 1, "timeout_s": 10}, "ca_file": sim.units[0]["ca_file"]}
+        c.update(extra)
+        self.cas[name] = c
+        self.creds[name] = {"login": sim.login, "password": sim.password}
+
+    def add_acme(self, name, pebble, eab=True, **extra):
+        c = {"type": "acme", "directory": pebble.directory, "credentials": name,
+             "contact": ["mailto:pki@example.com"], "challenge": "none",
+             "ca_file": pebble.ca_file}
+        c.update(extra)
+        self.cas[name] = c
+        self.creds[name] = ({"eab_kid": pebble.eab_kid, "eab_hmac_key": pebble.eab_key}
+                            if eab else {})
+
+    def profile(self, name, **p):
+        self.write(os.path.join("profiles", name + ".yaml"), yaml_dump(p))
+
+    def write(self, rel, text, mode=0o644):
+        path = os.path.join(self.conf, rel)
+        with open(path, "w") as f:
+            f.write(text + "\n")
+        os.chmod(path, mode)
+        return path
+
+    def write_config(self):
+        main = {}
+        if self.defaults:
+            main["defaults"] = self.defaults
+        main["devices"] = self.devices
+        main["cas"] = self.cas
+        self.write("lbcert.yaml", yaml_dump(main))
+        self.write("credentials.yaml", yaml_dump(self.creds) or "{}", mode=0o600)
+
+    def run(self, *args, env=None, level="debug", timeout=300):
+        e = dict(os.environ)
+        e.update(env or {})
+        cmd = [BIN, "-c", self.conf, "--state-dir", self.state, "-l", level, *args]
+        p = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=timeout)
+        with open(os.path.join(self.work, "lbcert.log"), "a") as f:
+            f.write(f"$ {' '.join(cmd)}\n[rc {p.returncode}]\n{p.stdout}{p.stderr}\n")
+        return p
+
+    def start(self, *args, level="debug"):
+        """lbcert in the background (for kill tests)."""
+        cmd = [BIN, "-c", self.conf, "--state-dir", self.state, "-l", level, *args]
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def status(self):
+        p = self.run("status", "--json")
+        check(p.returncode == 0, "status --json exits 0", p.stderr)
+        return {o["profile"]: o for o in json.loads(p.stdout)}
+
+
+def workdir(name):
+    d = tempfile.mkdtemp(prefix=f"lbcert-{name}-")
+    return d
+
+
+def main(scenario):
+    """Runs scenario(workdir) and turns a failure into exit status 1."""
+    w = workdir(scenario.__name__)
+    try:
+        scenario(w)
+    except Failed as e:
+        print("FAILED:", e, file=sys.stderr)
+        log = os.path.join(w, "lbcert.log")
+        if os.path.exists(log):
+            print(open(log).read()[-8000:], file=sys.stderr)
+        sys.exit(1)
+    print("passed", scenario.__name__)
+
+
+class CitrixSim(Sim):
+    def __init__(self, workdir, vservers=("vs1", "vs2"), ha=True, http_vservers=(),
+                 password="nsroot-Pa55", name="citrix_adc"):
+        self.user, self.password = "nsroot", password
+        args = ["--user", self.user, "--password", password]
+        if ha:
+            args.append("--ha")
+        for v in vservers:
+            args += ["--vserver", v]
+        for v in http_vservers:
+            args += ["--http-vserver", v]
+        super().__init__(name, workdir, *args)
+
+    def port(self, vserver):
+        return self.ready["vservers"][vserver]
+
+
+class BigipSim(Sim):
+    def __init__(self, workdir, virtuals=("vs1", "vs2"), pair=True, http_virtuals=(),
+                 password="admin-Pa55", device_group=None):
+        self.user, self.password = "admin", password
+        args = ["--user", self.user, "--password", password]
+        if pair:
+            args.append("--pair")
+        for v in virtuals:
+            args += ["--virtual", v]
+        for v in http_virtuals:
+            args += ["--http-virtual", v]
+        if device_group:
+            args += ["--device-group", device_group]
+        super().__init__("bigip", workdir, *args)
+
+    def port(self, virtual):
+        return self.ready["vservers"][virtual]
+
+
+class ScmSim(Sim):
+    def __init__(self, workdir, pending=0, refuse_domain=None, password="scm-Pa55"):
+        self.customer_uri, self.login, self.password = "example", "api-user", password
+        self.org_id = 1234
+        args = ["--customer-uri", self.customer_uri, "--login", self.login,
+                "--password", password, "--org-id", str(self.org_id), "--pending", str(pending)]
+        if refuse_domain:
+            args += ["--refuse-domain", refuse_domain]
+        super().__init__("sectigo_scm", workdir, *args)

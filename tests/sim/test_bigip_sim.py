@@ -1,0 +1,335 @@
+#!/usr/bin/env python3
+"""Checks the strict parts of sim/bigip.py against the documented iControl
+REST behaviour (../shared/reference/f5-bigip.md): auth, wrong passphrase,
+key/cert mismatch, missing defaultsFrom, Content-Range rules, transactions,
+and the certificate the virtual server's TLS listener serves.
+
+Run: python3 tests/sim/test_bigip_sim.py
+"""
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SIM = os.path.join(ROOT, "sim", "bigip.py")
+PW = "adm1n-pw-sim"
+PASS = "Zk3-very-long-test-passphrase-0123456789"
+
+
+def openssl(*args, env=None):
+    return subprocess.run(["openssl", *args], check=True, capture_output=True, env=env).stdout
+
+
+class Api:
+    def __init__(self, url, ca):
+        self.url = url
+        self.ctx = ssl.create_default_context(cafile=ca)
+        self.token = None
+
+    def call(self, method, path, body=None, raw=None, headers=None, auth=True):
+        h = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        if raw is not None:
+            data = raw
+            h.setdefault("Content-Type", "application/octet-stream")
+        if auth and self.token:
+            h["X-F5-Auth-Token"] = self.token
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
+                txt = r.read()
+                return r.status, json.loads(txt) if txt else None
+        except urllib.error.HTTPError as ex:
+            txt = ex.read()
+            return ex.code, json.loads(txt) if txt else None
+
+    def login(self, pw=PW):
+        st, b = self.call("POST", "/mgmt/shared/authn/login",
+                          {"username": "admin", "password": pw, "loginProviderName": "tmos"},
+                          auth=False)
+        if st == 200:
+            self.token = b["token"]["token"]
+        return st, b
+
+    def upload(self, name, data, chunk=512 * 1024):
+        st, b = None, None
+        for off in range(0, len(data), chunk):
+            part = data[off:off + chunk]
+            st, b = self.call("POST", "/mgmt/shared/file-transfer/uploads/" + name, raw=part,
+                              headers={"Content-Range": "%d-%d/%d" % (off, off + len(part) - 1,
+                                                                      len(data))})
+            if st != 200:
+                return st, b
+        return st, b
+
+
+class BigipSimTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        d = cls.tmp.name
+        cls.simdir = os.path.join(d, "sim")
+        cls.proc = subprocess.Popen(
+            [sys.executable, SIM, "--dir", cls.simdir, "--pair", "--virtual", "vs1",
+             "--virtual", "vs2", "--http-virtual", "vs80", "--user", "admin",
+             "--password", PW])
+        ready = os.path.join(cls.simdir, "ready.json")
+        for _ in range(600):
+            if os.path.exists(ready):
+                break
+            if cls.proc.poll() is not None:
+                raise RuntimeError("simulator exited")
+            time.sleep(0.05)
+        with open(ready) as f:
+            cls.ready = json.load(f)
+        u = cls.ready["units"][0]
+        cls.api = Api(u["url"], u["ca_file"])
+        assert cls.api.login()[0] == 200
+        # A throwaway CA for signing the box's CSRs.
+        cls.ca_key = os.path.join(d, "ca.key")
+        cls.ca_crt = os.path.join(d, "ca.crt")
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", cls.ca_key,
+                "-out", cls.ca_crt, "-days", "30", "-subj", "/CN=Test CA")
+        cls.d = d
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.terminate()
+        cls.proc.wait(10)
+        cls.tmp.cleanup()
+
+    def sign(self, csr_pem, name):
+        csr = os.path.join(self.d, name + ".csr")
+        crt = os.path.join(self.d, name + ".crt")
+        ext = os.path.join(self.d, name + ".ext")
+        with open(csr, "w") as f:
+            f.write(csr_pem)
+        with open(ext, "w") as f:
+            f.write("subjectAltName=DNS:%s.example.com\n" % name)
+        openssl("x509", "-req", "-in", csr, "-CA", self.ca_crt, "-CAkey", self.ca_key,
+                "-CAcreateserial", "-days", "10", "-out", crt, "-extfile", ext)
+        with open(crt, "rb") as f:
+            return f.read()
+
+    def key_and_csr(self, name, ktype="rsa"):
+        body = {"name": name + ".key", "partition": "Common", "securityType": "password",
+                "passphrase": PASS, "commonName": name + ".example.com",
+                "subject-alternative-name": "DNS:%s.example.com" % name,
+                "options": [{"gen-csr": name}]}
+        if ktype == "rsa":
+            body.update(keyType="rsa-private", keySize="2048")
+        else:
+            body.update(keyType="ec-private", curveName="secp384r1")
+        st, b = self.api.call("POST", "/mgmt/tm/sys/crypto/key", body)
+        self.assertEqual(st, 200, b)
+        st, b = self.api.call("POST", "/mgmt/tm/util/bash", {
+            "command": "run", "utilCmdArgs": "-c 'tmsh list sys crypto csr /Common/%s'" % name})
+        self.assertEqual(st, 200, b)
+        res = b["commandResult"]
+        return res[res.index("-----BEGIN CERTIFICATE REQUEST-----"):]
+
+    def install_cert(self, name, pem):
+        st, b = self.api.upload(name + ".crt.up", pem)
+        self.assertEqual(st, 200, b)
+        self.assertEqual(b["remainingByteCount"], 0)
+        st, b = self.api.call("POST", "/mgmt/tm/sys/file/ssl-cert", {
+            "name": name + ".crt", "partition": "Common",
+            "sourcePath": "file:///var/config/rest/downloads/%s.crt.up" % name})
+        self.assertEqual(st, 200, b)
+        return b
+
+    # ---------------------------------------------------------------------
+    def test_auth(self):
+        a = Api(self.api.url, self.ready["units"][0]["ca_file"])
+        st, b = a.login("wrong")
+        self.assertEqual(st, 401)
+        self.assertNotIn("wrong", json.dumps(b))
+        st, b = a.call("GET", "/mgmt/tm/ltm/virtual")
+        self.assertEqual(st, 401)
+        a.token = "NOSUCHTOKEN"
+        st, b = a.call("GET", "/mgmt/tm/ltm/virtual")
+        self.assertEqual(st, 401)
+        self.assertIn("X-F5-Auth-Token does not exist", b["message"])
+        self.assertEqual(a.login()[0], 200)
+        self.assertEqual(a.call("PATCH", "/mgmt/shared/authz/tokens/" + a.token,
+                                {"timeout": 99999})[0], 406)
+        self.assertEqual(a.call("PATCH", "/mgmt/shared/authz/tokens/" + a.token,
+                                {"timeout": 3600})[0], 200)
+        self.assertEqual(a.call("DELETE", "/mgmt/shared/authz/tokens/" + a.token)[0], 200)
+        self.assertEqual(a.call("GET", "/mgmt/tm/ltm/virtual")[0], 401)
+
+    def test_failover_and_unknown(self):
+        st, b = self.api.call("GET", "/mgmt/tm/cm/failover-status")
+        ent = next(iter(b["entries"].values()))["nestedStats"]["entries"]
+        self.assertEqual(ent["status"]["description"], "ACTIVE")
+        u1 = self.ready["units"][1]
+        a = Api(u1["url"], u1["ca_file"])
+        self.assertEqual(a.login()[0], 200)
+        st, b = a.call("GET", "/mgmt/tm/cm/failover-status")
+        ent = next(iter(b["entries"].values()))["nestedStats"]["entries"]
+        self.assertEqual(ent["status"]["description"], "STANDBY")
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/rule", {"name": "r1", "bogus": 1})
+        self.assertEqual(st, 400)
+        self.assertIn("unexpected json pair", b["message"])
+        st, b = self.api.call("GET", "/mgmt/tm/ltm/profile/client-ssl/~Common~nope")
+        self.assertEqual(st, 404)
+        self.assertIn("01020036:3", b["message"])
+        st, b = self.api.call("GET", "/mgmt/tm/nosuch/thing")
+        self.assertEqual(st, 404)
+        self.assertIn("Public URI path not registered", b["message"])
+        st, b = self.api.call("POST", "/mgmt/tm/cm", {
+            "command": "run", "utilCmdArgs": "config-sync to-group nope"})
+        self.assertEqual(st, 400)
+        self.assertIn("01070734:3", b["message"])
+
+    def test_content_range(self):
+        data = os.urandom(3000)
+        up = "/mgmt/shared/file-transfer/uploads/cr.bin"
+        st, _ = self.api.call("POST", up, raw=data)
+        self.assertEqual(st, 400, "missing Content-Range")
+        st, _ = self.api.call("POST", up, raw=data[:10], headers={"Content-Range": "0-10/3000"})
+        self.assertEqual(st, 400, "length mismatch (end is inclusive)")
+        st, _ = self.api.call("POST", up, raw=data[:10],
+                              headers={"Content-Range": "bytes 0-9/3000"})
+        self.assertEqual(st, 400, "no 'bytes' prefix on BIG-IP")
+        st, b = self.api.call("POST", up, raw=data[:1000], headers={"Content-Range": "0-999/3000"})
+        self.assertEqual((st, b["remainingByteCount"]), (200, 2000))
+        st, _ = self.api.call("POST", up, raw=data[2000:], headers={"Content-Range": "2000-2999/3000"})
+        self.assertEqual(st, 400, "gap")
+        st, _ = self.api.call("POST", up, raw=data[1000:2000],
+                              headers={"Content-Range": "1000-1999/4000"})
+        self.assertEqual(st, 400, "total changed")
+        st, b = self.api.call("POST", up, raw=data[1000:], headers={"Content-Range": "1000-2999/3000"})
+        self.assertEqual((st, b["remainingByteCount"]), (200, 0))
+        big = os.urandom(CHUNK := 1024 * 1024 + 1)
+        st, _ = self.api.call("POST", up, raw=big, headers={"Content-Range": "0-%d/%d" % (CHUNK - 1, CHUNK)})
+        self.assertEqual(st, 400, "chunk > 1 MiB")
+        st, _ = self.api.call("POST", "/mgmt/tm/util/unix-rm",
+                              {"command": "run", "utilCmdArgs": "/etc/passwd"})
+        self.assertEqual(st, 400)
+        st, _ = self.api.call("POST", "/mgmt/tm/util/unix-rm",
+                              {"command": "run", "utilCmdArgs": "/var/config/rest/downloads/cr.bin"})
+        self.assertEqual(st, 200)
+
+    def test_key_profile_tls(self):
+        csr = self.key_and_csr("alpha")
+        self.assertIn("BEGIN CERTIFICATE REQUEST", csr)
+        st, b = self.api.call("GET", "/mgmt/tm/sys/file/ssl-key/~Common~alpha.key")
+        self.assertEqual((st, b["securityType"]), (200, "password"))
+        self.assertNotIn(PASS, json.dumps(b))
+        # duplicate key → 409
+        st, b = self.api.call("POST", "/mgmt/tm/sys/crypto/key", {
+            "name": "alpha.key", "keyType": "rsa-private", "keySize": "2048"})
+        self.assertEqual(st, 409, b)
+        self.install_cert("alpha", self.sign(csr, "alpha"))
+        st, b = self.api.call("POST", "/mgmt/tm/sys/file/ssl-cert", {
+            "name": "alpha.crt", "partition": "Common",
+            "sourcePath": "file:///var/config/rest/downloads/alpha.crt.up"})
+        self.assertEqual(st, 409, b)
+        # A second key, its cert: used for the mismatch check.
+        csr2 = self.key_and_csr("beta", "ec")
+        self.install_cert("beta", self.sign(csr2, "beta"))
+        ckc = {"name": "alpha_0", "cert": "/Common/alpha.crt", "key": "/Common/alpha.key",
+               "passphrase": PASS}
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/profile/client-ssl", {
+            "name": "p_alpha", "defaultsFrom": "/Common/missing", "certKeyChain": [ckc]})
+        self.assertEqual(st, 400, b)
+        self.assertIn("was not found", b["message"])
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/profile/client-ssl", {
+            "name": "p_alpha", "defaultsFrom": "/Common/clientssl",
+            "certKeyChain": [dict(ckc, passphrase="wrong-passphrase")]})
+        self.assertEqual(st, 400, b)
+        self.assertIn("bad password read", b["message"])
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/profile/client-ssl", {
+            "name": "p_alpha", "defaultsFrom": "/Common/clientssl",
+            "certKeyChain": [dict(ckc, cert="/Common/beta.crt")]})
+        self.assertEqual(st, 400, b)
+        self.assertIn("do not match", b["message"])
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/profile/client-ssl", {
+            "name": "p_alpha", "defaultsFrom": "/Common/clientssl", "cert": "/Common/alpha.crt",
+            "certKeyChain": [ckc]})
+        self.assertEqual(st, 400, b)
+        self.assertIn("01b4002a", b["message"])
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/profile/client-ssl", {
+            "name": "p_alpha", "defaultsFrom": "/Common/clientssl", "certKeyChain": [ckc],
+            "serverName": "alpha.example.com", "sniDefault": True})
+        self.assertEqual(st, 200, b)
+        self.assertNotIn(PASS, json.dumps(b))
+        # No client-ssl on vs1 yet: the handshake fails.
+        port = self.ready["vservers"]["vs1"]
+        with self.assertRaises((ssl.SSLError, ConnectionError)):
+            self.served(port, "alpha.example.com")
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/virtual/~Common~vs1/profiles",
+                              {"name": "/Common/p_alpha", "context": "all"})
+        self.assertEqual(st, 400, "client-ssl must be clientside")
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/virtual/~Common~vs1/profiles",
+                              {"name": "/Common/p_alpha", "context": "clientside"})
+        self.assertEqual(st, 200, b)
+        st, b = self.api.call("GET", "/mgmt/tm/ltm/virtual/~Common~vs1?expandSubcollections=true")
+        names = [p["fullPath"] for p in b["profilesReference"]["items"]]
+        self.assertEqual(sorted(names), ["/Common/http", "/Common/p_alpha", "/Common/tcp"])
+        self.assertIn("alpha.example.com", self.served(port, "alpha.example.com"))
+        # A second profile without SNI default on the same virtual is refused.
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/profile/client-ssl", {
+            "name": "p_beta", "defaultsFrom": "/Common/clientssl", "serverName": "beta.example.com",
+            "certKeyChain": [{"name": "b0", "cert": "/Common/beta.crt", "key": "/Common/beta.key",
+                              "passphrase": PASS}]})
+        self.assertEqual(st, 200, b)
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/virtual/~Common~vs1/profiles",
+                              {"name": "/Common/p_beta", "context": "clientside"})
+        self.assertEqual(st, 200, b)
+        self.assertIn("beta.example.com", self.served(port, "beta.example.com"))
+        self.assertIn("alpha.example.com", self.served(port, None))
+        # In use: profile and key cannot be deleted.
+        st, b = self.api.call("DELETE", "/mgmt/tm/ltm/profile/client-ssl/~Common~p_alpha")
+        self.assertEqual(st, 400)
+        st, b = self.api.call("DELETE", "/mgmt/tm/sys/file/ssl-key/~Common~alpha.key")
+        self.assertEqual(st, 400)
+        # A transaction is all or nothing: a bad second member leaves p_beta as it was.
+        st, t = self.api.call("POST", "/mgmt/tm/transaction", {})
+        tid = str(t["transId"])
+        h = {"X-F5-REST-Coordination-Id": tid}
+        st, _ = self.api.call("PATCH", "/mgmt/tm/ltm/profile/client-ssl/~Common~p_beta",
+                              {"serverName": "other.example.com"}, headers=h)
+        self.assertEqual(st, 200)
+        st, _ = self.api.call("PATCH", "/mgmt/tm/ltm/profile/client-ssl/~Common~p_beta",
+                              {"certKeyChain": [dict(ckc, name="x")]}, headers=h)
+        self.assertEqual(st, 200)
+        st, _ = self.api.call("PATCH", "/mgmt/tm/ltm/profile/client-ssl/~Common~p_beta",
+                              {"certKeyChain": [dict(ckc, passphrase="nope-nope")]}, headers=h)
+        st, b = self.api.call("PATCH", "/mgmt/tm/transaction/" + tid, {"state": "VALIDATING"})
+        self.assertEqual(st, 400, b)
+        self.assertIn("transaction failed:", b["message"])
+        st, b = self.api.call("GET", "/mgmt/tm/ltm/profile/client-ssl/~Common~p_beta")
+        self.assertEqual(b["serverName"], "beta.example.com")
+        # Passphrase never in any file but the encrypted keys.
+        for root, _, files in os.walk(self.simdir):
+            for f in files:
+                with open(os.path.join(root, f), "rb") as fh:
+                    self.assertNotIn(PASS.encode(), fh.read(), f)
+
+    def served(self, port, sni):
+        ctx = ssl.create_default_context(cafile=self.ca_crt)
+        ctx.check_hostname = False
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            with ctx.wrap_socket(s, server_hostname=sni) as t:
+                der = t.getpeercert(True)
+        pem = ssl.DER_cert_to_PEM_cert(der)
+        return subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName"],
+                              input=pem.encode(), capture_output=True, check=True).stdout.decode()
+
+
+if __name__ == "__main__":
+    unittest.main()

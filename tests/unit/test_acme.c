@@ -1,0 +1,206 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/acme_internal.h"
+#include "ca/ca.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+static void
+link_parse_table(void **state)
+{
+	static const struct {
+		const char *value;
+		const char *rel;
+		size_t n;
+		const char *first, *second;
+	} t[] = {
+		{ "<https://ca/cert/1/alternate/1>;rel=\"alternate\"", "alternate", 1,
+		  "https://ca/cert/1/alternate/1", NULL },
+		{ "<https://ca/dir>;rel=\"index\"", "alternate", 0, NULL, NULL },
+		{ "<https://ca/dir>;rel=\"index\", <https://ca/a/1>; rel=\"alternate\", "
+		  "<https://ca/a/2> ; rel=alternate", "alternate", 2,
+		  "https://ca/a/1", "https://ca/a/2" },
+		{ "<https://ca/a/1>; title=\"x, y; z\"; rel=\"up alternate\"", "alternate", 1,
+		  "https://ca/a/1", NULL },
+		{ "<https://ca/a/1>; REL=\"Alternate\"", "alternate", 1, "https://ca/a/1", NULL },
+		{ "</cert/9/alternate/1>;rel=\"alternate\"", "alternate", 1,
+		  "https://127.0.0.1:14000/cert/9/alternate/1", NULL },
+		{ "<https://ca/a/1>; rel=\"alternates\"", "alternate", 0, NULL, NULL },
+		{ "garbage", "alternate", 0, NULL, NULL },
+		{ "<https://ca/a/1", "alternate", 0, NULL, NULL },
+		{ "", "alternate", 0, NULL, NULL },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char *out[4] = { 0 };
+		size_t n = acme_link_parse(t[i].value, t[i].rel,
+		    "https://127.0.0.1:14000/certZ/9", out, 4);
+
+		assert_int_equal(n, t[i].n);
+		if (t[i].first)
+			assert_string_equal(out[0], t[i].first);
+		if (t[i].second)
+			assert_string_equal(out[1], t[i].second);
+		for (size_t j = 0; j < n; j++)
+			free(out[j]);
+	}
+}
+
+static void
+link_parse_respects_max(void **state)
+{
+	char *out[2] = { 0 };
+	(void)state;
+	assert_int_equal(acme_link_parse("<https://a/1>;rel=alternate, <https://a/2>;rel=alternate, "
+	    "<https://a/3>;rel=alternate", "alternate", NULL, out, 2), 2);
+	assert_string_equal(out[1], "https://a/2");
+	free(out[0]);
+	free(out[1]);
+}
+
+static void
+url_resolve(void **state)
+{
+	char *s;
+	(void)state;
+	s = acme_url_resolve("https://h:1/x/y", "/z");
+	assert_string_equal(s, "https://h:1/z");
+	free(s);
+	s = acme_url_resolve("https://h", "/z");
+	assert_string_equal(s, "https://h/z");
+	free(s);
+	s = acme_url_resolve("https://h/x", "http://other/q");
+	assert_string_equal(s, "http://other/q");
+	free(s);
+	assert_null(acme_url_resolve("https://h/x", "rel/path"));
+	assert_null(acme_url_resolve(NULL, "/z"));
+}
+
+static void
+problem_format_table(void **state)
+{
+	static const struct {
+		const char *body;
+		long status;
+		const char *want;
+	} t[] = {
+		{ "{\"type\":\"urn:ietf:params:acme:error:badNonce\",\"detail\":\"JWS has an invalid anti-replay nonce\",\"status\":400}",
+		  400, "urn:ietf:params:acme:error:badNonce: JWS has an invalid anti-replay nonce (HTTP 400)" },
+		{ "{\"type\":\"urn:ietf:params:acme:error:rejectedIdentifier\"}", 400,
+		  "urn:ietf:params:acme:error:rejectedIdentifier: (no detail) (HTTP 400)" },
+		{ "{\"type\":\"urn:ietf:params:acme:error:compound\",\"detail\":\"2 problems\","
+		  "\"subproblems\":[{\"type\":\"urn:ietf:params:acme:error:caa\",\"detail\":\"CAA forbids\","
+		  "\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"}},"
+		  "{\"type\":\"urn:ietf:params:acme:error:dns\",\"detail\":\"NXDOMAIN\","
+		  "\"identifier\":{\"type\":\"dns\",\"value\":\"b.example\"}}]}", 403,
+		  "urn:ietf:params:acme:error:compound: 2 problems (HTTP 403); "
+		  "dns:a.example: caa: CAA forbids; dns:b.example: dns: NXDOMAIN" },
+		{ "<html>Bad\nGateway</html>", 502, "HTTP 502: <html>Bad Gateway</html>" },
+		{ "", 500, "HTTP 500 with an empty body" },
+		{ "[1,2]", 400, "HTTP 400: [1,2]" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char *s = acme_problem_format(t[i].body, strlen(t[i].body), t[i].status);
+		assert_non_null(s);
+		assert_string_equal(s, t[i].want);
+		free(s);
+	}
+}
+
+static void
+problem_format_bounds_garbage(void **state)
+{
+	char big[5000];
+	char *s;
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	s = acme_problem_format(big, sizeof(big), 500);
+	assert_true(strlen(s) < 300);
+	free(s);
+}
+
+static void
+problem_type_and_code(void **state)
+{
+	char buf[128];
+	const char *body = "{\"type\":\"urn:ietf:params:acme:error:unauthorized\",\"detail\":\"x\"}";
+	(void)state;
+	assert_string_equal(acme_problem_type(body, strlen(body), buf, sizeof(buf)),
+	    "urn:ietf:params:acme:error:unauthorized");
+	assert_null(acme_problem_type("nope", 4, buf, sizeof(buf)));
+	assert_null(acme_problem_type("{\"detail\":\"x\"}", 14, buf, sizeof(buf)));
+	assert_int_equal(acme_problem_code("urn:ietf:params:acme:error:unauthorized", 403), LB_EAUTH);
+	assert_int_equal(acme_problem_code("urn:ietf:params:acme:error:externalAccountRequired", 400), LB_EAUTH);
+	assert_int_equal(acme_problem_code("urn:ietf:params:acme:error:accountDoesNotExist", 400), LB_EAUTH);
+	assert_int_equal(acme_problem_code("urn:ietf:params:acme:error:rateLimited", 429), LB_ERR);
+	assert_int_equal(acme_problem_code("urn:ietf:params:acme:error:malformed", 400), LB_ERR);
+	assert_int_equal(acme_problem_code(NULL, 401), LB_EAUTH);
+	assert_int_equal(acme_problem_code(NULL, 404), LB_ENOTFOUND);
+	assert_int_equal(acme_problem_code(NULL, 500), LB_ERR);
+}
+
+static void
+poll_wait(void **state)
+{
+	(void)state;
+	/* No Retry-After: 1 s, doubling, capped. */
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 1, 10000), 1000);
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 2, 10000), 2000);
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 4, 10000), 8000);
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 5, 10000), 10000);
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 60, 10000), 10000);
+	assert_int_equal(acme_poll_wait_ms("garbage", 1000, 1, 10000), 1000);
+	/* Retry-After wins, also beyond the cap, and 0 still waits 1 s. */
+	assert_int_equal(acme_poll_wait_ms("3", 1000, 1, 10000), 3000);
+	assert_int_equal(acme_poll_wait_ms("300", 1000, 7, 10000), 300000);
+	assert_int_equal(acme_poll_wait_ms("0", 1000, 1, 10000), 1000);
+	/* HTTP-date 20 s after now (Sun, 06 Nov 1994 08:49:37 GMT = 784111777). */
+	assert_int_equal(acme_poll_wait_ms("Sun, 06 Nov 1994 08:49:57 GMT", 784111777, 1, 10000),
+	    20000);
+}
+
+static void
+ops_table(void **state)
+{
+	(void)state;
+	assert_string_equal(acme_ops.type, "acme");
+	assert_non_null(acme_ops.open);
+	assert_non_null(acme_ops.collect);
+	assert_non_null(acme_ops.revoke);
+}
+
+static void
+open_refuses_missing_directory(void **state)
+{
+	struct cfg_ca cfg = { .name = "x", .type = CA_ACME };
+	struct ca *c = (struct ca *)1;
+	struct err e = { 0 };
+	(void)state;
+	assert_int_equal(acme_ops.open(&cfg, "/tmp", &c, &e), LB_ECONFIG);
+	assert_null(c);
+	assert_non_null(strstr(e.msg, "acme x"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(link_parse_table),
+		cmocka_unit_test(link_parse_respects_max),
+		cmocka_unit_test(url_resolve),
+		cmocka_unit_test(problem_format_table),
+		cmocka_unit_test(problem_format_bounds_garbage),
+		cmocka_unit_test(problem_type_and_code),
+		cmocka_unit_test(poll_wait),
+		cmocka_unit_test(ops_table),
+		cmocka_unit_test(open_refuses_missing_directory),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,694 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/http.h"
+#include "util/log.h"
+
+#include "data/tls_server.h"
+
+/* ---- parsers ---- */
+
+static void
+retry_after_values(void **state)
+{
+	(void)state;
+	time_t now = 1700000000;
+	char date[64];
+	struct tm tm;
+	time_t fut = now + 90, past = now - 3600;
+
+	assert_int_equal(http_parse_retry_after("120", now), 120);
+	assert_int_equal(http_parse_retry_after(" 5 ", now), 5);
+	assert_int_equal(http_parse_retry_after("0", now), 0);
+	gmtime_r(&fut, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	assert_int_equal(http_parse_retry_after(date, now), 90);
+	gmtime_r(&past, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	assert_int_equal(http_parse_retry_after(date, now), 0);
+	assert_int_equal(http_parse_retry_after(NULL, now), -1);
+	assert_int_equal(http_parse_retry_after("", now), -1);
+	assert_int_equal(http_parse_retry_after("soon", now), -1);
+	assert_int_equal(http_parse_retry_after("12abc", now), -1);
+	assert_int_equal(http_parse_retry_after("-5", now), -1);
+	assert_int_equal(http_parse_retry_after("1.5", now), -1);
+	assert_int_equal(http_parse_retry_after("99999999999999999999999", now), -1);
+}
+
+static void
+backoff_bounds(void **state)
+{
+	(void)state;
+	assert_int_equal(http_backoff_ms(1, 500, 8000, 0.0), 0);
+	assert_in_range(http_backoff_ms(1, 500, 8000, 0.999), 498, 499);
+	assert_int_equal(http_backoff_ms(2, 500, 8000, 0.5), 500);
+	assert_int_equal(http_backoff_ms(3, 500, 8000, 0.5), 1000);
+	assert_in_range(http_backoff_ms(5, 500, 8000, 0.9999), 7990, 7999);
+	/* capped, and no overflow for large attempt numbers */
+	assert_int_equal(http_backoff_ms(6, 500, 8000, 0.5), 4000);
+	assert_int_equal(http_backoff_ms(1000, 500, 8000, 0.5), 4000);
+	assert_int_equal(http_backoff_ms(70, 1L << 40, 1L << 50, 0.5), 1L << 49);
+	assert_int_equal(http_backoff_ms(1, 500, 100, 0.5), 50);
+	/* rnd outside [0,1) gives no delay rather than more than the cap */
+	assert_int_equal(http_backoff_ms(3, 500, 8000, 1.0), 0);
+	for (int a = 1; a < 20; a++)
+		for (double r = 0; r < 1; r += 0.1)
+			assert_in_range(http_backoff_ms(a, 500, 8000, r), 0, 8000);
+}
+
+static void
+pin_formats(void **state)
+{
+	(void)state;
+	unsigned char a[32], b[32];
+	const char *colon = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+	    "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+	const char *plain = "abcdef0123456789abcdef0123456789"
+	    "abcdef0123456789abcdef0123456789";
+
+	assert_int_equal(http_pin_parse(colon, a), 0);
+	assert_int_equal(http_pin_parse(plain, b), 0);
+	assert_memory_equal(a, b, 32);
+	assert_int_equal(a[0], 0xab);
+	assert_int_equal(http_pin_parse("abcd", a), -1);
+	assert_int_equal(http_pin_parse("", a), -1);
+	assert_int_equal(http_pin_parse(NULL, a), -1);
+	char longer[80];
+	snprintf(longer, sizeof(longer), "%s00", plain);
+	assert_int_equal(http_pin_parse(longer, a), -1);
+	char bad[80];
+	snprintf(bad, sizeof(bad), "%s", plain);
+	bad[5] = 'g';
+	assert_int_equal(http_pin_parse(bad, a), -1);
+	/* an odd digit count is not a pin */
+	assert_int_equal(http_pin_parse("A:BC", a), -1);
+}
+
+static void
+escape(void **state)
+{
+	(void)state;
+	char *s = http_escape("a b&c/\xc3\xa9~_.-");
+	assert_string_equal(s, "a%20b%26c%2F%C3%A9~_.-");
+	free(s);
+}
+
+/* ---- trace redaction ---- */
+
+static void
+redact_headers(void **state)
+{
+	(void)state;
+	const char *in = "> POST https://h/nitro/v1/config/login\n"
+	    "> Authorization: Bearer abc.def\n"
+	    "> X-F5-Auth-Token: TOK123\n"
+	    "> x-nitro-pass: hunter2\n"
+	    "> Content-Type: application/json\n"
+	    "> X-Nitro-User: admin\n";
+	char *out = http_redact_trace(in, NULL, 0);
+	assert_non_null(out);
+	assert_null(strstr(out, "abc.def"));
+	assert_null(strstr(out, "TOK123"));
+	assert_null(strstr(out, "hunter2"));
+	assert_non_null(strstr(out, "> Authorization: [REDACTED]\n"));
+	assert_non_null(strstr(out, "> Content-Type: application/json\n"));
+	assert_non_null(strstr(out, "> X-Nitro-User: admin\n"));
+	assert_non_null(strstr(out, "> POST https://h/nitro/v1/config/login\n"));
+	free(out);
+
+	out = http_redact_trace("< 201\n< set-cookie: NITRO_AUTH_TOKEN=##AB12; "
+	    "path=/nitro/v1\n< cookie: sessionid=zz\n", NULL, 0);
+	assert_null(strstr(out, "AB12"));
+	assert_null(strstr(out, "zz"));
+	assert_non_null(strstr(out, "< 201\n"));
+	free(out);
+}
+
+static void
+redact_nested_json(void **state)
+{
+	(void)state;
+	const char *in = "< 200\n< content-type: application/json\n\n"
+	    "{\"login\":{\"username\":\"admin\",\"password\":\"p1-secret\"},"
+	    "\"token\":{\"token\":\"TOKVAL\",\"name\":\"TOKVAL-name\","
+	    "\"timeout\":1200},"
+	    "\"list\":[{\"passPhrase\":\"pp-secret\"},{\"Passphrase\":\"pp2\"}],"
+	    "\"sessionid\":\"##SESS\",\"eab_hmac_key\":\"hmackey\","
+	    "\"private_key\":\"-----BEGIN\",\"note\":\"password is fine here\","
+	    "\"secret\":null}";
+	char *out = http_redact_trace(in, NULL, 0);
+	assert_non_null(out);
+	const char *body = strstr(out, "\n\n");
+	assert_non_null(body);
+	json_t *j = json_loads(body + 2, 0, NULL);
+	assert_non_null(j);
+	const char *user = NULL, *pw = NULL, *tok = NULL, *pp = NULL, *pp2 = NULL,
+	    *sess = NULL, *hk = NULL, *pk = NULL, *note = NULL;
+	json_int_t timeout = 0;
+	assert_int_equal(json_unpack(j, "{s:{s:s,s:s},s:{s:s,s:I},s:[{s:s},{s:s}],"
+	    "s:s,s:s,s:s,s:s}",
+	    "login", "username", &user, "password", &pw,
+	    "token", "token", &tok, "timeout", &timeout,
+	    "list", "passPhrase", &pp, "Passphrase", &pp2,
+	    "sessionid", &sess, "eab_hmac_key", &hk, "private_key", &pk,
+	    "note", &note), 0);
+	assert_string_equal(user, "admin");
+	assert_string_equal(pw, "[REDACTED]");
+	assert_string_equal(tok, "[REDACTED]");
+	assert_int_equal(timeout, 1200);
+	assert_string_equal(pp, "[REDACTED]");
+	assert_string_equal(pp2, "[REDACTED]");
+	assert_string_equal(sess, "[REDACTED]");
+	assert_string_equal(hk, "[REDACTED]");
+	assert_string_equal(pk, "[REDACTED]");
+	assert_string_equal(note, "password is fine here");
+	assert_true(json_is_null(json_object_get(j, "secret")));
+	json_decref(j);
+	assert_non_null(strstr(out, "< content-type: application/json\n"));
+	free(out);
+
+	/* a bare JSON document */
+	out = http_redact_trace("[{\"a\":{\"hmac\":\"H\"}}]", NULL, 0);
+	assert_string_equal(out, "[{\"a\":{\"hmac\":\"[REDACTED]\"}}]");
+	free(out);
+}
+
+static void
+redact_extra_names(void **state)
+{
+	(void)state;
+	const char *const extra[] = { "X-Api-Key", "certKeyPass" };
+	const char *in = "> GET https://h/x\n> x-api-key: K-123456\n\n"
+	    "{\"certKeyPass\":\"ckp\",\"other\":\"keep\"}";
+	char *out = http_redact_trace(in, extra, 2);
+	assert_null(strstr(out, "K-123456"));
+	assert_null(strstr(out, "ckp\""));
+	assert_non_null(strstr(out, "keep"));
+	free(out);
+	/* without the extras these stay */
+	out = http_redact_trace(in, NULL, 0);
+	assert_non_null(strstr(out, "K-123456"));
+	free(out);
+}
+
+static void
+redact_free_text(void **state)
+{
+	(void)state;
+	char *out = http_redact_trace("login=admin&password=hunter2&x=1", NULL, 0);
+	assert_string_equal(out, "login=admin&password=[REDACTED]&x=1");
+	free(out);
+	/* broken JSON falls back to the pattern scan */
+	out = http_redact_trace("{\"password\": \"a\\\"b\", \"token\":\"t\", "
+	    "\"user\":\"u\"", NULL, 0);
+	assert_string_equal(out, "{\"password\": \"[REDACTED]\", "
+	    "\"token\":\"[REDACTED]\", \"user\":\"u\"");
+	free(out);
+	out = http_redact_trace("Cookie NITRO_AUTH_TOKEN=abc; other=1", NULL, 0);
+	assert_string_equal(out, "Cookie NITRO_AUTH_TOKEN=[REDACTED]; other=1");
+	free(out);
+	/* names are matched as whole words */
+	out = http_redact_trace("mypassword=x passwords: y", NULL, 0);
+	assert_string_equal(out, "mypassword=x passwords: y");
+	free(out);
+}
+
+/* ---- loopback ---- */
+
+struct fix {
+	char *dir;
+	struct tserver srv;
+	char base[64];
+	char ca[PATH_MAX];
+	char pin[32 * 3];
+	char other_pin[32 * 3];
+};
+
+static int
+group_setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	char cert[PATH_MAX], key[PATH_MAX];
+
+	unsetenv("https_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("http_proxy");
+	unsetenv("all_proxy");
+	unsetenv("ALL_PROXY");
+	if (f == NULL || (f->dir = ts_tmpdir()) == NULL)
+		return -1;
+	if (ts_make_cert(f->dir, "srv", "lbcert-test",
+	    "IP:127.0.0.1,DNS:localhost") != 0 ||
+	    ts_make_cert(f->dir, "other", "other", "DNS:other.test") != 0)
+		return -1;
+	snprintf(f->pin, sizeof(f->pin), "%s", ts_fingerprint(f->dir, "srv"));
+	snprintf(f->other_pin, sizeof(f->other_pin), "%s",
+	    ts_fingerprint(f->dir, "other"));
+	snprintf(cert, sizeof(cert), "%s/srv.pem", f->dir);
+	snprintf(key, sizeof(key), "%s/srv.key", f->dir);
+	snprintf(f->ca, sizeof(f->ca), "%s", cert);
+	if (ts_start(&f->srv, cert, key, NULL) != 0)
+		return -1;
+	snprintf(f->base, sizeof(f->base), "https://127.0.0.1:%d", f->srv.port);
+	*state = f;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	struct fix *f = *state;
+
+	if (f == NULL)
+		return 0;
+	ts_stop(&f->srv);
+	ts_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct http_client *
+pinned(struct fix *f)
+{
+	struct http_tls tls = { .pin_sha256 = f->pin };
+	struct http_client *c = http_client_new("t", f->base, &tls, 10);
+
+	assert_non_null(c);
+	http_client_set_retry(c, 3, 10, 50);
+	return c;
+}
+
+static int
+get(struct http_client *c, const char *method, const char *path, bool idem,
+    struct http_resp *r, struct err *e)
+{
+	struct http_req req = { .method = method, .path = path,
+	    .idempotent = idem };
+
+	return http_do(c, &req, r, e);
+}
+
+/* Server counters, fetched over a fresh connection (counted in
+ * "connections", not in "requests"). */
+static void
+stats(struct fix *f, long *conns, long *reqs, const char *path, long *npath)
+{
+	struct http_client *c = pinned(f);
+	struct http_resp r;
+	struct err e = { 0 };
+	json_t *j, *p;
+
+	assert_int_equal(get(c, "GET", "/stats", true, &r, &e), 0);
+	j = json_loads(r.body, 0, NULL);
+	assert_non_null(j);
+	*conns = (long)json_integer_value(json_object_get(j, "connections"));
+	*reqs = (long)json_integer_value(json_object_get(j, "requests"));
+	if (path != NULL) {
+		p = json_object_get(json_object_get(j, "paths"), path);
+		*npath = p ? (long)json_integer_value(p) : 0;
+	}
+	json_decref(j);
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
+static void
+pin_match(void **state)
+{
+	struct fix *f = *state;
+	struct http_client *c;
+	struct http_resp r;
+	struct err e = { 0 };
+	const char *vals[4];
+	char plain[65];
+	size_t k = 0;
+
+	/* plain lower-case hex works as well as the colon form */
+	for (const char *p = f->pin; *p; p++)
+		if (*p != ':')
+			plain[k++] = (char)tolower((unsigned char)*p);
+	plain[k] = '\0';
+	struct http_tls tls = { .pin_sha256 = plain };
+	c = http_client_new("t", f->base, &tls, 10);
+	assert_int_equal(get(c, "GET", "/ok", true, &r, &e), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello");
+	assert_int_equal(r.body_len, 5);
+	assert_string_equal(http_resp_header(&r, "X-TEST"), "a");
+	assert_int_equal(http_resp_headers(&r, "x-test", vals, 4), 2);
+	assert_string_equal(vals[1], "b");
+	assert_string_equal(http_resp_header(&r, "content-length"), "5");
+	for (size_t i = 0; i < r.nhdr; i++)
+		for (const char *p = r.hdr_names[i]; *p; p++)
+			assert_false(*p >= 'A' && *p <= 'Z');
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
+static void
+pin_mismatch(void **state)
+{
+	struct fix *f = *state;
+	struct http_tls tls = { .pin_sha256 = f->other_pin };
+	struct http_client *c = http_client_new("adc1", f->base, &tls, 10);
+	struct http_resp r;
+	struct err e = { 0 };
+	long c0, r0, c1, r1, n;
+	const char *const creds[] = { "X-NITRO-PASS" };
+	struct http_header h = { "X-NITRO-PASS", "pw-never-sent" };
+	struct http_req req = { .method = "POST", .path = "/echo",
+	    .headers = &h, .nheaders = 1, .body = "{}", .body_len = 2,
+	    .redact = creds, .nredact = 1 };
+
+	http_client_set_retry(c, 3, 10, 50);
+	stats(f, &c0, &r0, NULL, &n);
+	assert_int_equal(http_do(c, &req, &r, &e), LB_EUNREACH);
+	assert_non_null(strstr(e.msg, "adc1"));
+	assert_non_null(strstr(e.msg, f->other_pin));
+	assert_non_null(strstr(e.msg, f->pin));
+	assert_int_equal(get(c, "GET", "/ok", true, &r, &e), LB_EUNREACH);
+	/* a mismatch is not retried */
+	assert_int_equal(http_client_requests(c), 2);
+	stats(f, &c1, &r1, NULL, &n);
+	assert_int_equal(r1, r0);
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
+static void
+ca_file_ok(void **state)
+{
+	struct fix *f = *state;
+	struct http_tls tls = { .ca_file = f->ca };
+	struct http_client *c = http_client_new("t", f->base, &tls, 10);
+	struct http_resp r;
+	struct err e = { 0 };
+
+	assert_int_equal(get(c, "GET", "/ok", true, &r, &e), 0);
+	assert_int_equal(r.status, 200);
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
+static void
+no_trust_fails(void **state)
+{
+	struct fix *f = *state;
+	struct http_client *c = http_client_new("t", f->base, NULL, 10);
+	struct http_resp r;
+	struct err e = { 0 };
+
+	http_client_set_retry(c, 3, 10, 50);
+	assert_int_equal(get(c, "GET", "/ok", true, &r, &e), LB_EUNREACH);
+	assert_null(r.body);
+	assert_int_equal(http_client_requests(c), 1);
+	http_client_free(c);
+
+	/* the CA file of another certificate does not help either */
+	char other[PATH_MAX];
+	snprintf(other, sizeof(other), "%s/other.pem", f->dir);
+	struct http_tls tls = { .ca_file = other };
+	c = http_client_new("t", f->base, &tls, 10);
+	assert_int_equal(get(c, "GET", "/ok", true, &r, &e), LB_EUNREACH);
+	http_client_free(c);
+}
+
+static void
+retries_503(void **state)
+{
+	struct fix *f = *state;
+	struct http_client *c = pinned(f);
+	struct http_resp r;
+	struct err e = { 0 };
+	long cn, rq, n;
+
+	assert_int_equal(get(c, "GET", "/flaky/a?fail=2", true, &r, &e), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "recovered");
+	assert_int_equal(http_client_requests(c), 3);
+	stats(f, &cn, &rq, "GET /flaky/a", &n);
+	assert_int_equal(n, 3);
+	http_resp_free(&r);
+
+	/* exhausted: the last 503 is returned as a response */
+	assert_int_equal(get(c, "GET", "/always503", true, &r, &e), 0);
+	assert_int_equal(r.status, 503);
+	assert_int_equal(http_client_requests(c), 6);
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
+static void
+retry_after_429(void **state)
+{
+	struct fix *f = *state;
+	struct http_client *c = pinned(f);
+	struct http_resp r;
+	struct err e = { 0 };
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(get(c, "GET", "/busy/a", true, &r, &e), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(http_client_requests(c), 2);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	/* Retry-After: 1 wins over the 10..50 ms backoff */
+	assert_in_range(ms, 950, 5000);
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
+static void
+post_not_retried(void **state)
+{
+	struct fix *f = *state;
+	struct http_client *c = pinned(f);
+	struct http_resp r;
+	struct err e = { 0 };
+	long cn, rq, n0, n1;
+	struct http_req req = { .method = "POST", .path = "/always503",
+	    .body = "{\"a\":1}", .body_len = 7 };
+
+	stats(f, &cn, &rq, "POST /always503", &n0);
+	assert_int_equal(http_do(c, &req, &r, &e), 0);
+	assert_int_equal(r.status, 503);
+	assert_int_equal(http_client_requests(c), 1);
+	stats(f, &cn, &rq, "POST /always503", &n1);
+	assert_int_equal(n1 - n0, 1);
+	http_resp_free(&r);
+
+	/* nor is a connection failure */
+	http_client_free(c);
+	c = http_client_new("t", "https://127.0.0.1:1", NULL, 5);
+	http_client_set_retry(c, 3, 10, 50);
+	assert_int_equal(http_do(c, &req, &r, &e), LB_EUNREACH);
+	assert_int_equal(http_client_requests(c), 1);
+	/* while an idempotent request is */
+	assert_int_equal(get(c, "GET", "/", true, &r, &e), LB_EUNREACH);
+	assert_int_equal(http_client_requests(c), 4);
+	http_client_free(c);
+}
+
+static void
+body_cap(void **state)
+{
+	struct fix *f = *state;
+	struct http_client *c = pinned(f);
+	struct http_resp r;
+	struct err e = { 0 };
+	char path[64];
+
+	snprintf(path, sizeof(path), "/big?size=%u", HTTP_BODY_MAX + 1);
+	assert_int_equal(get(c, "GET", path, false, &r, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "larger than"));
+	assert_null(r.body);
+	snprintf(path, sizeof(path), "/bigchunked?size=%u", HTTP_BODY_MAX + 1);
+	assert_int_equal(get(c, "GET", path, false, &r, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "larger than"));
+	snprintf(path, sizeof(path), "/big?size=%u", HTTP_BODY_MAX);
+	assert_int_equal(get(c, "GET", path, false, &r, &e), 0);
+	assert_int_equal(r.body_len, HTTP_BODY_MAX);
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
+static void
+keep_alive(void **state)
+{
+	struct fix *f = *state;
+	struct http_client *c = pinned(f);
+	struct http_resp r;
+	struct err e = { 0 };
+	long c0, c1, r0, r1, n;
+
+	stats(f, &c0, &r0, NULL, &n);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(get(c, "GET", "/ok", true, &r, &e), 0);
+		http_resp_free(&r);
+	}
+	stats(f, &c1, &r1, NULL, &n);
+	/* one for the client, one for the second stats call */
+	assert_int_equal(c1 - c0, 2);
+	assert_int_equal(r1 - r0, 3);
+	http_client_free(c);
+}
+
+static void
+capture_stderr(int *saved, char *path, size_t len)
+{
+	snprintf(path, len, "/tmp/lbcert-test-log-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	*saved = dup(2);
+	dup2(fd, 2);
+	close(fd);
+}
+
+static char *
+release_stderr(int saved, const char *path)
+{
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	char *s = ts_slurp(path);
+	unlink(path);
+	return s;
+}
+
+static void
+trace_redacts(void **state)
+{
+	struct fix *f = *state;
+	struct http_client *c = pinned(f);
+	struct http_resp r;
+	struct err e = { 0 };
+	char path[128];
+	int saved;
+	struct http_header h[] = { { "X-NITRO-PASS", "pw-in-header-1" },
+	    { "X-Custom", "visible-value" } };
+	const char *body = "{\"login\":{\"username\":\"admin\","
+	    "\"password\":\"pw-in-body-2\"}}";
+	struct http_req req = { .method = "POST", .path = "/echo",
+	    .headers = h, .nheaders = 2, .body = body, .body_len = strlen(body),
+	    .idempotent = false };
+
+	log_init(LL_TRACE, false);
+	capture_stderr(&saved, path, sizeof(path));
+	int rc = http_do(c, &req, &r, &e);
+	char *log = release_stderr(saved, path);
+	log_init(LL_INFO, false);
+	assert_int_equal(rc, 0);
+	assert_int_equal(r.status, 200);
+	/* the server did get the real values */
+	assert_non_null(strstr(r.body, "pw-in-header-1"));
+	assert_non_null(strstr(r.body, "pw-in-body-2"));
+	assert_non_null(strstr(r.body, "\"content-type\": \"application/json\""));
+	assert_non_null(log);
+	assert_null(strstr(log, "pw-in-header-1"));
+	assert_null(strstr(log, "pw-in-body-2"));
+	assert_non_null(strstr(log, "visible-value"));
+	assert_non_null(strstr(log, "[REDACTED]"));
+	snprintf(path, sizeof(path), "POST %s/echo -> 200", f->base);
+	assert_non_null(strstr(log, path));
+	free(log);
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
+static void
+insecure_warns(void **state)
+{
+	struct fix *f = *state;
+	struct http_tls tls = { .insecure = true };
+	struct http_resp r;
+	struct err e = { 0 };
+	char path[64];
+	int saved;
+
+	capture_stderr(&saved, path, sizeof(path));
+	struct http_client *c = http_client_new("adc9", f->base, &tls, 10);
+	char *log = release_stderr(saved, path);
+	assert_non_null(strstr(log, "TLS verification disabled for adc9"));
+	free(log);
+	assert_int_equal(get(c, "GET", "/ok", true, &r, &e), 0);
+	assert_int_equal(r.status, 200);
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
+static void
+scheme_policy(void **state)
+{
+	(void)state;
+	struct http_client *c = http_client_new("t", "http://192.0.2.1", NULL, 5);
+	struct http_resp r;
+	struct err e = { 0 };
+
+	assert_int_equal(get(c, "GET", "/x", true, &r, &e), LB_ECONFIG);
+	assert_int_equal(http_client_requests(c), 0);
+	/* absolute URLs are checked too */
+	assert_int_equal(get(c, "GET", "ftp://127.0.0.1/x", true, &r, &e),
+	    LB_ECONFIG);
+	http_client_free(c);
+	/* plain http to loopback is allowed (nothing listens on port 1) */
+	c = http_client_new("t", "http://127.0.0.1:1", NULL, 5);
+	http_client_set_retry(c, 1, 0, 0);
+	assert_int_equal(get(c, "GET", "/x", true, &r, &e), LB_EUNREACH);
+	assert_int_equal(http_client_requests(c), 1);
+	http_client_free(c);
+	/* a malformed pin fails every request, without connecting */
+	struct http_tls tls = { .pin_sha256 = "AB:CD" };
+	c = http_client_new("t", "https://127.0.0.1:1", &tls, 5);
+	assert_int_equal(get(c, "GET", "/x", true, &r, &e), LB_ECONFIG);
+	assert_int_equal(http_client_requests(c), 0);
+	http_client_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest pure[] = {
+		cmocka_unit_test(retry_after_values),
+		cmocka_unit_test(backoff_bounds),
+		cmocka_unit_test(pin_formats),
+		cmocka_unit_test(escape),
+		cmocka_unit_test(redact_headers),
+		cmocka_unit_test(redact_nested_json),
+		cmocka_unit_test(redact_extra_names),
+		cmocka_unit_test(redact_free_text),
+		cmocka_unit_test(scheme_policy),
+	};
+	const struct CMUnitTest loop[] = {
+		cmocka_unit_test(pin_match),
+		cmocka_unit_test(pin_mismatch),
+		cmocka_unit_test(ca_file_ok),
+		cmocka_unit_test(no_trust_fails),
+		cmocka_unit_test(retries_503),
+		cmocka_unit_test(retry_after_429),
+		cmocka_unit_test(post_not_retried),
+		cmocka_unit_test(body_cap),
+		cmocka_unit_test(keep_alive),
+		cmocka_unit_test(trace_redacts),
+		cmocka_unit_test(insecure_warns),
+	};
+	int rc = cmocka_run_group_tests_name("http", pure, NULL, NULL);
+
+	rc += cmocka_run_group_tests_name("http loopback", loop, group_setup,
+	    group_teardown);
+	return rc;
+}

@@ -1,0 +1,116 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/policy.h"
+
+#define DAY 86400L
+static char *sans[] = { "www.example.com", "shop.example.com" };
+static char *names_same[] = { "shop.example.com", "WWW.example.com" };
+static char *names_less[] = { "www.example.com" };
+
+static struct cfg_profile
+profile(int renew_before_days)
+{
+	struct cfg_profile p = {0};
+
+	p.name = "www";
+	p.object_name = "www";
+	p.sans = sans;
+	p.nsans = 2;
+	p.key.type = KEY_RSA;
+	p.key.size = 2048;
+	p.renew_before_days = renew_before_days;
+	return p;
+}
+
+static struct device_cert
+installed(time_t nb, time_t na, char **names, size_t n, const char *key)
+{
+	struct device_cert c = {0};
+
+	c.object = "www";
+	c.not_before = nb;
+	c.not_after = na;
+	c.names = names;
+	c.nnames = n;
+	snprintf(c.key_desc, sizeof(c.key_desc), "%s", key);
+	return c;
+}
+
+static void
+decides(void **state)
+{
+	(void)state;
+	const time_t now = 1800000000;
+	static const struct {
+		int rbd;
+		long nb, na; /* days from now */
+		int which;   /* 0 same names, 1 fewer */
+		const char *key;
+		int force;
+		enum policy_action want;
+		const char *reason;
+	} t[] = {
+		{ 30, -300, 65, 0, "rsa:2048", 0, POLICY_NONE, "valid for 65" },
+		{ 30, -300, 29, 0, "rsa:2048", 0, POLICY_RENEW, "renew_before_days 30" },
+		{ 30, -300, 65, 0, "rsa:2048", 1, POLICY_RENEW, "forced" },
+		{ 30, -300, 65, 0, "ecdsa:P-256", 0, POLICY_RENEW, "key changed: ecdsa:P-256 -> rsa:2048" },
+		{ 30, -300, 65, 1, "rsa:2048", 0, POLICY_RENEW, "names changed: +shop.example.com" },
+		/* no window set: a third of a 6-day certificate is 2 days */
+		{ -1, -3, 3, 0, "rsa:2048", 0, POLICY_NONE, "valid for 3" },
+		{ -1, -4, 2, 0, "rsa:2048", 0, POLICY_RENEW, "third of its lifetime" },
+		/* a 90-day certificate with 31 days left is not due without a window */
+		{ -1, -59, 31, 0, "rsa:2048", 0, POLICY_NONE, "valid for 31" },
+		{ -1, -61, 29, 0, "rsa:2048", 0, POLICY_RENEW, "third" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct cfg_profile p = profile(t[i].rbd);
+		struct device_cert c = installed(now + t[i].nb * DAY, now + t[i].na * DAY,
+		    t[i].which ? names_less : names_same, t[i].which ? 1 : 2, t[i].key);
+		struct policy_decision d;
+
+		policy_decide(&p, &c, t[i].force, now, &d);
+		if (d.action != t[i].want || strstr(d.reason, t[i].reason) == NULL)
+			fail_msg("case %zu: action %d reason '%s'", i, d.action, d.reason);
+	}
+}
+
+static void
+enrolls_when_nothing_installed(void **state)
+{
+	(void)state;
+	struct cfg_profile p = profile(30);
+	struct policy_decision d;
+
+	policy_decide(&p, NULL, false, 0, &d);
+	assert_int_equal(d.action, POLICY_ENROLL);
+	assert_non_null(strstr(d.reason, "no certificate www"));
+}
+
+static void
+window(void **state)
+{
+	(void)state;
+	struct cfg_profile p = profile(-1);
+
+	assert_int_equal(policy_window(&p, 0, 90 * DAY), 30 * DAY);
+	p.renew_before_days = 10;
+	assert_int_equal(policy_window(&p, 0, 90 * DAY), 10 * DAY);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(decides),
+		cmocka_unit_test(enrolls_when_nothing_installed),
+		cmocka_unit_test(window),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,234 @@
+/* Unit tests of the pure pieces of src/ca/scm.c (scm_internal.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/scm_internal.h"
+
+#define S(x) x, strlen(x)
+
+static void
+test_error_parse(void **st)
+{
+	static const struct {
+		const char *body;
+		int rc;
+		long code;
+		const char *desc;
+	} t[] = {
+		{ "{\"code\":-16,\"description\":\"Unknown user\"}", 0, -16, "Unknown user" },
+		{ "{\"code\": -183, \"description\": \"Certificate is not collectable.\"}", 0, -183,
+		  "Certificate is not collectable." },
+		{ "{\"description\":\"x\",\"code\":-7,\"details\":{\"a\":1}}", 0, -7, "x" },
+		{ "{\"code\":-1002}", 0, -1002, "" },
+		{ "{\"description\":\"no code\"}", -1, 0, NULL },
+		{ "{\"code\":\"-16\",\"description\":\"string code\"}", -1, 0, NULL },
+		{ "<html>502 Bad Gateway</html>", -1, 0, NULL },
+		{ "[1,2]", -1, 0, NULL },
+		{ "", -1, 0, NULL },
+	};
+	(void)st;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		long code = 0;
+		char *desc = (char *)"junk";
+		int rc = scm_error_parse(S(t[i].body), &code, &desc);
+
+		assert_int_equal(rc, t[i].rc);
+		if (rc == 0) {
+			assert_int_equal(code, t[i].code);
+			assert_string_equal(desc, t[i].desc);
+		} else {
+			assert_null(desc);
+		}
+		free(desc);
+	}
+	{
+		long code;
+		char *desc = (char *)"junk";
+		assert_int_equal(scm_error_parse(NULL, 0, &code, &desc), -1);
+		assert_null(desc);
+	}
+}
+
+static void
+test_http_error(void **st)
+{
+	struct err e = {0};
+	const char *b = "{\"code\":-107,\"description\":\"Domain Control Validation is either "
+	    "incomplete or expired for www.bad.example.\"}";
+
+	(void)st;
+	assert_int_equal(scm_http_error("scm1", 400, S(b), &e), LB_ERR);
+	assert_string_equal(e.msg, "scm scm1: -107 Domain Control Validation is either "
+	    "incomplete or expired for www.bad.example. (HTTP 400)");
+	assert_int_equal(scm_http_error("scm1", 401, S("{\"code\":-16,\"description\":"
+	    "\"Unknown user\"}"), &e), LB_EAUTH);
+	assert_string_equal(e.msg, "scm scm1: -16 Unknown user (HTTP 401)");
+	assert_int_equal(scm_http_error("scm1", 404, S("{\"code\":-124,\"description\":"
+	    "\"Wrong SSL certificate id 9.\"}"), &e), LB_ENOTFOUND);
+	assert_int_equal(scm_http_error("scm1", 502, S("<html>\nBad\tGateway</html>"), &e),
+	    LB_ERR);
+	assert_string_equal(e.msg, "scm scm1: unexpected answer (HTTP 502): <html> Bad Gateway</html>");
+	assert_int_equal(scm_http_error("scm1", 500, NULL, 0, &e), LB_ERR);
+	assert_string_equal(e.msg, "scm scm1: unexpected answer (HTTP 500)");
+}
+
+static void
+test_collect_pending(void **st)
+{
+	static const struct {
+		long status;
+		const char *body;
+		bool pending;
+	} t[] = {
+		/* documented "not yet" variants (reference 2.4) */
+		{ 400, "{\"code\":-183,\"description\":\"Certificate is not collectable.\"}", true },
+		{ 400, "{\"code\":-1400,\"description\":\"The request is being processed by Sectigo.\"}", true },
+		{ 400, "{\"code\":-109,\"description\":\"Certificate is not available now, please try again later.\"}", true },
+		{ 400, "{\"code\":-195,\"description\":\"CA is not available now. Please try again later.\"}", true },
+		{ 400, "{\"code\":-140,\"description\":\"CSR decoding temporarily unavailable.\"}", true },
+		{ 400, "{\"code\":-103,\"description\":\"Certificate has not been collected yet.\"}", true },
+		{ 500, "{\"code\":-2,\"description\":\"Internal error.\"}", true },
+		{ 502, "<html>bad gateway</html>", true },
+		{ 503, "", true },
+		{ 200, "", true },                 /* sguidia: empty 200 = not ready */
+		{ 200, "{}", true },
+		/* final */
+		{ 200, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", false },
+		{ 400, "{\"code\":-110,\"description\":\"Certificate has been revoked and cannot be downloaded.\"}", false },
+		{ 404, "{\"code\":-124,\"description\":\"Wrong SSL certificate id 5.\"}", false },
+		{ 400, "{\"code\":-124,\"description\":\"Wrong SSL certificate id 5.\"}", false },
+		{ 400, "{\"code\":-126,\"description\":\"Unknown SSL certificate file format requested: x\"}", false },
+		{ 400, "{\"code\":-1450,\"description\":\"Unknown format\"}", false },
+		{ 401, "{\"code\":-16,\"description\":\"Unknown user\"}", false },
+		{ 401, "{\"code\":-183,\"description\":\"odd\"}", false },
+		{ 404, "", false },
+		{ 400, "not json", false },
+	};
+	(void)st;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		bool got = scm_collect_pending(t[i].status, S(t[i].body));
+		if (got != t[i].pending)
+			fail_msg("case %zu (%ld %s): got %d", i, t[i].status, t[i].body, got);
+	}
+	assert_true(scm_collect_pending(200, NULL, 0));
+}
+
+static void
+check_enroll(const char *js, const char *sans_want)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(js, 0, &jerr);
+	json_int_t org, type;
+	int term;
+	const char *csr, *comments, *sans = NULL;
+
+	assert_non_null(j);
+	assert_int_equal(json_unpack_ex(j, &jerr, JSON_STRICT,
+	    "{s:I, s:s, s:I, s:i, s:s, s?s}", "orgId", &org, "csr", &csr, "certType", &type,
+	    "term", &term, "comments", &comments, "subjAltNames", &sans), 0);
+	assert_int_equal(org, 1234);
+	assert_int_equal(type, 224);
+	assert_int_equal(term, 365);
+	assert_string_equal(csr, "-----BEGIN CERTIFICATE REQUEST-----\nMIIBxyz+/=\n"
+	    "-----END CERTIFICATE REQUEST-----");
+	assert_string_equal(comments, "lbcert www");
+	if (sans_want == NULL)
+		assert_null(sans);
+	else
+		assert_string_equal(sans, sans_want);
+	json_decref(j);
+}
+
+static void
+test_enroll_body(void **st)
+{
+	char *n3[] = { "www.example.com", "shop.example.com", "*.static.example.com" };
+	char *n1[] = { "www.example.com" };
+	char *nmid[] = { "a.example.com", "WWW.example.com", "b.example.com" };
+	struct scm_enroll r = {
+		.org_id = 1234, .cert_type = 224, .term = 365,
+		.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\nMIIBxyz+/=\n"
+		    "-----END CERTIFICATE REQUEST-----\n\n  ",
+		.names = n3, .nnames = 3, .common_name = "www.example.com", .profile = "www",
+	};
+	char *s;
+
+	(void)st;
+	s = scm_enroll_body(&r);
+	assert_non_null(s);
+	check_enroll(s, "shop.example.com,*.static.example.com");
+	free(s);
+
+	r.names = n1;
+	r.nnames = 1;
+	s = scm_enroll_body(&r);
+	check_enroll(s, NULL);
+	free(s);
+
+	r.names = nmid;
+	r.nnames = 3;
+	s = scm_enroll_body(&r);
+	check_enroll(s, "a.example.com,b.example.com");
+	free(s);
+}
+
+static void
+test_type_lookup(void **st)
+{
+	const char *types = "[{\"id\":224,\"name\":\"InstantSSL Pro\",\"terms\":[365]},"
+	    "{\"id\":225,\"name\":\"PremiumSSL Wildcard\",\"terms\":[365]}]";
+	struct err e = {0};
+	long id = 0;
+
+	(void)st;
+	assert_int_equal(scm_type_lookup("scm1", S(types), "PremiumSSL Wildcard", &id, &e), 0);
+	assert_int_equal(id, 225);
+	assert_int_equal(scm_type_lookup("scm1", S(types), "instantssl pro", &id, &e), 0);
+	assert_int_equal(id, 224);
+	assert_int_equal(scm_type_lookup("scm1", S(types), "225", &id, &e), 0);
+	assert_int_equal(id, 225);
+	assert_int_equal(scm_type_lookup("scm1", S(types), "999", &id, &e), LB_ECONFIG);
+	assert_int_equal(scm_type_lookup("scm1", S(types), "EV SSL", &id, &e), LB_ECONFIG);
+	assert_string_equal(e.msg, "scm scm1: unknown cert_type \"EV SSL\"; available: "
+	    "224 \"InstantSSL Pro\", 225 \"PremiumSSL Wildcard\"");
+	assert_int_equal(scm_type_lookup("scm1", S("{\"code\":-16}"), "x", &id, &e), LB_ERR);
+	assert_int_equal(scm_type_lookup("scm1", S("[]"), "x", &id, &e), LB_ECONFIG);
+	assert_non_null(strstr(e.msg, "available: none"));
+}
+
+static void
+test_is_id(void **st)
+{
+	(void)st;
+	assert_true(scm_is_id("1"));
+	assert_true(scm_is_id("10001"));
+	assert_false(scm_is_id(""));
+	assert_false(scm_is_id(NULL));
+	assert_false(scm_is_id("0"));
+	assert_false(scm_is_id("012"));
+	assert_false(scm_is_id("-5"));
+	assert_false(scm_is_id("12/../x"));
+	assert_false(scm_is_id("InstantSSL"));
+	assert_false(scm_is_id("1234567890123456789"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_parse),
+		cmocka_unit_test(test_http_error),
+		cmocka_unit_test(test_collect_pending),
+		cmocka_unit_test(test_enroll_body),
+		cmocka_unit_test(test_type_lookup),
+		cmocka_unit_test(test_is_id),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

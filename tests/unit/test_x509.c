@@ -1,0 +1,774 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "crypto/x509.h"
+#include "util/mem.h"
+
+/*
+ * Every certificate is made here with OpenSSL: a root and an intermediate
+ * CA, leaves under the intermediate, and the broken cases. Validity is
+ * fixed (2025-01-01 .. 2030-01-01) and checks run at a fixed "now".
+ */
+
+#define FULL_SANS "DNS:WWW.example.com,DNS:shop.example.com," \
+	"DNS:*.static.example.com,IP:192.0.2.1"
+
+struct fx {
+	EVP_PKEY *root_key, *inter_key, *rsa_key, *ec_key, *other_key;
+	X509 *root, *inter;
+	char *root_pem, *inter_pem, *other_root_pem, *forged_inter_pem;
+	char *leaf_rsa_pem, *leaf_ec_pem, *expired_pem, *nosan_pem;
+	char *otherkey_pem, *direct_pem, *fake_ca_pem, *under_fake_pem;
+	char *selfsigned_pem;
+	char *csr_rsa_pem, *csr_ec_pem;
+	time_t now;
+};
+
+static struct fx F;
+
+static time_t
+utc(int y, int mo, int d)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d };
+
+	return timegm(&tm);
+}
+
+static void
+add_ext(X509 *issuer, X509 *subject, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+
+	X509V3_set_ctx(&ctx, issuer, subject, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	assert_non_null(ext);
+	assert_true(X509_add_ext(subject, ext, -1));
+	X509_EXTENSION_free(ext);
+}
+
+struct spec {
+	const char *cn;
+	const char *org;        /* optional O, before CN */
+	EVP_PKEY *key;          /* subject public key */
+	X509 *issuer;           /* NULL: self-signed */
+	EVP_PKEY *issuer_key;
+	bool ca;
+	bool no_skid;
+	bool no_ku;
+	const char *sans;       /* NULL: no SAN extension */
+	const char *not_before; /* NULL: 20250101000000Z */
+	const char *not_after;  /* NULL: 20300101000000Z */
+	const char *serial_hex; /* NULL: 01 */
+};
+
+static X509 *
+make_cert(const struct spec *s)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	BIGNUM *bn = NULL;
+
+	assert_non_null(x);
+	assert_true(X509_set_version(x, X509_VERSION_3));
+	assert_true(BN_hex2bn(&bn, s->serial_hex ? s->serial_hex : "01"));
+	assert_non_null(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)));
+	BN_free(bn);
+	if (s->org != NULL)
+		assert_true(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+		    (const unsigned char *)s->org, -1, -1, 0));
+	assert_true(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)s->cn, -1, -1, 0));
+	assert_true(X509_set_subject_name(x, name));
+	assert_true(X509_set_issuer_name(x, s->issuer != NULL ?
+	    X509_get_subject_name(s->issuer) : name));
+	X509_NAME_free(name);
+	assert_true(ASN1_TIME_set_string(X509_getm_notBefore(x),
+	    s->not_before ? s->not_before : "20250101000000Z"));
+	assert_true(ASN1_TIME_set_string(X509_getm_notAfter(x),
+	    s->not_after ? s->not_after : "20300101000000Z"));
+	assert_true(X509_set_pubkey(x, s->key));
+
+	X509 *iss = s->issuer != NULL ? s->issuer : x;
+	if (s->ca) {
+		add_ext(iss, x, NID_basic_constraints, "critical,CA:TRUE");
+		add_ext(iss, x, NID_key_usage, "critical,keyCertSign,cRLSign");
+	} else {
+		add_ext(iss, x, NID_basic_constraints, "critical,CA:FALSE");
+		if (!s->no_ku)
+			add_ext(iss, x, NID_key_usage,
+			    "critical,digitalSignature");
+	}
+	if (!s->no_skid)
+		add_ext(iss, x, NID_subject_key_identifier, "hash");
+	if (s->issuer != NULL && !s->no_skid)
+		add_ext(iss, x, NID_authority_key_identifier, "keyid:always");
+	if (s->sans != NULL)
+		add_ext(iss, x, NID_subject_alt_name, s->sans);
+	assert_true(X509_sign(x, s->issuer_key ? s->issuer_key : s->key,
+	    EVP_sha256()) > 0);
+	return x;
+}
+
+static char *
+bio_string(BIO *b)
+{
+	char *p;
+	long n = BIO_get_mem_data(b, &p);
+	char *s = strndup(p, (size_t)n);
+
+	BIO_free(b);
+	assert_non_null(s);
+	return s;
+}
+
+static char *
+cert_pem(X509 *x)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+
+	assert_true(PEM_write_bio_X509(b, x));
+	return bio_string(b);
+}
+
+static char *
+make_cert_pem(const struct spec *s)
+{
+	X509 *x = make_cert(s);
+	char *pem = cert_pem(x);
+
+	X509_free(x);
+	return pem;
+}
+
+static char *
+make_csr_pem(EVP_PKEY *key, const char *cn, const char *sans)
+{
+	X509_REQ *r = X509_REQ_new();
+	X509_NAME *name = X509_NAME_new();
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509_EXTENSION *ext;
+	BIO *b = BIO_new(BIO_s_mem());
+
+	assert_true(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0));
+	assert_true(X509_REQ_set_subject_name(r, name));
+	X509_NAME_free(name);
+	assert_true(X509_REQ_set_pubkey(r, key));
+	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, sans);
+	assert_non_null(ext);
+	sk_X509_EXTENSION_push(exts, ext);
+	assert_true(X509_REQ_add_extensions(r, exts));
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	assert_true(X509_REQ_sign(r, key, EVP_sha256()) > 0);
+	assert_true(PEM_write_bio_X509_REQ(b, r));
+	X509_REQ_free(r);
+	return bio_string(b);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	F.now = utc(2026, 6, 1);
+	F.root_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	F.inter_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	F.rsa_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	F.ec_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	F.other_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (!F.root_key || !F.inter_key || !F.rsa_key || !F.ec_key ||
+	    !F.other_key)
+		return -1;
+
+	F.root = make_cert(&(struct spec){ .cn = "Test Root", .key = F.root_key,
+	    .ca = true, .not_after = "20400101000000Z" });
+	F.root_pem = cert_pem(F.root);
+	F.inter = make_cert(&(struct spec){ .cn = "Test Intermediate",
+	    .org = "Example", .key = F.inter_key, .issuer = F.root,
+	    .issuer_key = F.root_key, .ca = true, .serial_hex = "1000" });
+	F.inter_pem = cert_pem(F.inter);
+	F.other_root_pem = make_cert_pem(&(struct spec){ .cn = "Other Root",
+	    .key = F.other_key, .ca = true });
+	/* Same name as the intermediate, no key ids, another key: only the
+	 * signature check can tell it apart. */
+	F.forged_inter_pem = make_cert_pem(&(struct spec){
+	    .cn = "Test Intermediate", .org = "Example", .key = F.other_key,
+	    .issuer = F.root, .issuer_key = F.other_key, .ca = true,
+	    .no_skid = true });
+
+	struct spec leaf = { .cn = "www.example.com", .key = F.rsa_key,
+	    .issuer = F.inter, .issuer_key = F.inter_key, .sans = FULL_SANS,
+	    .serial_hex = "000ABCDEF0123" };
+	F.leaf_rsa_pem = make_cert_pem(&leaf);
+
+	struct spec s = leaf;
+	s.not_after = "20260101000000Z";
+	F.expired_pem = make_cert_pem(&s);
+	s = leaf;
+	s.sans = "DNS:www.example.com,DNS:*.static.example.com";
+	F.nosan_pem = make_cert_pem(&s);
+	s = leaf;
+	s.key = F.other_key;
+	F.otherkey_pem = make_cert_pem(&s);
+	s = leaf;
+	s.issuer = F.root;
+	s.issuer_key = F.root_key;
+	F.direct_pem = make_cert_pem(&s);
+
+	/* A leaf (CA:FALSE, no key usage) that signed another leaf. */
+	X509 *fake = make_cert(&(struct spec){ .cn = "fake.example.com",
+	    .key = F.other_key, .issuer = F.inter, .issuer_key = F.inter_key,
+	    .sans = "DNS:fake.example.com", .no_ku = true });
+	F.fake_ca_pem = cert_pem(fake);
+	s = leaf;
+	s.issuer = fake;
+	s.issuer_key = F.other_key;
+	F.under_fake_pem = make_cert_pem(&s);
+	X509_free(fake);
+	F.selfsigned_pem = make_cert_pem(&(struct spec){
+	    .cn = "api.example.com", .key = F.ec_key,
+	    .sans = "DNS:api.example.com" });
+
+	F.leaf_ec_pem = make_cert_pem(&(struct spec){ .cn = "api.example.com",
+	    .key = F.ec_key, .issuer = F.inter, .issuer_key = F.inter_key,
+	    .sans = "DNS:api.example.com" });
+
+	F.csr_rsa_pem = make_csr_pem(F.rsa_key, "www.example.com",
+	    "DNS:www.example.com,DNS:shop.example.com,"
+	    "DNS:*.static.example.com");
+	F.csr_ec_pem = make_csr_pem(F.ec_key, "api.example.com",
+	    "DNS:api.example.com");
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	EVP_PKEY_free(F.root_key);
+	EVP_PKEY_free(F.inter_key);
+	EVP_PKEY_free(F.rsa_key);
+	EVP_PKEY_free(F.ec_key);
+	EVP_PKEY_free(F.other_key);
+	X509_free(F.root);
+	X509_free(F.inter);
+	free(F.root_pem);
+	free(F.inter_pem);
+	free(F.other_root_pem);
+	free(F.forged_inter_pem);
+	free(F.leaf_rsa_pem);
+	free(F.leaf_ec_pem);
+	free(F.expired_pem);
+	free(F.nosan_pem);
+	free(F.otherkey_pem);
+	free(F.direct_pem);
+	free(F.fake_ca_pem);
+	free(F.under_fake_pem);
+	free(F.selfsigned_pem);
+	free(F.csr_rsa_pem);
+	free(F.csr_ec_pem);
+	return 0;
+}
+
+static char *WWW_NAMES[] = { "www.example.com", "shop.example.com",
+	"*.static.example.com" };
+
+/* x509_check_issued on the RSA leaf's request with the given pieces. */
+static int
+check(const char *cert, char **chain, size_t nchain, char **names,
+    size_t nnames, time_t now, struct err *e)
+{
+	err_clear(e);
+	return x509_check_issued(cert, chain, nchain, F.csr_rsa_pem, names,
+	    nnames, now, e);
+}
+
+static void
+cert_info_fields(void **state)
+{
+	(void)state;
+	struct cert_info ci;
+	struct err e = {0};
+	unsigned char md[32], *der = NULL;
+	unsigned int mdlen;
+	char hex[65];
+	int len;
+
+	assert_int_equal(x509_cert_info(F.leaf_rsa_pem, &ci, &e), 0);
+	assert_string_equal(ci.serial, "abcdef0123");
+	assert_int_equal(ci.not_before, utc(2025, 1, 1));
+	assert_int_equal(ci.not_after, utc(2030, 1, 1));
+	assert_string_equal(ci.subject_cn, "www.example.com");
+	assert_string_equal(ci.issuer_cn, "Test Intermediate");
+	assert_string_equal(ci.issuer_dn, "CN=Test Intermediate,O=Example");
+	assert_int_equal(ci.nnames, 3);
+	assert_string_equal(ci.names[0], "www.example.com");
+	assert_string_equal(ci.names[1], "shop.example.com");
+	assert_string_equal(ci.names[2], "*.static.example.com");
+	assert_string_equal(ci.key_desc, "rsa:2048");
+
+	/* The fingerprint is SHA-256 over the DER, computed independently. */
+	BIO *b = BIO_new_mem_buf(F.leaf_rsa_pem, -1);
+	X509 *x2 = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	len = i2d_X509(x2, &der);
+	assert_true(EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(),
+	    NULL));
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	assert_string_equal(ci.fingerprint, hex);
+	OPENSSL_free(der);
+	X509_free(x2);
+
+	char colon[100];
+	assert_int_equal(x509_fingerprint_colon(F.leaf_rsa_pem, colon,
+	    sizeof(colon), &e), 0);
+	assert_int_equal(strlen(colon), 95);
+	for (unsigned i = 0; i < 32; i++) {
+		char want[3];
+		snprintf(want, sizeof(want), "%02X", md[i]);
+		assert_memory_equal(colon + 3 * i, want, 2);
+		if (i < 31)
+			assert_int_equal(colon[3 * i + 2], ':');
+	}
+	char small[64];
+	assert_int_equal(x509_fingerprint_colon(F.leaf_rsa_pem, small,
+	    sizeof(small), &e), LB_ERR);
+	cert_info_free(&ci);
+
+	assert_int_equal(x509_cert_info(F.leaf_ec_pem, &ci, &e), 0);
+	assert_string_equal(ci.key_desc, "ecdsa:P-384");
+	assert_string_equal(ci.serial, "1");
+	assert_int_equal(ci.nnames, 1);
+	cert_info_free(&ci);
+
+	assert_int_equal(x509_cert_info(F.root_pem, &ci, &e), 0);
+	assert_string_equal(ci.key_desc, "ecdsa:P-256");
+	assert_string_equal(ci.issuer_dn, "CN=Test Root");
+	assert_string_equal(ci.subject_cn, "Test Root");
+	assert_int_equal(ci.nnames, 0);
+	assert_int_equal(ci.not_after, utc(2040, 1, 1));
+	cert_info_free(&ci);
+}
+
+static void
+cert_info_garbage(void **state)
+{
+	(void)state;
+	struct cert_info ci;
+	struct err e = {0};
+
+	assert_int_equal(x509_cert_info("hello", &ci, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "not a PEM certificate"));
+	assert_null(ci.issuer_dn);
+	assert_int_equal(x509_cert_info(F.csr_rsa_pem, &ci, &e), LB_ERR);
+	char fp[100];
+	assert_int_equal(x509_fingerprint_colon("junk", fp, sizeof(fp), &e),
+	    LB_ERR);
+}
+
+static void
+csr_key_and_match(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	char kd[24];
+
+	assert_int_equal(x509_csr_key_desc(F.csr_rsa_pem, kd, sizeof(kd), &e),
+	    0);
+	assert_string_equal(kd, "rsa:2048");
+	assert_int_equal(x509_csr_key_desc(F.csr_ec_pem, kd, sizeof(kd), &e),
+	    0);
+	assert_string_equal(kd, "ecdsa:P-384");
+	assert_int_equal(x509_csr_key_desc("nope", kd, sizeof(kd), &e),
+	    LB_ERR);
+
+	assert_int_equal(x509_csr_matches_cert(F.csr_rsa_pem, F.leaf_rsa_pem,
+	    &e), 0);
+	assert_int_equal(x509_csr_matches_cert(F.csr_ec_pem, F.leaf_ec_pem,
+	    &e), 0);
+	assert_int_equal(x509_csr_matches_cert(F.csr_rsa_pem, F.otherkey_pem,
+	    &e), LB_ERR);
+	assert_string_equal(e.msg, "certificate key does not match the CSR");
+	assert_int_equal(x509_csr_matches_cert(F.csr_ec_pem, F.leaf_rsa_pem,
+	    &e), LB_ERR);
+	assert_int_equal(x509_csr_matches_cert(F.leaf_rsa_pem, F.leaf_rsa_pem,
+	    &e), LB_ERR);
+}
+
+static void
+csr_b64url(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	char *out = NULL;
+
+	assert_int_equal(x509_csr_der_b64url(F.csr_rsa_pem, &out, &e), 0);
+	assert_null(strpbrk(out, "+/=\n"));
+
+	/* Back to standard base64 with padding, decode, compare with DER. */
+	size_t n = strlen(out), padded = (n + 3) / 4 * 4;
+	char *std = calloc(padded + 1, 1);
+	memcpy(std, out, n);
+	for (size_t i = 0; i < n; i++)
+		std[i] = std[i] == '-' ? '+' : std[i] == '_' ? '/' : std[i];
+	memset(std + n, '=', padded - n);
+	unsigned char *dec = malloc(padded);
+	int declen = EVP_DecodeBlock(dec, (unsigned char *)std, (int)padded);
+	assert_true(declen > 0);
+	declen -= (int)(padded - n); /* DecodeBlock counts the padding */
+
+	BIO *b = BIO_new_mem_buf(F.csr_rsa_pem, -1);
+	X509_REQ *r = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	unsigned char *der = NULL;
+	int derlen = i2d_X509_REQ(r, &der);
+	assert_int_equal(declen, derlen);
+	assert_memory_equal(dec, der, (size_t)derlen);
+	OPENSSL_free(der);
+	X509_REQ_free(r);
+	BIO_free(b);
+	free(dec);
+	free(std);
+	free(out);
+
+	out = (char *)1;
+	assert_int_equal(x509_csr_der_b64url("garbage", &out, &e), LB_ERR);
+	assert_null(out);
+}
+
+static void
+issued_ok(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	char *chain[] = { F.inter_pem, F.root_pem };
+	char *upper[] = { "WWW.EXAMPLE.COM", "*.STATIC.example.com" };
+
+	assert_int_equal(check(F.leaf_rsa_pem, chain, 2, WWW_NAMES, 3, F.now,
+	    &e), 0);
+	/* Without the root, and names differing in case only. */
+	assert_int_equal(check(F.leaf_rsa_pem, chain, 1, upper, 2, F.now,
+	    &e), 0);
+	/* EC leaf with its own CSR. */
+	char *api[] = { "api.example.com" };
+	assert_int_equal(x509_check_issued(F.leaf_ec_pem, chain, 2,
+	    F.csr_ec_pem, api, 1, F.now, &e), 0);
+	/* Valid through the last second of notAfter. */
+	assert_int_equal(check(F.leaf_rsa_pem, chain, 1, WWW_NAMES, 3,
+	    utc(2030, 1, 1), &e), 0);
+}
+
+static void
+issued_key_mismatch(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	char *chain[] = { F.inter_pem };
+
+	assert_int_equal(check(F.otherkey_pem, chain, 1, WWW_NAMES, 3, F.now,
+	    &e), LB_ERR);
+	assert_string_equal(e.msg, "certificate key does not match the CSR");
+}
+
+static void
+issued_names(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	char *chain[] = { F.inter_pem };
+
+	assert_int_equal(check(F.nosan_pem, chain, 1, WWW_NAMES, 3, F.now,
+	    &e), LB_ERR);
+	assert_string_equal(e.msg,
+	    "certificate does not cover shop.example.com");
+
+	/* A wildcard SAN does not cover a name under it... */
+	char *under[] = { "www.example.com", "img.static.example.com" };
+	assert_int_equal(check(F.leaf_rsa_pem, chain, 1, under, 2, F.now, &e),
+	    LB_ERR);
+	assert_string_equal(e.msg,
+	    "certificate does not cover img.static.example.com");
+	/* ...nor another wildcard, and the CN alone counts for nothing. */
+	char *other[] = { "*.example.com", "api.example.com" };
+	assert_int_equal(check(F.leaf_rsa_pem, chain, 1, other, 2, F.now, &e),
+	    LB_ERR);
+	assert_string_equal(e.msg,
+	    "certificate does not cover *.example.com, api.example.com");
+	/* An IP SAN is not a DNS name. */
+	char *ip[] = { "192.0.2.1" };
+	assert_int_equal(check(F.leaf_rsa_pem, chain, 1, ip, 1, F.now, &e),
+	    LB_ERR);
+	assert_string_equal(e.msg, "certificate does not cover 192.0.2.1");
+}
+
+static void
+issued_validity(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	char *chain[] = { F.inter_pem };
+
+	assert_int_equal(check(F.expired_pem, chain, 1, WWW_NAMES, 3, F.now,
+	    &e), LB_ERR);
+	assert_string_equal(e.msg, "certificate expired 2026-01-01T00:00:00Z");
+	assert_int_equal(check(F.leaf_rsa_pem, chain, 1, WWW_NAMES, 3,
+	    utc(2024, 6, 1), &e), LB_ERR);
+	assert_string_equal(e.msg,
+	    "certificate not valid before 2025-01-01T00:00:00Z");
+	assert_int_equal(check(F.leaf_rsa_pem, chain, 1, WWW_NAMES, 3,
+	    utc(2030, 1, 1) + 1, &e), LB_ERR);
+	assert_string_equal(e.msg, "certificate expired 2030-01-01T00:00:00Z");
+}
+
+static void
+issued_chain_links(void **state)
+{
+	(void)state;
+	struct err e = {0};
+
+	/* The root did not issue the leaf: the intermediate did. */
+	char *rootonly[] = { F.root_pem };
+	assert_int_equal(check(F.leaf_rsa_pem, rootonly, 1, WWW_NAMES, 3,
+	    F.now, &e), LB_ERR);
+	assert_string_equal(e.msg, "chain[0] (CN=Test Root) did not issue the"
+	    " certificate: it is issued by CN=Test Intermediate,O=Example");
+
+	/* Wrong order. */
+	char *swapped[] = { F.root_pem, F.inter_pem };
+	assert_int_equal(check(F.leaf_rsa_pem, swapped, 2, WWW_NAMES, 3,
+	    F.now, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "chain[0] (CN=Test Root) did not issue"));
+
+	/* A correct first link, a wrong second one. */
+	char *bad2[] = { F.inter_pem, F.other_root_pem };
+	assert_int_equal(check(F.leaf_rsa_pem, bad2, 2, WWW_NAMES, 3, F.now,
+	    &e), LB_ERR);
+	assert_string_equal(e.msg, "chain[1] (CN=Other Root) did not issue"
+	    " chain[0] (CN=Test Intermediate): that one is issued by"
+	    " CN=Test Root");
+
+	/* Same issuer name, other key: caught by the signature. */
+	char *forged[] = { F.forged_inter_pem };
+	assert_int_equal(check(F.leaf_rsa_pem, forged, 1, WWW_NAMES, 3, F.now,
+	    &e), LB_ERR);
+	assert_string_equal(e.msg, "chain[0] (CN=Test Intermediate) did not"
+	    " issue the certificate: signature does not verify");
+
+	/* Leaf issued straight by the root is fine with the root as chain. */
+	assert_int_equal(check(F.direct_pem, rootonly, 1, WWW_NAMES, 3, F.now,
+	    &e), 0);
+
+	/* Signed by a certificate that is no CA. */
+	char *fake[] = { F.fake_ca_pem, F.inter_pem };
+	assert_int_equal(check(F.under_fake_pem, fake, 2, WWW_NAMES, 3, F.now,
+	    &e), LB_ERR);
+	assert_string_equal(e.msg, "chain[0] (CN=fake.example.com) did not"
+	    " issue the certificate: it is not a CA certificate");
+
+	/* A self-signed certificate needs no chain. */
+	char *api[] = { "api.example.com" };
+	err_clear(&e);
+	assert_int_equal(x509_check_issued(F.selfsigned_pem, NULL, 0,
+	    F.csr_ec_pem, api, 1, F.now, &e), 0);
+
+	/* No chain for a certificate that is not self-issued. */
+	assert_int_equal(check(F.leaf_rsa_pem, NULL, 0, WWW_NAMES, 3, F.now,
+	    &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "not self-issued"));
+
+	/* Garbage in the chain names the position. */
+	char *junk[] = { "junk" };
+	assert_int_equal(check(F.leaf_rsa_pem, junk, 1, WWW_NAMES, 3, F.now,
+	    &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "chain[0]: not a PEM certificate"));
+}
+
+static char *
+concat(const char *const *parts, size_t n)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(parts[i]);
+	s = calloc(len, 1);
+	for (size_t i = 0; i < n; i++)
+		strcat(s, parts[i]);
+	return s;
+}
+
+static void
+split_and_order(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	char **v;
+	size_t n;
+	/* Shuffled, with text before, between and after the blocks, a
+	 * non-certificate block, and CRLF line ends in one of them. */
+	const char *parts[] = { "subject=CN=Test Root\n", F.root_pem,
+	    "\n\nsome text\n", F.leaf_rsa_pem,
+	    "-----BEGIN PUBLIC KEY-----\nMAA=\n-----END PUBLIC KEY-----\n",
+	    F.inter_pem, "trailer\n" };
+	char *bundle = concat(parts, 7);
+
+	assert_int_equal(x509_split_pem(bundle, &v, &n, &e), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0], F.root_pem);
+	assert_string_equal(v[1], F.leaf_rsa_pem);
+	assert_string_equal(v[2], F.inter_pem);
+	assert_int_equal(x509_order_chain(v, n, &e), 0);
+	assert_string_equal(v[0], F.leaf_rsa_pem);
+	assert_string_equal(v[1], F.inter_pem);
+	assert_string_equal(v[2], F.root_pem);
+	strv_free(v, n);
+	free(bundle);
+
+	/* Every permutation of three orders the same way. */
+	const int perms[6][3] = { {0,1,2}, {0,2,1}, {1,0,2}, {1,2,0},
+	    {2,0,1}, {2,1,0} };
+	char *certs[3] = { F.leaf_rsa_pem, F.inter_pem, F.root_pem };
+	for (int p = 0; p < 6; p++) {
+		char *c[3];
+		for (int i = 0; i < 3; i++)
+			c[i] = certs[perms[p][i]];
+		assert_int_equal(x509_order_chain(c, 3, &e), 0);
+		assert_ptr_equal(c[0], F.leaf_rsa_pem);
+		assert_ptr_equal(c[1], F.inter_pem);
+		assert_ptr_equal(c[2], F.root_pem);
+	}
+
+	/* Single certificate and empty input. */
+	char *one[] = { F.leaf_rsa_pem };
+	assert_int_equal(x509_order_chain(one, 1, &e), 0);
+	assert_int_equal(x509_order_chain(NULL, 0, &e), 0);
+	assert_int_equal(x509_split_pem("  \n", &v, &n, &e), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+
+	/* CRLF line ends parse too. */
+	char *crlf = calloc(2 * strlen(F.inter_pem) + 1, 1), *q = crlf;
+	for (const char *p = F.inter_pem; *p; p++) {
+		if (*p == '\n')
+			*q++ = '\r';
+		*q++ = *p;
+	}
+	assert_int_equal(x509_split_pem(crlf, &v, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], F.inter_pem);
+	strv_free(v, n);
+	free(crlf);
+}
+
+static void
+order_not_one_chain(void **state)
+{
+	(void)state;
+	struct err e = {0};
+
+	/* Two leaves under one intermediate. */
+	char *two[] = { F.leaf_ec_pem, F.inter_pem, F.leaf_rsa_pem };
+	assert_int_equal(x509_order_chain(two, 3, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "do not form one chain"));
+	assert_non_null(strstr(e.msg, "CN=api.example.com"));
+	assert_non_null(strstr(e.msg, "CN=www.example.com"));
+	/* Untouched on failure. */
+	assert_ptr_equal(two[0], F.leaf_ec_pem);
+
+	/* An unrelated root. */
+	char *unrel[] = { F.root_pem, F.leaf_rsa_pem, F.other_root_pem,
+	    F.inter_pem };
+	assert_int_equal(x509_order_chain(unrel, 4, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "CN=Other Root"));
+
+	/* A gap: leaf and root without the intermediate. */
+	char *gap[] = { F.root_pem, F.leaf_rsa_pem };
+	assert_int_equal(x509_order_chain(gap, 2, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "do not form one chain"));
+
+	/* A non-CA in the middle is no issuer. */
+	char *fake[] = { F.inter_pem, F.under_fake_pem, F.fake_ca_pem };
+	assert_int_equal(x509_order_chain(fake, 3, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "do not form one chain"));
+
+	/* The same certificate twice. */
+	char *dup[] = { F.inter_pem, F.leaf_rsa_pem, F.inter_pem };
+	assert_int_equal(x509_order_chain(dup, 3, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "twice"));
+
+	char *junk[] = { F.inter_pem, "junk" };
+	assert_int_equal(x509_order_chain(junk, 2, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "chain certificate 2: not a PEM certificate"));
+}
+
+static void
+split_garbage(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	char **v = (char **)1;
+	size_t n = 9;
+	char *trunc;
+
+	assert_int_equal(x509_split_pem("hello world\n", &v, &n, &e), LB_ERR);
+	assert_null(v);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(e.msg, "no certificate"));
+
+	assert_int_equal(x509_split_pem("-----BEGIN CERTIFICATE-----\n"
+	    "not base64 !!\n-----END CERTIFICATE-----\n", &v, &n, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "malformed"));
+
+	/* Well-formed base64 that is no certificate. */
+	assert_int_equal(x509_split_pem("-----BEGIN CERTIFICATE-----\n"
+	    "AAAA\n-----END CERTIFICATE-----\n", &v, &n, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "certificate 1 does not parse"));
+
+	/* A good certificate followed by a truncated one. */
+	const char *parts[] = { F.leaf_rsa_pem, F.inter_pem };
+	char *two = concat(parts, 2);
+	trunc = strndup(two, strlen(two) - 40);
+	assert_int_equal(x509_split_pem(trunc, &v, &n, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "block 2"));
+	assert_null(v);
+	free(trunc);
+	free(two);
+
+	/* Only a non-certificate block. */
+	assert_int_equal(x509_split_pem("-----BEGIN PUBLIC KEY-----\nMAA=\n"
+	    "-----END PUBLIC KEY-----\n", &v, &n, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "no certificate"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(cert_info_fields),
+		cmocka_unit_test(cert_info_garbage),
+		cmocka_unit_test(csr_key_and_match),
+		cmocka_unit_test(csr_b64url),
+		cmocka_unit_test(issued_ok),
+		cmocka_unit_test(issued_key_mismatch),
+		cmocka_unit_test(issued_names),
+		cmocka_unit_test(issued_validity),
+		cmocka_unit_test(issued_chain_links),
+		cmocka_unit_test(split_and_order),
+		cmocka_unit_test(order_not_one_chain),
+		cmocka_unit_test(split_garbage),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
