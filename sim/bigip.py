@@ -182,8 +182,8 @@ class Sim:
         self.uploads = [{} for _ in range(self.nunits)]
         self.filectr = 0
         self.match_cache = {}
-        for sub in ("config/ssl/ssl.key", "config/ssl/ssl.crt", "config/ssl/ssl.csr",
-                    "run"):
+        self.seen_pass = set()
+        for sub in ("run",):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
         for u in range(self.nunits):
             os.makedirs(self.upload_dir(u), exist_ok=True)
@@ -212,14 +212,23 @@ class Sim:
         return p
 
     def store_file(self, kind, fp, data):
+        """Keeps the file where TMOS would (the filestore); returns the box
+        path (cachePath). host_path() maps it under DIR."""
         self.filectr += 1
-        sub = {"key": "ssl.key", "cert": "ssl.crt", "csr": "ssl.csr"}[kind]
-        name = fp.replace("/", ":") + "_%d" % self.filectr
-        path = os.path.join(self.dir, "config/ssl", sub, name)
+        sub = {"key": "certificate_key_d", "cert": "certificate_d",
+               "csr": "certificate_request_d"}[kind]
+        part, _ = split_fp(fp)
+        box = "/config/filestore/files_d/%s_d/%s/%s_%d_1" % (part, sub, fp.replace("/", ":"),
+                                                              self.filectr)
+        path = self.host_path(box)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
             f.write(data)
         os.chmod(path, 0o600)
         return path
+
+    def host_path(self, box):
+        return os.path.join(self.dir, box.lstrip("/"))
 
     # ---- shipped objects ---------------------------------------------------
     def ship_defaults(self):
@@ -344,8 +353,8 @@ class Sim:
         path = self.store_file("cert", fp, data)
         fields = self.cert_fields(path)
         part, short = split_fp(fp)
-        obj = {"name": short, "partition": part, "fullPath": fp, "systemPath": path,
-               "_file": path, "createTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        obj = {"name": short, "partition": part, "fullPath": fp,
+               "cachePath": "/" + os.path.relpath(path, self.dir), "_file": path, "createTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         if source:
             obj["sourcePath"] = source
         obj.update(fields)
@@ -657,6 +666,8 @@ class Api:
                 raise ApiError(400, "01070313:3: A common name is required to generate a CSR.")
         if security == "password":
             gen += ["-aes-256-cbc", "-pass", "env:LBSIM_PASS"]
+        if pw:
+            self.sim.seen_pass.add(pw)
         pem = openssl(gen, secret=pw if security == "password" else None)
         key = self.sim.add_key(fp, pem, pw if security == "password" else None, security)
         if csr_fp:
@@ -1086,7 +1097,7 @@ class Api:
             target = m.group(1)
             for typ in ("cert", "csr"):
                 for o in self.st[typ].values():
-                    if o["_file"] == target or o.get("systemPath") == target:
+                    if o["_file"] == self.sim.host_path(target):
                         out["commandResult"] = open(o["_file"]).read()
                         return 200, out
             out["commandResult"] = "cat: %s: No such file or directory\n" % target
@@ -1433,6 +1444,10 @@ def make_handler(sim, unit):
                     out["uploads"] = [sorted(os.listdir(sim.upload_dir(u))) for u in range(sim.nunits)]
                     out["transactions"] = {str(k): v["state"] for k, v in sim.transactions.items()}
                 return self.send_json(200, out)
+            if path == "/_sim/passphrases" and method == "GET":
+                # test-only: lets a test prove no file and no log holds one
+                with sim.lock:
+                    return self.send_json(200, sorted(sim.seen_pass))
             if path == "/_sim/requests" and method == "GET":
                 with sim.lock:
                     return self.send_json(200, list(sim.requests))

@@ -20,8 +20,6 @@ import json
 import os
 import re
 import secrets
-import shutil
-import socket
 import socketserver
 import ssl
 import sys
@@ -755,7 +753,7 @@ class Nitro:
              "clientcertnotbefore": nitro_date(i["notbefore"]),
              "clientcertnotafter": nitro_date(i["notafter"]),
              "daystoexpiration": max(days, 0), "status": status,
-             "signaturealg": i["sigalg"], "certificatetype": [ctype],
+             "signaturealg": i["sigalg"], "certificatetype": ctype,
              "publickey": i["keytype"] if i["keytype"] == "RSA" else "ECC",
              "publickeysize": i["keysize"], "version": 3,
              "expirymonitor": ck.get("expirymonitor", "DISABLED"),
@@ -1477,6 +1475,7 @@ def make_mgmt_handler(st, api, unit):
 
     class H(simlib.JsonHandler):
         server_version = "Apache"
+        sys_version = ""
 
         def dispatch(self, method):
             u = urllib.parse.urlsplit(self.path)

@@ -168,14 +168,28 @@ kind_name(const yaml_node_t *n)
 	return vkind_names[vkind(n)];
 }
 
+/* Formats a key path into a PATH_LEN buffer; a path cut short only makes
+ * a message shorter. */
+static const char *
+pathf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static const char *
+pathf(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, PATH_LEN, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
 static const char *
 pjoin(char *buf, const char *prefix, const char *key)
 {
 	if (prefix == NULL || *prefix == '\0')
-		snprintf(buf, PATH_LEN, "%s", key);
-	else
-		snprintf(buf, PATH_LEN, "%s.%s", prefix, key);
-	return buf;
+		return pathf(buf, "%s", key);
+	return pathf(buf, "%s.%s", prefix, key);
 }
 
 static const char *
@@ -384,9 +398,10 @@ get_list(const struct ydoc *d, yaml_node_t *v, const char *path,
 		return oom(e);
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
 	    it++) {
-		snprintf(p, sizeof(p), "%s[%zu]", path, *nout);
-		TRY(get(d, node(d, *it), p, &(*out)[*nout], e));
+		pathf(p, "%s[%zu]", path, *nout);
+		/* Counted first so that config_free frees a rejected item. */
 		(*nout)++;
+		TRY(get(d, node(d, *it), p, &(*out)[*nout - 1], e));
 	}
 	return 0;
 }
@@ -622,7 +637,7 @@ check_cred_entry(const struct ydoc *d, yaml_node_t *k, yaml_node_t *n,
 		}
 		if (vkind(v) != VK_STR && vkind(v) != VK_INT &&
 		    vkind(v) != VK_FLOAT) {
-			snprintf(path, sizeof(path), "%s.%s", sval(k),
+			pathf(path, "%s.%s", sval(k),
 			    sval(key));
 			return perr(d, v, e, "%s must be a string, not %s",
 			    path, kind_name(v));
@@ -757,8 +772,8 @@ device_creds(const struct loader *l, struct cfg_device *dv, yaml_node_t *ref)
 	yaml_node_t *entry;
 	int rc;
 
-	snprintf(path, sizeof(path), "devices.%s.credentials", dv->name);
-	snprintf(user, sizeof(user), "device '%s'", dv->name);
+	pathf(path, "devices.%s.credentials", dv->name);
+	pathf(user, "device '%s'", dv->name);
 	TRY(cred_lookup(l, ref, path, dv->credentials, allowed,
 	    NELEM(allowed), user, &entry));
 	TRY(cred_get(l, entry, dv->credentials, "username", true, false,
@@ -777,8 +792,8 @@ ca_creds(const struct loader *l, struct cfg_ca *ca, yaml_node_t *ref)
 	yaml_node_t *entry;
 	int rc;
 
-	snprintf(path, sizeof(path), "cas.%s.credentials", ca->name);
-	snprintf(user, sizeof(user), "%s CA '%s'", ca_type_names[ca->type],
+	pathf(path, "cas.%s.credentials", ca->name);
+	pathf(user, "%s CA '%s'", ca_type_names[ca->type],
 	    ca->name);
 	if (ca->type == CA_SECTIGO_SCM) {
 		TRY(cred_lookup(l, ref, path, n, scm, NELEM(scm), user,
@@ -890,7 +905,9 @@ parse_tls(const struct loader *l, yaml_node_t *n, const char *path,
 			return perr(d, f[1].v, l->e, "%s: '%s' is not a SHA-256 "
 			    "fingerprint (32 hex bytes, colons optional)", p,
 			    t->pin_sha256);
-		strcpy(t->pin_sha256, pin);
+		free(t->pin_sha256);
+		if ((t->pin_sha256 = strdup(pin)) == NULL)
+			return oom(l->e);
 	}
 	if (f[2].v != NULL) {
 		TRY(get_bool(d, f[2].v, pjoin(p, path, "insecure"),
@@ -920,7 +937,7 @@ parse_device(const struct loader *l, yaml_node_t *n, struct cfg_device *dv)
 	int t, rc;
 
 	dv->timeout_s = 30;
-	snprintf(path, sizeof(path), "devices.%s", dv->name);
+	pathf(path, "devices.%s", dv->name);
 	TRY(map_collect(d, n, path, dev_keys, DK_N, f, l->e));
 	TRY(need(d, n, &f[DK_TYPE], path, "type", l->e));
 	TRY(need(d, n, &f[DK_URL], path, "url", l->e));
@@ -1065,7 +1082,7 @@ parse_ca(const struct loader *l, yaml_node_t *n, struct cfg_ca *ca)
 	ca->poll_interval_s = 10;
 	ca->poll_timeout_s = 600;
 	ca->challenge = CHALLENGE_NONE;
-	snprintf(path, sizeof(path), "cas.%s", ca->name);
+	pathf(path, "cas.%s", ca->name);
 	TRY(map_collect(d, n, path, ca_keys, CK_N, f, l->e));
 	TRY(need(d, n, &f[CK_TYPE], path, "type", l->e));
 	TRY(get_enum(d, f[CK_TYPE].v, pjoin(p, path, "type"), ca_type_names,
@@ -1296,7 +1313,7 @@ parse_names(const struct ydoc *d, yaml_node_t *cn, yaml_node_t *sans,
 		return oom(e);
 	for (size_t i = 0; i < n; i++) {
 		it = &sans->data.sequence.items.start[i];
-		snprintf(path, sizeof(path), "subject_alt_names[%zu]", i);
+		pathf(path, "subject_alt_names[%zu]", i);
 		rc = get_str(d, node(d, *it), path, &s, e);
 		if (rc == 0)
 			rc = check_name(d, node(d, *it), path, s, p->ca, e);
@@ -1400,7 +1417,7 @@ parse_vservers(const struct ydoc *d, yaml_node_t *n, struct cfg_profile *p,
 		return oom(e);
 	for (size_t i = 0; i < cnt; i++) {
 		item = node(d, n->data.sequence.items.start[i]);
-		snprintf(path, sizeof(path), "vservers[%zu]", i);
+		pathf(path, "vservers[%zu]", i);
 		p->nvservers++;
 		TRY(parse_vserver(d, item, path, &p->vservers[i], e));
 		for (size_t j = 0; j < i; j++)

@@ -474,7 +474,8 @@ enum { ISS_OK, ISS_NAME, ISS_OTHER };
 
 /*
  * Whether issuer issued subject: names, AKID and key usage agree, the
- * issuer is a CA, and the signature verifies. *why (may be NULL) gets the reason when not.
+ * issuer is a CA, and the signature verifies. *why (may be NULL) gets
+ * the reason when not.
  */
 static int
 did_issue(X509 *issuer, X509 *subject, const char **why)
@@ -744,9 +745,14 @@ check_links(X509 *leaf, X509 **chain, size_t nchain, struct err *e)
 		cert_label(chain[i], ilab, sizeof(ilab));
 		if (res == ISS_NAME) {
 			char *dn = name_rfc2253(X509_get_issuer_name(sub));
+			char idx[24];
 
-			snprintf(why_buf, sizeof(why_buf), "%s is issued by %s",
-			    i == 0 ? "it" : "that one", dn != NULL ? dn : "?");
+			snprintf(idx, sizeof(idx), "%zu", i - 1);
+
+			snprintf(why_buf, sizeof(why_buf), "%s%s%s names %s as"
+			    " issuer", i == 0 ? "the certificate" : "chain[",
+			    i == 0 ? "" : idx, i == 0 ? "" : "]",
+			    dn != NULL ? dn : "?");
 			free(dn);
 			why = why_buf;
 		}

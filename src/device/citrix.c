@@ -206,18 +206,34 @@ out:
 	return rc;
 }
 
+/* Whether a file exists, from the directory listing (which carries no
+ * content: a private key is never downloaded just to see it is there). */
 static int
 file_exists(struct device *d, const char *ref, bool *exists, struct err *e)
 {
-	char *c = NULL;
-	int rc = file_get(d, ref, &c, NULL, e);
+	json_t *items = NULL, *it;
+	const char *base;
+	char dir[256], what[320], *args, *ef, *q;
+	size_t i;
+	int rc;
 
-	free(c);
-	*exists = rc == 0;
-	if (rc == LB_ENOTFOUND) {
-		err_clear(e);
-		return 0;
-	}
+	*exists = false;
+	file_split(ref, dir, sizeof(dir), &base);
+	snprintf(what, sizeof(what), "directory %s", dir);
+	args = nitro_args("filelocation", dir, NULL);
+	ef = http_escape(base);
+	q = args != NULL && ef != NULL ? xasprintf("args=%s&filter=filename:%s", args, ef) :
+	    NULL;
+	rc = q != NULL ? get_bindings(d, "systemfile", NULL, q, what, &items, e) :
+	    err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
+	if (rc == 0)
+		json_array_foreach(items, i, it)
+			if (str_eq(nitro_json_str(it, "filename"), base))
+				*exists = true;
+	json_decref(items);
+	free(args);
+	free(ef);
+	free(q);
 	return rc;
 }
 
@@ -347,13 +363,16 @@ local_state(struct device *d, char *buf, size_t len, struct err *e)
 	return 0;
 }
 
+/* Appends a then b to buf, cut at its size. */
 static void
-note(char *buf, size_t len, const char *fmt, const char *a, const char *b)
+note(char *buf, size_t len, const char *a, const char *b)
 {
 	size_t l = strlen(buf);
 
-	if (l < len)
-		snprintf(buf + l, len - l, fmt, a, b);
+	for (const char *p = a; p != NULL; p = p == a ? b : NULL)
+		for (const char *q = p; *q != '\0' && l + 1 < len; q++)
+			buf[l++] = *q;
+	buf[l] = '\0';
 }
 
 static void citrix_close(struct device *d);
@@ -378,7 +397,7 @@ citrix_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 		rc = nitro_open(cfg->name, url, &tls, cfg->timeout_s > 0 ? cfg->timeout_s : 30,
 		    cfg->username, cfg->password, &d->n, e);
 		if (rc == LB_EUNREACH) {
-			note(why, sizeof(why), "%s%s; ", e->msg, "");
+			note(why, sizeof(why), e->msg, "; ");
 			continue;
 		}
 		if (rc != 0)
@@ -393,7 +412,8 @@ citrix_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 			*out = d;
 			return 0;
 		}
-		note(why, sizeof(why), "%s is %s; ", url, state[0] ? state : "in no HA state");
+		note(why, sizeof(why), url, " is ");
+		note(why, sizeof(why), state[0] ? state : "in no HA state", "; ");
 		nitro_close(d->n);
 		d->n = NULL;
 	}
@@ -443,9 +463,9 @@ strv_push(char ***v, size_t *n, const char *s)
 static const char *
 binding_vserver(const json_t *b)
 {
-	const char *s = nitro_json_str(b, "servername");
+	const char *s = nitro_json_str(b, "vservername");
 
-	return s != NULL ? s : nitro_json_str(b, "vservername");
+	return s != NULL ? s : nitro_json_str(b, "servername");
 }
 
 static int
@@ -1280,8 +1300,9 @@ citrix_inventory(struct device *d, struct device_inv **out, size_t *n, struct er
 	*n = 0;
 	if ((rc = get_bindings(d, "sslcertkey", NULL, NULL, "certkeys", &cks, e)) != 0)
 		goto out;
-	if ((rc = get_bindings(d, "sslcertkey_sslvserver_binding", NULL, "bulkbindings=yes",
-	    "certkey bindings", &binds, e)) != 0)
+	/* one bulk listing of every vserver's certificate bindings (ref §1.5) */
+	if ((rc = get_bindings(d, "sslvserver_sslcertkey_binding", NULL, "bulkbindings=yes",
+	    "certificate bindings", &binds, e)) != 0)
 		goto out;
 	if ((v = calloc(json_array_size(cks) + 1, sizeof(*v))) == NULL)
 		goto oom;
@@ -1306,7 +1327,11 @@ citrix_inventory(struct device *d, struct device_inv **out, size_t *n, struct er
 		json_array_foreach(binds, j, b) {
 			const char *vs = binding_vserver(b);
 
-			if (vs != NULL && str_eq(nitro_json_str(b, "certkey"), name) &&
+			const char *bn = nitro_json_str(b, "certkeyname");
+
+			if (bn == NULL)
+				bn = nitro_json_str(b, "certkey");
+			if (vs != NULL && str_eq(bn, name) &&
 			    strv_push(&it->bound, &it->nbound, vs) != 0)
 				goto oom;
 		}

@@ -301,9 +301,29 @@ redact_header_line(struct sbuf *b, const char *s, size_t n,
 	return true;
 }
 
+/* A string value may itself quote secrets (an error message echoing the
+ * request, an embedded JSON document): returns a redacted copy, or NULL
+ * when nothing changed. */
+static json_t *
+redact_string(json_t *v, const char *const *extra, size_t nextra)
+{
+	struct sbuf b = { 0 };
+	json_t *out = NULL;
+
+	redact_scan(&b, json_string_value(v), json_string_length(v), extra,
+	    nextra);
+	if (b.s != NULL && (b.len != json_string_length(v) ||
+	    memcmp(b.s, json_string_value(v), b.len) != 0))
+		out = json_stringn(b.s, b.len);
+	free(b.s);
+	return out;
+}
+
 static void
 redact_json_value(json_t *v, const char *const *extra, size_t nextra)
 {
+	json_t *n;
+
 	if (json_is_object(v)) {
 		void *it;
 		for (it = json_object_iter(v); it != NULL;
@@ -315,12 +335,21 @@ redact_json_value(json_t *v, const char *const *extra, size_t nextra)
 			    !json_is_null(val))
 				json_object_iter_set_new(v, it,
 				    json_string(REDACTED));
-			else
+			else if (json_is_string(val)) {
+				if ((n = redact_string(val, extra, nextra)))
+					json_object_iter_set_new(v, it, n);
+			} else
 				redact_json_value(val, extra, nextra);
 		}
 	} else if (json_is_array(v)) {
-		for (size_t i = 0; i < json_array_size(v); i++)
-			redact_json_value(json_array_get(v, i), extra, nextra);
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			json_t *val = json_array_get(v, i);
+			if (json_is_string(val)) {
+				if ((n = redact_string(val, extra, nextra)))
+					json_array_set_new(v, i, n);
+			} else
+				redact_json_value(val, extra, nextra);
+		}
 	}
 }
 
@@ -735,6 +764,15 @@ req_extra(const struct http_req *req, size_t *n)
 }
 
 static void
+chomp(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+}
+
+static void
 trace_request(struct http_client *c, const struct http_req *req,
     const char *url)
 {
@@ -764,8 +802,10 @@ trace_request(struct http_client *c, const struct http_req *req,
 	if (b.s == NULL)
 		return;
 	red = http_redact_trace(b.s, extra, nextra);
-	if (red != NULL)
+	if (red != NULL) {
+		chomp(red);
 		log_trace("http %s: request\n%.*s", c->name, TRACE_BODY_MAX, red);
+	}
 	free(red);
 	free(b.s);
 }
@@ -797,8 +837,10 @@ trace_response(struct http_client *c, const struct http_req *req,
 	if (b.s == NULL)
 		return;
 	red = http_redact_trace(b.s, extra, nextra);
-	if (red != NULL)
+	if (red != NULL) {
+		chomp(red);
 		log_trace("http %s: response\n%.*s", c->name, TRACE_BODY_MAX, red);
+	}
 	free(red);
 	free(b.s);
 }
@@ -864,6 +906,10 @@ set_tls(struct http_client *c)
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
 		curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, c);
+		/* The store is not consulted: skip loading the system bundle
+		 * (tens of ms per connection). */
+		curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
 	} else if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -929,8 +975,8 @@ final_code(CURLcode cc)
  * whether another attempt may help. */
 static int
 perform(struct http_client *c, const struct http_req *req, const char *url,
-    const char *proto, struct curl_slist *hdrs, struct http_resp *resp,
-    struct err *e, bool *retry)
+    const char *shown, const char *proto, struct curl_slist *hdrs,
+    struct http_resp *resp, struct err *e, bool *retry)
 {
 	char ebuf[CURL_ERROR_SIZE] = "";
 	struct xfer x = { .c = c, .r = resp };
@@ -981,27 +1027,27 @@ perform(struct http_client *c, const struct http_req *req, const char *url,
 		if (resp->body == NULL && (resp->body = strdup("")) == NULL)
 			return err_set(e, LB_ERR, "%s: out of memory", c->name);
 		log_debug("http %s: %s %s -> %ld (%ld ms)", c->name,
-		    req->method, url, resp->status, ms);
+		    req->method, shown, resp->status, ms);
 		trace_response(c, req, resp);
 		return 0;
 	}
-	log_debug("http %s: %s %s -> %s (%ld ms)", c->name, req->method, url,
+	log_debug("http %s: %s %s -> %s (%ld ms)", c->name, req->method, shown,
 	    curl_easy_strerror(cc), ms);
 	if (c->pin_mismatch) {
 		fingerprint_hex(c->pin, pin_hex);
 		return err_set(e, LB_EUNREACH, "%s: %s: certificate fingerprint "
 		    "mismatch: expected SHA-256 %s, server presented %s",
-		    c->name, url, pin_hex, c->pin_seen);
+		    c->name, shown, pin_hex, c->pin_seen);
 	}
 	if (c->too_big || cc == CURLE_FILESIZE_EXCEEDED)
 		return err_set(e, LB_ERR, "%s: %s %s: response body larger than "
-		    "%u bytes, transfer aborted", c->name, req->method, url,
+		    "%u bytes, transfer aborted", c->name, req->method, shown,
 		    HTTP_BODY_MAX);
 	if (x.oom)
 		return err_set(e, LB_ERR, "%s: out of memory", c->name);
 	*retry = !final_code(cc);
 	err_set(e, unreach_code(cc) && resp->status == 0 ? LB_EUNREACH : LB_ERR,
-	    "%s: %s %s: %s", c->name, req->method, url,
+	    "%s: %s %s: %s", c->name, req->method, shown,
 	    ebuf[0] ? ebuf : curl_easy_strerror(cc));
 	return e ? e->code : (unreach_code(cc) ? LB_EUNREACH : LB_ERR);
 }
@@ -1011,7 +1057,7 @@ http_do(struct http_client *c, const struct http_req *req,
     struct http_resp *resp, struct err *e)
 {
 	struct curl_slist *hdrs = NULL;
-	char *url = NULL;
+	char *url = NULL, *shown = NULL;
 	const char *proto;
 	int rc, attempt;
 	bool retry;
@@ -1030,13 +1076,15 @@ http_do(struct http_client *c, const struct http_req *req,
 		rc = e ? e->code : LB_ECONFIG;
 		goto out;
 	}
-	if ((hdrs = build_headers(req)) == NULL) {
+	/* Messages and the debug line show the URL as the trace does. */
+	if ((shown = http_redact_trace(url, req->redact, req->nredact)) == NULL ||
+	    (hdrs = build_headers(req)) == NULL) {
 		rc = err_set(e, LB_ERR, "%s: out of memory", c->name);
 		goto out;
 	}
 	trace_request(c, req, url);
 	for (attempt = 1;; attempt++) {
-		rc = perform(c, req, url, proto, hdrs, resp, e, &retry);
+		rc = perform(c, req, url, shown, proto, hdrs, resp, e, &retry);
 		if (!req->idempotent || attempt >= c->attempts)
 			break;
 		wait = -1;
@@ -1055,7 +1103,7 @@ http_do(struct http_client *c, const struct http_req *req,
 			wait = http_backoff_ms(attempt, c->base_ms, c->cap_ms,
 			    jitter());
 		log_debug("http %s: %s %s: %s, attempt %d of %d, retrying in "
-		    "%ld ms", c->name, req->method, url, rc == 0 ?
+		    "%ld ms", c->name, req->method, shown, rc == 0 ?
 		    "server busy" : (e ? e->msg : "failed"), attempt,
 		    c->attempts, wait);
 		sleep_ms(wait);
@@ -1067,5 +1115,6 @@ http_do(struct http_client *c, const struct http_req *req,
 out:
 	free_headers(hdrs);
 	free(url);
+	free(shown);
 	return rc;
 }

@@ -189,14 +189,14 @@ class Lab:
         self.cas[name] = c
         self.creds[name] = {"login": sim.login, "password": sim.password}
 
-    def add_acme(self, name, pebble, eab=True, **extra):
+    def add_acme(self, name, pebble, eab=None, **extra):
+        """eab: (kid, hmac_key_b64url) or None."""
         c = {"type": "acme", "directory": pebble.directory, "credentials": name,
              "contact": ["mailto:pki@example.com"], "challenge": "none",
              "ca_file": pebble.ca_file}
         c.update(extra)
         self.cas[name] = c
-        self.creds[name] = ({"eab_kid": pebble.eab_kid, "eab_hmac_key": pebble.eab_key}
-                            if eab else {})
+        self.creds[name] = {"eab_kid": eab[0], "eab_hmac_key": eab[1]} if eab else {}
 
     def profile(self, name, **p):
         self.write(os.path.join("profiles", name + ".yaml"), yaml_dump(p))

@@ -194,3 +194,46 @@ class Pebble:
     def cert_status(self, serial_hex):
         """{"Status": "Valid"|"Revoked", "Reason": ..., ...} of a certificate."""
         return json.loads(self._get(f"{self.management}/cert-status-by-serial/{serial_hex}"))
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FakeDNS:
+    """pebble-challtestsrv as a DNS server only, answering 127.0.0.1 for
+    every A query (and nothing for AAAA), so that Pebble's VA reaches
+    http-01 tokens on loopback. Pass .address as Pebble(dns_server=...)."""
+
+    def __init__(self, tmpdir):
+        self.dir = os.path.join(tmpdir, "challtestsrv")
+        self.proc = None
+
+    def __enter__(self):
+        os.makedirs(self.dir, exist_ok=True)
+        port = free_udp_port()
+        self.address = f"127.0.0.1:{port}"
+        self.log = open(os.path.join(self.dir, "challtestsrv.log"), "w")
+        self.proc = subprocess.Popen(
+            [shutil.which("pebble-challtestsrv") or "/usr/bin/pebble-challtestsrv",
+             "-dns01", self.address, "-http01", "", "-https01", "", "-tlsalpn01", "",
+             "-management", f"127.0.0.1:{free_port()}", "-defaultIPv4", "127.0.0.1",
+             "-defaultIPv6", ""],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        time.sleep(0.3)
+        if self.proc.poll() is not None:
+            raise RuntimeError("pebble-challtestsrv exited")
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return False

@@ -3,8 +3,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ca/acme_internal.h"
 #include "ca/ca.h"
@@ -188,6 +191,119 @@ open_refuses_missing_directory(void **state)
 	assert_non_null(strstr(e.msg, "acme x"));
 }
 
+/* http-01 end to end against a real Pebble, driven by
+ * tests/integration/test_acme_client.py which sets ACME_LIVE_* and serves
+ * ACME_LIVE_WEBROOT on Pebble's httpPort; skipped otherwise. */
+struct webroot {
+	const char *dir;
+	int corrupt;
+	int published, withdrawn;
+	char last[1100];
+};
+
+static int
+wr_publish(void *ctx, const char *token, const char *keyauth, struct err *e)
+{
+	struct webroot *w = ctx;
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/.well-known/acme-challenge/%s", w->dir, token);
+	if ((f = fopen(path, "w")) == NULL)
+		return err_set(e, LB_ERR, "cannot write %s", path);
+	fputs(w->corrupt ? "not-the-key-authorization" : keyauth, f);
+	fclose(f);
+	snprintf(w->last, sizeof(w->last), "%s", path);
+	w->published++;
+	return 0;
+}
+
+static int
+wr_withdraw(void *ctx, const char *token, struct err *e)
+{
+	struct webroot *w = ctx;
+	char path[1024];
+
+	(void)e;
+	snprintf(path, sizeof(path), "%s/.well-known/acme-challenge/%s", w->dir, token);
+	unlink(path);
+	w->withdrawn++;
+	return 0;
+}
+
+static void
+live_http01(void **state)
+{
+	const char *dir = getenv("ACME_LIVE_DIRECTORY");
+	struct webroot w = { getenv("ACME_LIVE_WEBROOT"), 0, 0, 0, "" };
+	struct ca_challenge ch = { wr_publish, wr_withdraw, &w };
+	char *names[] = { getenv("ACME_LIVE_NAME") };
+	char *csr = NULL, *ref = NULL, *cert = NULL, **chain = NULL;
+	size_t nchain = 0;
+	struct cfg_ca cfg = { 0 };
+	struct ca *c = NULL;
+	struct err e = { 0 };
+	struct stat st;
+	FILE *f;
+	long n;
+	(void)state;
+
+	if (dir == NULL)
+		skip();
+	cfg.name = "live";
+	cfg.type = CA_ACME;
+	cfg.directory = (char *)dir;
+	cfg.ca_file = getenv("ACME_LIVE_CA_FILE");
+	cfg.challenge = CHALLENGE_HTTP01;
+	cfg.eab_kid = getenv("ACME_LIVE_EAB_KID");
+	cfg.eab_hmac_key = getenv("ACME_LIVE_EAB_KEY");
+	cfg.poll_interval_s = 1;
+	cfg.poll_timeout_s = 60;
+	assert_non_null((f = fopen(getenv("ACME_LIVE_CSR"), "r")));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	csr = calloc(1, (size_t)n + 1);
+	assert_int_equal(fread(csr, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+
+	struct ca_request req = { "live", csr, names, 1, names[0] };
+	assert_int_equal(acme_ops.open(&cfg, getenv("ACME_LIVE_STATE"), &c, &e), 0);
+	if (acme_ops.submit(c, &req, &ref, &e) != 0)
+		fail_msg("submit: %s", e.msg);
+	if (acme_ops.collect(c, &req, ref, &ch, &cert, &chain, &nchain, &e) != 0)
+		fail_msg("collect: %s", e.msg);
+	assert_true(w.published >= 1);
+	assert_int_equal(w.withdrawn, w.published);
+	assert_int_not_equal(stat(w.last, &st), 0);
+	assert_non_null(strstr(cert, "BEGIN CERTIFICATE"));
+	assert_true(nchain >= 1);
+	free(cert);
+	strv_free(chain, nchain);
+	free(ref);
+	ref = NULL;
+
+	/* A challenge the CA rejects: the token is withdrawn all the same
+	 * and the error names the identifier and the CA's reason. */
+	char *bad[] = { getenv("ACME_LIVE_BAD_NAME") };
+	struct ca_request breq = { "live", csr, bad, 1, bad[0] };
+	if (bad[0] != NULL) {
+		w.corrupt = 1;
+		w.published = w.withdrawn = 0;
+		assert_int_equal(acme_ops.submit(c, &breq, &ref, &e), 0);
+		assert_int_equal(acme_ops.collect(c, &breq, ref, &ch, &cert, &chain, &nchain, &e),
+		    LB_ERR);
+		assert_int_equal(w.published, 1);
+		assert_int_equal(w.withdrawn, 1);
+		assert_non_null(strstr(e.msg, bad[0]));
+		assert_non_null(strstr(e.msg, "invalid"));
+		fprintf(stderr, "# %s\n", e.msg);
+		free(ref);
+	}
+	acme_ops.close(c);
+	free(csr);
+}
+
 int
 main(void)
 {
@@ -201,6 +317,7 @@ main(void)
 		cmocka_unit_test(poll_wait),
 		cmocka_unit_test(ops_table),
 		cmocka_unit_test(open_refuses_missing_directory),
+		cmocka_unit_test(live_http01),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,1 +1,915 @@
-int main(void){return 0;}
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static char tmpdir[256];
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lbcert-config-XXXXXX");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A fresh config directory under tmpdir. */
+static void
+new_dir(char *dir, size_t len)
+{
+	char sub[512];
+
+	snprintf(dir, len, "%s/cfg-XXXXXX", tmpdir);
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/profiles", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+}
+
+static void
+put(const char *dir, const char *name, const char *content, mode_t mode)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f == NULL)
+		fail_msg("cannot write %s", path);
+	fputs(content, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* ---- a full valid configuration: SPEC §2 with working values ---- */
+
+static const char full_main[] =
+    "defaults:\n"
+    "  renew_before_days: 30\n"
+    "  key: { type: rsa, size: 2048 }\n"
+    "\n"
+    "devices:\n"
+    "  adc1:\n"
+    "    type: citrix-adc            # citrix-adc | f5-bigip\n"
+    "    url: https://192.0.2.10     # NSIP / management address\n"
+    "    peers: [https://192.0.2.11] # optional HA peers; lbcert works on the primary/active\n"
+    "    credentials: adc1           # key in credentials.yaml\n"
+    "    tls:                        # how to trust the management certificate:\n"
+    "      ca_file: /etc/lbcert/adc1-ca.pem   # a CA bundle, or\n"
+    "      insecure: false                    # true only with a loud warning on every run\n"
+    "    timeout_s: 30\n"
+    "  bigip1:\n"
+    "    type: f5-bigip\n"
+    "    url: https://192.0.2.20\n"
+    "    partition: Common\n"
+    "    credentials: bigip1\n"
+    "    sync_group: dg-failover     # optional: config-sync to this device group after changes\n"
+    "    tls:\n"
+    "      pin_sha256: \"ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:"
+    "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89\"\n"
+    "  bigip2:\n"
+    "    type: f5-bigip\n"
+    "    url: https://192.0.2.30/\n"
+    "    credentials: bigip1\n"
+    "    timeout_s: 5\n"
+    "    tls: { pin_sha256: "
+    "0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789abcdef }\n"
+    "\n"
+    "cas:\n"
+    "  scm:\n"
+    "    type: sectigo-scm\n"
+    "    url: https://cert-manager.com/api   # base URL\n"
+    "    customer_uri: example\n"
+    "    credentials: scm\n"
+    "    org_id: 1234\n"
+    "    cert_type: 224              # numeric id, or the type's name\n"
+    "    term: 365\n"
+    "    poll: { interval_s: 10, timeout_s: 600 }\n"
+    "    ca_file: /path/bundle.pem   # optional trust for the CA's API (any CA type)\n"
+    "  sectigo-ov:\n"
+    "    type: acme\n"
+    "    directory: https://acme.sectigo.com/v2/OV\n"
+    "    credentials: sectigo-ov     # holds eab_kid / eab_hmac_key when the CA requires EAB\n"
+    "    contact: [mailto:pki@example.com]\n"
+    "    challenge: none             # none (pre-validated account) | http-01 (answered by the device)\n"
+    "    ca_file: /path/bundle.pem   # optional trust for the ACME server\n"
+    "  le-http:\n"
+    "    type: acme\n"
+    "    directory: https://acme.example.net/directory\n"
+    "    challenge: http-01\n"
+    "    preferred_chain: ISRG Root X1\n"
+    "    ca_file: bundles/le.pem\n"
+    "    timeout_s: 12\n"
+    "  scm2:\n"
+    "    type: sectigo-scm\n"
+    "    url: https://scm.example.org/api\n"
+    "    customer_uri: \"0042\"\n"
+    "    credentials: scm\n"
+    "    org_id: 7\n"
+    "    cert_type: OV Multi-Domain\n"
+    "    poll: { interval_s: 3 }\n";
+
+static const char full_cred[] =
+    "adc1:   { username: nsroot, password: \"nsroot-pass-1\" }\n"
+    "bigip1: { username: admin,  password_file: secrets/bigip1 }\n"
+    "scm:    { login: api-user, password: \"${LBCERT_TEST_SCM_PASSWORD}\" }\n"
+    "sectigo-ov: { eab_kid: \"kid-0001\", eab_hmac_key: \"hmac-key-0001\" }\n";
+
+static const char full_www[] =
+    "device: bigip1\n"
+    "ca: sectigo-ov\n"
+    "common_name: www.example.com\n"
+    "subject_alt_names: [www.example.com, shop.example.com, \"*.static.example.com\"]\n"
+    "key: { type: ecdsa, curve: P-256 }   # rsa: size 2048|3072|4096; ecdsa: curve P-256|P-384\n"
+    "subject: { organization: Example Ltd, organizational_unit: Web, locality: Leeds,\n"
+    "           state: West Yorkshire, country: GB, email: pki@example.com }\n"
+    "renew_before_days: 30\n"
+    "object_name: www-example-com        # certkey / cert / key / profile base name (default: profile name)\n"
+    "vservers:\n"
+    "  - name: vs_www_443                # Citrix lbvserver/csvserver/vpnvserver, BIG-IP virtual\n"
+    "    sni: false\n"
+    "    check: 198.51.100.7:443         # optional post-install verification address\n"
+    "  - name: gw_portal\n"
+    "client_ssl:                         # BIG-IP only\n"
+    "  parent: /Common/clientssl\n"
+    "  profile: www-example-com_clientssl\n"
+    "  sni_default: false\n"
+    "  server_name: www.example.com\n";
+
+static const char full_http[] =
+    "device: bigip1\n"
+    "ca: le-http\n"
+    "common_name: http.example.com\n"
+    "key: { type: rsa, size: 4096 }\n"
+    "renew_before_days: 20\n"
+    "vservers:\n"
+    "  - { name: vs_http_443, sni: true, check: \"[2001:db8::1]:8443\" }\n"
+    "challenge_vserver: vs_www_80\n";
+
+/* Mixed case and duplicates: names are lower-cased and deduplicated, the
+ * common name comes first. */
+static const char full_amin[] =
+    "device: adc1\n"
+    "ca: scm\n"
+    "common_name: Api.Example.COM\n"
+    "subject_alt_names: [shop.example.com, SHOP.example.com, api.example.com]\n"
+    "key: { type: ecdsa, curve: P-384 }\n"
+    "vservers: [vs_api, { name: vs_api2, sni: true }]\n";
+
+static const char full_a[] =
+    "device: adc1\n"
+    "ca: le-http\n"
+    "common_name: a.example.com\n"
+    "vservers:\n"
+    "  - name: vs_a\n";
+
+static void
+write_full(const char *dir)
+{
+	char path[1024];
+
+	put(dir, "lbcert.yaml", full_main, 0644);
+	put(dir, "credentials.yaml", full_cred, 0600);
+	snprintf(path, sizeof(path), "%s/secrets", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	put(dir, "secrets/bigip1", "bigip-file-pass\n", 0400);
+	put(dir, "profiles/www.yaml", full_www, 0644);
+	put(dir, "profiles/http.yaml", full_http, 0644);
+	put(dir, "profiles/a-min.yaml", full_amin, 0644);
+	put(dir, "profiles/a.yaml", full_a, 0644);
+	/* Neither is a profile. */
+	put(dir, "profiles/old.yml", "junk: [", 0644);
+	put(dir, "profiles/.hidden.yaml", "junk: [", 0644);
+}
+
+static void
+full_devices(const struct config *c)
+{
+	const struct cfg_device *d;
+
+	assert_int_equal(c->ndevices, 3);
+	d = config_device(c, "adc1");
+	assert_ptr_equal(d, &c->devices[0]);
+	assert_int_equal(d->type, DEV_CITRIX_ADC);
+	assert_string_equal(d->url, "https://192.0.2.10");
+	assert_int_equal(d->npeers, 1);
+	assert_string_equal(d->peers[0], "https://192.0.2.11");
+	assert_string_equal(d->credentials, "adc1");
+	assert_string_equal(d->tls.ca_file, "/etc/lbcert/adc1-ca.pem");
+	assert_null(d->tls.pin_sha256);
+	assert_false(d->tls.insecure);
+	assert_int_equal(d->timeout_s, 30);
+	assert_null(d->partition);
+	assert_null(d->sync_group);
+	assert_string_equal(d->username, "nsroot");
+	assert_string_equal(d->password, "nsroot-pass-1");
+
+	d = config_device(c, "bigip1");
+	assert_int_equal(d->type, DEV_F5_BIGIP);
+	assert_string_equal(d->partition, "Common");
+	assert_string_equal(d->sync_group, "dg-failover");
+	assert_int_equal(d->npeers, 0);
+	assert_null(d->tls.ca_file);
+	assert_string_equal(d->tls.pin_sha256,
+	    "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+	    "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89");
+	assert_string_equal(d->username, "admin");
+	assert_string_equal(d->password, "bigip-file-pass");
+
+	d = config_device(c, "bigip2");
+	assert_string_equal(d->partition, "Common");	/* the default */
+	assert_int_equal(d->timeout_s, 5);
+	assert_string_equal(d->tls.pin_sha256,
+	    "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
+	    "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF");
+	assert_string_equal(d->password, "bigip-file-pass");
+	assert_null(config_device(c, "nosuch"));
+}
+
+static void
+full_cas(const struct config *c, const char *dir)
+{
+	const struct cfg_ca *ca;
+	char path[1024];
+
+	assert_int_equal(c->ncas, 4);
+	ca = &c->cas[0];
+	assert_string_equal(ca->name, "scm");
+	assert_int_equal(ca->type, CA_SECTIGO_SCM);
+	assert_string_equal(ca->url, "https://cert-manager.com/api");
+	assert_string_equal(ca->customer_uri, "example");
+	assert_int_equal(ca->org_id, 1234);
+	assert_string_equal(ca->cert_type, "224");
+	assert_int_equal(ca->term, 365);
+	assert_int_equal(ca->poll_interval_s, 10);
+	assert_int_equal(ca->poll_timeout_s, 600);
+	assert_string_equal(ca->ca_file, "/path/bundle.pem");
+	assert_int_equal(ca->timeout_s, 30);
+	assert_string_equal(ca->login, "api-user");
+	assert_string_equal(ca->password, "scm-env-pass");
+	assert_null(ca->eab_kid);
+
+	ca = &c->cas[1];
+	assert_string_equal(ca->name, "sectigo-ov");
+	assert_int_equal(ca->type, CA_ACME);
+	assert_string_equal(ca->directory, "https://acme.sectigo.com/v2/OV");
+	assert_int_equal(ca->ncontact, 1);
+	assert_string_equal(ca->contact[0], "mailto:pki@example.com");
+	assert_int_equal(ca->challenge, CHALLENGE_NONE);
+	assert_string_equal(ca->eab_kid, "kid-0001");
+	assert_string_equal(ca->eab_hmac_key, "hmac-key-0001");
+	assert_null(ca->preferred_chain);
+
+	ca = &c->cas[2];
+	assert_string_equal(ca->name, "le-http");
+	assert_int_equal(ca->challenge, CHALLENGE_HTTP01);
+	assert_string_equal(ca->preferred_chain, "ISRG Root X1");
+	snprintf(path, sizeof(path), "%s/bundles/le.pem", dir);
+	assert_string_equal(ca->ca_file, path);	/* relative to the dir */
+	assert_int_equal(ca->timeout_s, 12);
+	assert_null(ca->credentials);
+	assert_null(ca->eab_kid);
+	assert_null(ca->eab_hmac_key);
+	assert_int_equal(ca->ncontact, 0);
+
+	ca = &c->cas[3];
+	assert_string_equal(ca->customer_uri, "0042");
+	assert_string_equal(ca->cert_type, "OV Multi-Domain");
+	assert_int_equal(ca->poll_interval_s, 3);
+	assert_int_equal(ca->poll_timeout_s, 600);
+}
+
+static void
+full_profile_www(const struct config *c, const char *dir)
+{
+	const struct cfg_profile *p = config_profile(c, "www");
+	char path[1024];
+
+	assert_non_null(p);
+	snprintf(path, sizeof(path), "%s/profiles/www.yaml", dir);
+	assert_string_equal(p->file, path);
+	assert_ptr_equal(p->device, config_device(c, "bigip1"));
+	assert_string_equal(p->ca->name, "sectigo-ov");
+	assert_string_equal(p->common_name, "www.example.com");
+	assert_int_equal(p->nsans, 3);
+	assert_string_equal(p->sans[0], "www.example.com");
+	assert_string_equal(p->sans[1], "shop.example.com");
+	assert_string_equal(p->sans[2], "*.static.example.com");
+	assert_int_equal(p->key.type, KEY_ECDSA);
+	assert_int_equal(p->key.curve, CURVE_P256);
+	assert_string_equal(p->subject.organization, "Example Ltd");
+	assert_string_equal(p->subject.organizational_unit, "Web");
+	assert_string_equal(p->subject.locality, "Leeds");
+	assert_string_equal(p->subject.state, "West Yorkshire");
+	assert_string_equal(p->subject.country, "GB");
+	assert_string_equal(p->subject.email, "pki@example.com");
+	assert_int_equal(p->renew_before_days, 30);
+	assert_string_equal(p->object_name, "www-example-com");
+	assert_int_equal(p->nvservers, 2);
+	assert_string_equal(p->vservers[0].name, "vs_www_443");
+	assert_false(p->vservers[0].sni);
+	assert_string_equal(p->vservers[0].check, "198.51.100.7:443");
+	assert_string_equal(p->vservers[1].name, "gw_portal");
+	assert_null(p->vservers[1].check);
+	assert_string_equal(p->client_ssl.parent, "/Common/clientssl");
+	assert_string_equal(p->client_ssl.profile, "www-example-com_clientssl");
+	assert_false(p->client_ssl.sni_default);
+	assert_string_equal(p->client_ssl.server_name, "www.example.com");
+	assert_null(p->challenge_vserver);
+}
+
+static void
+full_profiles_other(const struct config *c)
+{
+	const struct cfg_profile *p;
+	char buf[32];
+
+	p = config_profile(c, "http");
+	assert_int_equal(p->key.type, KEY_RSA);
+	assert_int_equal(p->key.size, 4096);
+	assert_string_equal(config_key_desc(&p->key, buf, sizeof(buf)),
+	    "rsa:4096");
+	assert_int_equal(p->renew_before_days, 20);
+	assert_int_equal(p->nsans, 1);
+	assert_string_equal(p->sans[0], "http.example.com");
+	assert_true(p->vservers[0].sni);
+	assert_string_equal(p->vservers[0].check, "[2001:db8::1]:8443");
+	assert_string_equal(p->challenge_vserver, "vs_www_80");
+	assert_string_equal(p->object_name, "http");
+	assert_string_equal(p->client_ssl.profile, "http_clientssl");
+
+	p = config_profile(c, "a-min");
+	assert_string_equal(p->common_name, "api.example.com");
+	assert_int_equal(p->nsans, 2);
+	/* Listed by the profile: the common name keeps its place. */
+	assert_string_equal(p->sans[0], "shop.example.com");
+	assert_string_equal(p->sans[1], "api.example.com");
+	assert_string_equal(config_key_desc(&p->key, buf, sizeof(buf)),
+	    "ecdsa:P-384");
+	assert_int_equal(p->nvservers, 2);
+	assert_string_equal(p->vservers[0].name, "vs_api");
+	assert_false(p->vservers[0].sni);
+	assert_true(p->vservers[1].sni);
+	assert_null(p->subject.country);
+
+	/* Defaults: key and renew_before_days from lbcert.yaml defaults,
+	 * object name from the file stem, Citrix may omit challenge_vserver. */
+	p = config_profile(c, "a");
+	assert_int_equal(p->renew_before_days, 30);
+	assert_string_equal(config_key_desc(&p->key, buf, sizeof(buf)),
+	    "rsa:2048");
+	assert_string_equal(p->object_name, "a");
+	assert_string_equal(p->client_ssl.parent, "/Common/clientssl");
+	assert_string_equal(p->client_ssl.profile, "a_clientssl");
+	assert_null(p->challenge_vserver);
+	assert_null(config_profile(c, "old"));
+	assert_null(config_profile(c, ".hidden"));
+}
+
+static void
+full_config_loads(void **state)
+{
+	struct config *c = NULL;
+	struct err e = { 0 };
+	char dir[512], *red;
+
+	(void)state;
+	new_dir(dir, sizeof(dir));
+	write_full(dir);
+	setenv("LBCERT_TEST_SCM_PASSWORD", "scm-env-pass", 1);
+	if (config_load(dir, &c, &e) != 0)
+		fail_msg("config_load: %s", e.msg);
+	assert_string_equal(c->dir, dir);
+	assert_int_equal(c->renew_before_days, 30);
+	assert_int_equal(c->key.type, KEY_RSA);
+	assert_int_equal(c->key.size, 2048);
+	full_devices(c);
+	full_cas(c, dir);
+	assert_int_equal(c->nprofiles, 4);
+	assert_string_equal(c->profiles[0].name, "a");
+	assert_string_equal(c->profiles[1].name, "a-min");
+	assert_string_equal(c->profiles[2].name, "http");
+	assert_string_equal(c->profiles[3].name, "www");
+	full_profile_www(c, dir);
+	full_profiles_other(c);
+
+	/* Secrets are registered for redaction while the config lives. */
+	red = log_redact("p=nsroot-pass-1 f=bigip-file-pass s=scm-env-pass "
+	    "k=hmac-key-0001 u=nsroot");
+	assert_string_equal(red, "p=[REDACTED] f=[REDACTED] s=[REDACTED] "
+	    "k=[REDACTED] u=nsroot");
+	free(red);
+	config_free(c);
+	red = log_redact("p=nsroot-pass-1");
+	assert_string_equal(red, "p=nsroot-pass-1");
+	free(red);
+}
+
+static void
+trailing_slash_and_defaults(void **state)
+{
+	struct config *c = NULL;
+	struct err e = { 0 };
+	char dir[512], slashed[600], buf[32];
+
+	(void)state;
+	new_dir(dir, sizeof(dir));
+	put(dir, "lbcert.yaml",
+	    "devices:\n"
+	    "  adc1: { type: citrix-adc, url: \"https://adc1.example.com:8443\", "
+	    "credentials: adc1 }\n"
+	    "cas:\n"
+	    "  pebble: { type: acme, directory: https://127.0.0.1:14000/dir }\n",
+	    0644);
+	put(dir, "credentials.yaml",
+	    "adc1: { username_file: user, password: \"${LBCERT_TEST_PW2}\" }\n",
+	    0600);
+	put(dir, "user", "nsroot\n", 0600);
+	put(dir, "profiles/x.yaml",
+	    "{device: adc1, ca: pebble, common_name: x.example.com, "
+	    "vservers: [vs]}\n", 0644);
+	setenv("LBCERT_TEST_PW2", "pw2-value", 1);
+	snprintf(slashed, sizeof(slashed), "%s//", dir);
+	if (config_load(slashed, &c, &e) != 0)
+		fail_msg("config_load: %s", e.msg);
+	assert_string_equal(c->dir, dir);
+	assert_int_equal(c->renew_before_days, -1);
+	assert_int_equal(c->profiles[0].renew_before_days, -1);
+	assert_string_equal(config_key_desc(&c->profiles[0].key, buf,
+	    sizeof(buf)), "rsa:2048");
+	assert_string_equal(c->devices[0].username, "nsroot");
+	assert_string_equal(c->devices[0].password, "pw2-value");
+	assert_int_equal(c->cas[0].challenge, CHALLENGE_NONE);
+	assert_int_equal(c->cas[0].term, 365);
+	config_free(c);
+}
+
+static void
+empty_or_missing_profiles(void **state)
+{
+	struct config *c = NULL;
+	struct err e = { 0 };
+	char dir[512], path[600];
+
+	(void)state;
+	new_dir(dir, sizeof(dir));
+	put(dir, "lbcert.yaml", "devices: {}\n", 0644);
+	assert_int_equal(config_load(dir, &c, &e), 0);
+	assert_int_equal(c->nprofiles, 0);
+	assert_int_equal(c->ndevices, 0);
+	config_free(c);
+
+	snprintf(path, sizeof(path), "%s/profiles", dir);
+	assert_int_equal(rmdir(path), 0);
+	put(dir, "lbcert.yaml", "# nothing yet\n", 0644);
+	assert_int_equal(config_load(dir, &c, &e), 0);
+	assert_int_equal(c->nprofiles, 0);
+	config_free(c);
+}
+
+static void
+missing_main_file(void **state)
+{
+	struct config *c = NULL;
+	struct err e = { 0 };
+	char dir[512], path[600];
+
+	(void)state;
+	new_dir(dir, sizeof(dir));
+	assert_int_equal(config_load(dir, &c, &e), LB_ECONFIG);
+	assert_null(c);
+	assert_int_equal(e.code, LB_ECONFIG);
+	snprintf(path, sizeof(path), "%s/lbcert.yaml", dir);
+	assert_non_null(strstr(e.msg, path));
+}
+
+static void
+key_desc(void **state)
+{
+	struct cfg_key k = { KEY_RSA, 3072, CURVE_NONE };
+	char buf[32];
+
+	(void)state;
+	assert_string_equal(config_key_desc(&k, buf, sizeof(buf)), "rsa:3072");
+	k = (struct cfg_key){ KEY_ECDSA, 0, CURVE_P256 };
+	assert_string_equal(config_key_desc(&k, buf, sizeof(buf)),
+	    "ecdsa:P-256");
+	k.curve = CURVE_P384;
+	assert_string_equal(config_key_desc(&k, buf, sizeof(buf)),
+	    "ecdsa:P-384");
+}
+
+/* ---- bad inputs: each with its exact position ---- */
+
+static const char base_main[] =
+    "devices:\n"				/* 1 */
+    "  adc1:\n"					/* 2 */
+    "    type: citrix-adc\n"			/* 3 */
+    "    url: https://192.0.2.10\n"		/* 4 */
+    "    credentials: adc1\n"			/* 5 */
+    "  bigip1:\n"				/* 6 */
+    "    type: f5-bigip\n"			/* 7 */
+    "    url: https://192.0.2.20\n"		/* 8 */
+    "    credentials: bigip1\n"			/* 9 */
+    "cas:\n"					/* 10 */
+    "  scm:\n"					/* 11 */
+    "    type: sectigo-scm\n"			/* 12 */
+    "    url: https://cert-manager.com/api\n"	/* 13 */
+    "    customer_uri: example\n"		/* 14 */
+    "    credentials: scm\n"			/* 15 */
+    "    org_id: 1234\n"			/* 16 */
+    "    cert_type: 224\n"			/* 17 */
+    "  le:\n"					/* 18 */
+    "    type: acme\n"				/* 19 */
+    "    directory: https://acme.example.com/dir\n"	/* 20 */
+    "    challenge: http-01\n";			/* 21 */
+
+static const char base_cred[] =
+    "adc1: { username: nsroot, password: secret-1 }\n"
+    "bigip1: { username: admin, password: secret-2 }\n"
+    "scm: { login: api, password: secret-3 }\n";
+
+static const char base_prof[] =
+    "device: adc1\n"
+    "ca: scm\n"
+    "common_name: www.example.com\n"
+    "vservers: [vs1]\n";
+
+#define ADC1 \
+    "devices:\n" \
+    "  adc1:\n" \
+    "    type: citrix-adc\n" \
+    "    url: https://192.0.2.10\n" \
+    "    credentials: adc1\n"
+
+struct bad {
+	const char *name;
+	const char *main, *cred, *prof; /* NULL: the base file */
+	const char *extra, *extra_text;  /* another file in the dir, mode 0644 */
+	const char *file;
+	int line, col;
+	const char *msg;
+};
+
+static const struct bad bad[] = {
+	/* lbcert.yaml */
+	{ "syntax error", "devices: a: b\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 1, 11, "YAML syntax error: mapping values are not "
+	  "allowed" },
+	{ "unclosed flow", "devices: { adc1: {\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 2, 1, "YAML syntax error" },
+	{ "two documents", "devices: {}\n---\ncas: {}\n", NULL, NULL, NULL,
+	  NULL, "lbcert.yaml", 2, 1, "only one YAML document" },
+	{ "unknown top key", "device:\n  adc1: {}\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 1, 1, "top level: unknown key 'device'" },
+	{ "top level list", "- devices\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 1, 1, "top level must be a mapping, not a list" },
+	{ "unknown device key", ADC1 "    timeout: 5\n", NULL, NULL, NULL,
+	  NULL, "lbcert.yaml", 6, 5, "devices.adc1: unknown key 'timeout'" },
+	{ "duplicate device", ADC1 "  adc1: {}\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 6, 3, "devices: duplicate key 'adc1'" },
+	{ "missing url",
+	  "devices:\n  adc1:\n    type: citrix-adc\n    credentials: adc1\n",
+	  NULL, NULL, NULL, NULL, "lbcert.yaml", 3, 5,
+	  "devices.adc1: missing required key 'url'" },
+	{ "missing type flow",
+	  "devices:\n  adc1: { url: https://a.example, credentials: adc1 }\n",
+	  NULL, NULL, NULL, NULL, "lbcert.yaml", 2, 9,
+	  "devices.adc1: missing required key 'type'" },
+	{ "bad device type",
+	  "devices:\n  adc1:\n    type: netscaler\n    url: https://a.example\n"
+	  "    credentials: adc1\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 3, 11, "devices.adc1.type: unsupported value "
+	  "'netscaler' (expected citrix-adc | f5-bigip)" },
+	{ "http url",
+	  "devices:\n  adc1:\n    type: citrix-adc\n"
+	  "    url: http://192.0.2.10\n    credentials: adc1\n",
+	  NULL, NULL, NULL, NULL, "lbcert.yaml", 4, 10,
+	  "devices.adc1.url: 'http://192.0.2.10' is not an https:// URL" },
+	{ "peer not https", ADC1 "    peers: [https://a.example, ftp://b]\n",
+	  NULL, NULL, NULL, NULL, "lbcert.yaml", 6, 32,
+	  "devices.adc1.peers[1]: 'ftp://b' is not an https:// URL" },
+	{ "peers not a list", ADC1 "    peers: https://a.example\n",
+	  NULL, NULL, NULL, NULL, "lbcert.yaml", 6, 12,
+	  "devices.adc1.peers must be a list, not a string" },
+	{ "timeout quoted", ADC1 "    timeout_s: \"30\"\n", NULL, NULL, NULL,
+	  NULL, "lbcert.yaml", 6, 16,
+	  "devices.adc1.timeout_s must be an integer, not a string" },
+	{ "timeout range", ADC1 "    timeout_s: 0\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 6, 16, "must be between 1 and 3600" },
+	{ "url is a number", "devices:\n  adc1:\n    type: citrix-adc\n"
+	  "    url: { host: x }\n    credentials: adc1\n", NULL, NULL, NULL, NULL, "lbcert.yaml", 4,
+	  10, "devices.adc1.url must be a string, not a mapping" },
+	{ "tls ca_file and pin", ADC1 "    tls:\n      ca_file: /x.pem\n"
+	  "      pin_sha256: \"AB:CD\"\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 8, 7, "give ca_file or pin_sha256, not both" },
+	{ "malformed pin", ADC1 "    tls:\n      pin_sha256: \"AB:CD\"\n",
+	  NULL, NULL, NULL, NULL, "lbcert.yaml", 7, 19,
+	  "devices.adc1.tls.pin_sha256: 'AB:CD' is not a SHA-256 fingerprint" },
+	{ "pin non-hex", ADC1 "    tls: { pin_sha256: "
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg }\n",
+	  NULL, NULL, NULL, NULL, "lbcert.yaml", 6, 24,
+	  "not a SHA-256 fingerprint" },
+	{ "insecure not bool", ADC1 "    tls: { insecure: yes }\n", NULL, NULL,
+	  NULL, NULL, "lbcert.yaml", 6, 22,
+	  "devices.adc1.tls.insecure must be true or false, not a string" },
+	{ "partition on citrix", ADC1 "    partition: Common\n", NULL, NULL,
+	  NULL, NULL, "lbcert.yaml", 6, 5,
+	  "partition is for f5-bigip devices only" },
+	{ "unknown credentials", "devices:\n  adc1:\n    type: citrix-adc\n"
+	  "    url: https://192.0.2.10\n    credentials: nosuch\n", NULL, NULL,
+	  NULL, NULL, "lbcert.yaml", 5, 18,
+	  "devices.adc1.credentials: no entry 'nosuch' in" },
+	{ "bad ca type", "cas:\n  x:\n    type: digicert\n", NULL, NULL, NULL,
+	  NULL, "lbcert.yaml", 3, 11,
+	  "unsupported value 'digicert' (expected sectigo-scm | acme)" },
+	{ "scm missing org_id", "cas:\n  scm:\n    type: sectigo-scm\n"
+	  "    url: https://x.example/api\n    customer_uri: c\n"
+	  "    credentials: scm\n    cert_type: 1\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 3, 5, "cas.scm: missing required key 'org_id'" },
+	{ "scm org_id text", "cas:\n  scm:\n    type: sectigo-scm\n"
+	  "    url: https://x.example/api\n    customer_uri: c\n"
+	  "    credentials: scm\n    cert_type: 1\n    org_id: abc\n", NULL,
+	  NULL, NULL, NULL, "lbcert.yaml", 8, 13,
+	  "cas.scm.org_id must be an integer, not a string" },
+	{ "acme key on scm", "cas:\n  scm:\n    type: sectigo-scm\n"
+	  "    directory: https://x.example/dir\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 4, 5,
+	  "cas.scm: key 'directory' is not valid for a sectigo-scm CA" },
+	{ "acme missing directory", "cas:\n  le: { type: acme }\n", NULL,
+	  NULL, NULL, NULL, "lbcert.yaml", 2, 7,
+	  "cas.le: missing required key 'directory'" },
+	{ "bad challenge", "cas:\n  le:\n    type: acme\n"
+	  "    directory: https://x.example/dir\n    challenge: dns-01\n",
+	  NULL, NULL, NULL, NULL, "lbcert.yaml", 5, 16,
+	  "cas.le.challenge: unsupported value 'dns-01'" },
+	{ "contact not mailto", "cas:\n  le:\n    type: acme\n"
+	  "    directory: https://x.example/dir\n"
+	  "    contact: [pki@example.com]\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 5, 15, "is not a mailto: URL" },
+	{ "renew out of range", "defaults:\n  renew_before_days: 0\n", NULL,
+	  NULL, NULL, NULL, "lbcert.yaml", 2, 22,
+	  "defaults.renew_before_days must be between 1 and 3650" },
+	{ "rsa 1024", "defaults:\n  key: { type: rsa, size: 1024 }\n", NULL,
+	  NULL, NULL, NULL, "lbcert.yaml", 2, 28,
+	  "unsupported RSA key size 1024" },
+	{ "curve P-521", "defaults:\n  key: { type: ecdsa, curve: P-521 }\n",
+	  NULL, NULL, NULL, NULL, "lbcert.yaml", 2, 30,
+	  "defaults.key.curve: unsupported value 'P-521' (expected P-256 | "
+	  "P-384)" },
+	{ "key type dsa", "defaults:\n  key: { type: dsa }\n", NULL, NULL,
+	  NULL, NULL, "lbcert.yaml", 2, 16, "unsupported value 'dsa'" },
+
+	/* credentials.yaml */
+	{ "cred missing password", NULL, "adc1: { username: nsroot }\n", NULL,
+	  NULL, NULL, "credentials.yaml", 1, 7,
+	  "adc1: missing required key 'password' (or password_file)" },
+	{ "cred env unset", NULL,
+	  "adc1:\n  username: nsroot\n  password: ${LBCERT_TEST_UNSET_VAR}\n",
+	  NULL, NULL, NULL, "credentials.yaml", 3, 13,
+	  "adc1.password: environment variable LBCERT_TEST_UNSET_VAR is not "
+	  "set" },
+	{ "cred unknown key", NULL,
+	  "adc1: { username: nsroot, passwd: x }\n", NULL, NULL, NULL,
+	  "credentials.yaml", 1, 27, "adc1: unknown key 'passwd'" },
+	{ "cred key of another kind", NULL,
+	  "adc1: { login: nsroot, password: secret-1 }\n", NULL, NULL, NULL,
+	  "credentials.yaml", 1, 9,
+	  "adc1: key 'login' is not used by device 'adc1'" },
+	{ "cred value and file", NULL,
+	  "adc1:\n  username: nsroot\n  password: a\n  password_file: pw\n",
+	  NULL, NULL, NULL, "credentials.yaml", 4, 3,
+	  "adc1: give password or password_file, not both" },
+	{ "cred file readable", NULL,
+	  "adc1:\n  username: nsroot\n  password_file: pw\n", NULL,
+	  "pw", "leaked\n", "credentials.yaml", 3, 18,
+	  "adc1.password_file: " },
+	{ "cred value is a list", NULL,
+	  "adc1:\n  username: [a, b]\n", NULL, NULL, NULL,
+	  "credentials.yaml", 2, 13, "adc1.username must be a string, not a list" },
+	{ "eab half", ADC1 "cas:\n  le:\n    type: acme\n"
+	  "    directory: https://x.example/dir\n    credentials: le\n",
+	  "adc1: { username: nsroot, password: secret-1 }\n"
+	  "le:\n  eab_kid: kid\n", NULL, NULL, NULL, "credentials.yaml", 3, 3,
+	  "le: eab_kid and eab_hmac_key go together; 'eab_hmac_key' is missing" },
+
+	/* profiles/www.yaml */
+	{ "profile unknown key", NULL, NULL,
+	  "device: adc1\nca: scm\ncommonname: www.example.com\n",
+	  NULL, NULL, "profiles/www.yaml", 3, 1, "unknown key 'commonname'" },
+	{ "profile missing vservers", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n",
+	  NULL, NULL, "profiles/www.yaml", 1, 1,
+	  "missing required key 'vservers'" },
+	{ "profile unknown device", NULL, NULL,
+	  "device: adc9\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\n", NULL, NULL, "profiles/www.yaml", 1, 9,
+	  "device: unknown device 'adc9'" },
+	{ "profile unknown ca", NULL, NULL,
+	  "device: adc1\nca: digicert\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\n", NULL, NULL, "profiles/www.yaml", 2, 5,
+	  "ca: unknown CA 'digicert'" },
+	{ "profile empty vservers", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers: []\n", NULL, NULL, "profiles/www.yaml", 4, 11,
+	  "vservers: the list is empty" },
+	{ "profile vserver twice", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers:\n  - name: vs1\n  - vs2\n  - name: vs1\n    sni: true\n",
+	  NULL, NULL, "profiles/www.yaml", 7, 5,
+	  "vservers[2]: virtual server 'vs1' is listed twice" },
+	{ "profile vserver no name", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers:\n  - sni: true\n", NULL, NULL, "profiles/www.yaml", 5, 5,
+	  "vservers[0]: missing required key 'name'" },
+	{ "profile sni quoted", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers:\n  - name: vs1\n    sni: \"true\"\n", NULL, NULL,
+	  "profiles/www.yaml", 6, 10,
+	  "vservers[0].sni must be true or false, not a string" },
+	{ "profile check not host:port", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers:\n  - name: vs1\n    check: 198.51.100.7\n", NULL, NULL,
+	  "profiles/www.yaml", 6, 12,
+	  "vservers[0].check: '198.51.100.7' is not host:port" },
+	{ "profile check bad port", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers:\n  - name: vs1\n    check: \"h.example:70000\"\n", NULL,
+	  NULL, "profiles/www.yaml", 6, 12, "is not host:port" },
+	{ "profile wildcard http-01", NULL, NULL,
+	  "device: adc1\nca: le\ncommon_name: www.example.com\n"
+	  "subject_alt_names: [a.example.com, \"*.example.com\"]\n"
+	  "vservers: [vs1]\n", NULL, NULL, "profiles/www.yaml", 4, 36,
+	  "subject_alt_names[1]: wildcard name '*.example.com' cannot be "
+	  "validated with http-01" },
+	{ "profile wildcard cn http-01", NULL, NULL,
+	  "device: adc1\nca: le\ncommon_name: \"*.Example.com\"\n"
+	  "vservers: [vs1]\n", NULL, NULL, "profiles/www.yaml", 3, 14,
+	  "common_name: wildcard name '*.example.com'" },
+	{ "profile bad dns name", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "subject_alt_names: [ok.example.com, bad_name.example.com]\n"
+	  "vservers: [vs1]\n", NULL, NULL, "profiles/www.yaml", 4, 37,
+	  "subject_alt_names[1]: 'bad_name.example.com' is not a valid DNS "
+	  "name" },
+	{ "profile sans not list", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "subject_alt_names: www.example.com\nvservers: [vs1]\n", NULL, NULL,
+	  "profiles/www.yaml", 4, 20,
+	  "subject_alt_names must be a list, not a string" },
+	{ "profile client_ssl on citrix", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\nclient_ssl:\n  parent: /Common/clientssl\n", NULL,
+	  NULL, "profiles/www.yaml", 5, 1,
+	  "client_ssl: only for f5-bigip devices (device 'adc1' is "
+	  "citrix-adc)" },
+	{ "profile bigip http-01 no challenge_vserver", NULL, NULL,
+	  "device: bigip1\nca: le\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\n", NULL, NULL, "profiles/www.yaml", 1, 1,
+	  "missing required key 'challenge_vserver'" },
+	{ "profile challenge_vserver without http-01", NULL, NULL,
+	  "device: bigip1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\nchallenge_vserver: vs80\n", NULL, NULL,
+	  "profiles/www.yaml", 5, 1, "challenge_vserver: only used with an "
+	  "http-01 CA" },
+	{ "profile country", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\nsubject:\n  organization: Example\n"
+	  "  country: GBR\n", NULL, NULL, "profiles/www.yaml", 7, 12,
+	  "subject.country: 'GBR' is not a two-letter country code" },
+	{ "profile subject unknown key", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\nsubject: { org: Example }\n", NULL, NULL,
+	  "profiles/www.yaml", 5, 12, "subject: unknown key 'org'" },
+	{ "profile renew range", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\nrenew_before_days: 4000\n", NULL, NULL,
+	  "profiles/www.yaml", 5, 20,
+	  "renew_before_days must be between 1 and 3650, not 4000" },
+	{ "profile rsa with curve", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\nkey: { type: rsa, curve: P-256 }\n", NULL, NULL,
+	  "profiles/www.yaml", 5, 19, "key: curve is for ecdsa keys" },
+	{ "profile ecdsa with size", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\nkey: { type: ecdsa, size: 256 }\n", NULL, NULL,
+	  "profiles/www.yaml", 5, 21, "key: size is for rsa keys" },
+	{ "profile rsa 8192", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\nkey:\n  type: rsa\n  size: 8192\n", NULL, NULL,
+	  "profiles/www.yaml", 7, 9,
+	  "key.size: unsupported RSA key size 8192" },
+	{ "profile bad object_name", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\nobject_name: \"www example\"\n", NULL, NULL,
+	  "profiles/www.yaml", 5, 14, "object_name: 'www example' may hold "
+	  "only" },
+	{ "profile empty", NULL, NULL, "# nothing\n", NULL, NULL,
+	  "profiles/www.yaml", 1, 1, "empty profile" },
+	{ "profile null value", NULL, NULL,
+	  "device:\nca: scm\ncommon_name: www.example.com\nvservers: [vs1]\n",
+	  NULL, NULL, "profiles/www.yaml", 1, 8,
+	  "device must be a string, not empty (null)" },
+	{ "profile syntax", NULL, NULL,
+	  "device: adc1\nca: scm\n\tcommon_name: x\n", NULL, NULL,
+	  "profiles/www.yaml", 3, 1, "YAML syntax error" },
+};
+
+static void
+run_bad(const struct bad *b)
+{
+	struct config *c = NULL;
+	struct err e = { 0 };
+	char dir[512], want[700];
+	int rc;
+
+	new_dir(dir, sizeof(dir));
+	put(dir, "lbcert.yaml", b->main != NULL ? b->main : base_main, 0644);
+	put(dir, "credentials.yaml", b->cred != NULL ? b->cred : base_cred,
+	    0600);
+	put(dir, "profiles/www.yaml", b->prof != NULL ? b->prof : base_prof,
+	    0644);
+	if (b->extra != NULL)
+		put(dir, b->extra, b->extra_text, 0644);
+	rc = config_load(dir, &c, &e);
+	if (rc != LB_ECONFIG || c != NULL)
+		fail_msg("case '%s': rc %d, want LB_ECONFIG (msg: %s)", b->name,
+		    rc, e.msg);
+	if (e.code != LB_ECONFIG)
+		fail_msg("case '%s': e.code %d", b->name, e.code);
+	snprintf(want, sizeof(want), "%s/%s:%d:%d: ", dir, b->file, b->line,
+	    b->col);
+	if (strncmp(e.msg, want, strlen(want)) != 0)
+		fail_msg("case '%s':\n  want prefix %s\n  got         %s",
+		    b->name, want, e.msg);
+	if (strstr(e.msg, b->msg) == NULL)
+		fail_msg("case '%s':\n  want substring %s\n  got %s", b->name,
+		    b->msg, e.msg);
+	/* No secret value may leak into an error message. */
+	if (strstr(e.msg, "secret-1") != NULL || strstr(e.msg, "leaked"))
+		fail_msg("case '%s': secret in message: %s", b->name, e.msg);
+}
+
+static void
+bad_inputs(void **state)
+{
+	(void)state;
+	unsetenv("LBCERT_TEST_UNSET_VAR");
+	/* The base files themselves must load. */
+	{
+		struct config *c = NULL;
+		struct err e = { 0 };
+		char dir[512];
+
+		new_dir(dir, sizeof(dir));
+		put(dir, "lbcert.yaml", base_main, 0644);
+		put(dir, "credentials.yaml", base_cred, 0600);
+		put(dir, "profiles/www.yaml", base_prof, 0644);
+		if (config_load(dir, &c, &e) != 0)
+			fail_msg("base config: %s", e.msg);
+		config_free(c);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		run_bad(&bad[i]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(full_config_loads),
+		cmocka_unit_test(trailing_slash_and_defaults),
+		cmocka_unit_test(empty_or_missing_profiles),
+		cmocka_unit_test(missing_main_file),
+		cmocka_unit_test(key_desc),
+		cmocka_unit_test(bad_inputs),
+	};
+	log_init(LL_ERROR, false);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

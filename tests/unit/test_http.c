@@ -179,6 +179,15 @@ redact_nested_json(void **state)
 	assert_non_null(strstr(out, "< content-type: application/json\n"));
 	free(out);
 
+	/* secrets quoted inside a string value (an echoed request) */
+	out = http_redact_trace("{\"error\":\"bad request {\\\"password\\\":"
+	    "\\\"pw9\\\"}\",\"msg\":\"login=admin&passphrase=pp9 rejected\"}",
+	    NULL, 0);
+	assert_null(strstr(out, "pw9"));
+	assert_null(strstr(out, "pp9"));
+	assert_non_null(strstr(out, "login=admin&passphrase=[REDACTED] rejected"));
+	free(out);
+
 	/* a bare JSON document */
 	out = http_redact_trace("[{\"a\":{\"hmac\":\"H\"}}]", NULL, 0);
 	assert_string_equal(out, "[{\"a\":{\"hmac\":\"[REDACTED]\"}}]");
@@ -207,6 +216,16 @@ static void
 redact_free_text(void **state)
 {
 	(void)state;
+	struct http_client *c = http_client_new("t", "https://127.0.0.1:1", NULL, 2);
+	struct http_resp r;
+	struct err e = { 0 };
+	http_client_set_retry(c, 1, 0, 0);
+	struct http_req q = { .method = "GET", .path = "/x?password=pw7&a=1" };
+	assert_int_equal(http_do(c, &q, &r, &e), LB_EUNREACH);
+	assert_null(strstr(e.msg, "pw7"));
+	assert_non_null(strstr(e.msg, "/x?password=[REDACTED]&a=1"));
+	http_client_free(c);
+
 	char *out = http_redact_trace("login=admin&password=hunter2&x=1", NULL, 0);
 	assert_string_equal(out, "login=admin&password=[REDACTED]&x=1");
 	free(out);
@@ -237,36 +256,6 @@ struct fix {
 };
 
 static int
-group_setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-	char cert[PATH_MAX], key[PATH_MAX];
-
-	unsetenv("https_proxy");
-	unsetenv("HTTPS_PROXY");
-	unsetenv("http_proxy");
-	unsetenv("all_proxy");
-	unsetenv("ALL_PROXY");
-	if (f == NULL || (f->dir = ts_tmpdir()) == NULL)
-		return -1;
-	if (ts_make_cert(f->dir, "srv", "lbcert-test",
-	    "IP:127.0.0.1,DNS:localhost") != 0 ||
-	    ts_make_cert(f->dir, "other", "other", "DNS:other.test") != 0)
-		return -1;
-	snprintf(f->pin, sizeof(f->pin), "%s", ts_fingerprint(f->dir, "srv"));
-	snprintf(f->other_pin, sizeof(f->other_pin), "%s",
-	    ts_fingerprint(f->dir, "other"));
-	snprintf(cert, sizeof(cert), "%s/srv.pem", f->dir);
-	snprintf(key, sizeof(key), "%s/srv.key", f->dir);
-	snprintf(f->ca, sizeof(f->ca), "%s", cert);
-	if (ts_start(&f->srv, cert, key, NULL) != 0)
-		return -1;
-	snprintf(f->base, sizeof(f->base), "https://127.0.0.1:%d", f->srv.port);
-	*state = f;
-	return 0;
-}
-
-static int
 group_teardown(void **state)
 {
 	struct fix *f = *state;
@@ -278,6 +267,43 @@ group_teardown(void **state)
 	free(f);
 	return 0;
 }
+
+static int
+group_setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	char cert[PATH_MAX], key[PATH_MAX];
+
+	unsetenv("https_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("http_proxy");
+	unsetenv("all_proxy");
+	unsetenv("ALL_PROXY");
+	if (f == NULL)
+		return -1;
+	*state = f;
+	if ((f->dir = ts_tmpdir()) == NULL)
+		goto fail;
+	if (ts_make_cert(f->dir, "srv", "lbcert-test",
+	    "IP:127.0.0.1,DNS:localhost") != 0 ||
+	    ts_make_cert(f->dir, "other", "other", "DNS:other.test") != 0)
+		goto fail;
+	snprintf(f->pin, sizeof(f->pin), "%s", ts_fingerprint(f->dir, "srv"));
+	snprintf(f->other_pin, sizeof(f->other_pin), "%s",
+	    ts_fingerprint(f->dir, "other"));
+	snprintf(cert, sizeof(cert), "%s/srv.pem", f->dir);
+	snprintf(key, sizeof(key), "%s/srv.key", f->dir);
+	snprintf(f->ca, sizeof(f->ca), "%s", cert);
+	if (ts_start(&f->srv, cert, key, NULL) != 0)
+		goto fail;
+	snprintf(f->base, sizeof(f->base), "https://127.0.0.1:%d", f->srv.port);
+	return 0;
+fail:
+	group_teardown(state);
+	*state = NULL;
+	return -1;
+}
+
 
 static struct http_client *
 pinned(struct fix *f)

@@ -24,30 +24,6 @@ struct fix {
 };
 
 static int
-setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-	char c0[PATH_MAX], k0[PATH_MAX], a[2 * PATH_MAX + 16], b[2 * PATH_MAX + 16];
-
-	if (f == NULL || (f->dir = ts_tmpdir()) == NULL)
-		return -1;
-	if (ts_make_cert(f->dir, "default", "default.test", "DNS:default.test") ||
-	    ts_make_cert(f->dir, "a", "a.test", "DNS:a.test") ||
-	    ts_make_cert(f->dir, "b", "b.test", "DNS:b.test"))
-		return -1;
-	snprintf(c0, sizeof(c0), "%s/default.pem", f->dir);
-	snprintf(k0, sizeof(k0), "%s/default.key", f->dir);
-	snprintf(a, sizeof(a), "a.test=%s/a.pem:%s/a.key", f->dir, f->dir);
-	snprintf(b, sizeof(b), "b.test=%s/b.pem:%s/b.key", f->dir, f->dir);
-	const char *extra[] = { "--sni", a, "--sni", b, NULL };
-	if (ts_start(&f->srv, c0, k0, extra) != 0)
-		return -1;
-	snprintf(f->hp, sizeof(f->hp), "127.0.0.1:%d", f->srv.port);
-	*state = f;
-	return 0;
-}
-
-static int
 teardown(void **state)
 {
 	struct fix *f = *state;
@@ -59,6 +35,37 @@ teardown(void **state)
 	free(f);
 	return 0;
 }
+
+static int
+setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	char c0[PATH_MAX], k0[PATH_MAX], a[2 * PATH_MAX + 16], b[2 * PATH_MAX + 16];
+
+	if (f == NULL)
+		return -1;
+	*state = f;
+	if ((f->dir = ts_tmpdir()) == NULL)
+		goto fail;
+	if (ts_make_cert(f->dir, "default", "default.test", "DNS:default.test") ||
+	    ts_make_cert(f->dir, "a", "a.test", "DNS:a.test") ||
+	    ts_make_cert(f->dir, "b", "b.test", "DNS:b.test"))
+		goto fail;
+	snprintf(c0, sizeof(c0), "%s/default.pem", f->dir);
+	snprintf(k0, sizeof(k0), "%s/default.key", f->dir);
+	snprintf(a, sizeof(a), "a.test=%s/a.pem:%s/a.key", f->dir, f->dir);
+	snprintf(b, sizeof(b), "b.test=%s/b.pem:%s/b.key", f->dir, f->dir);
+	const char *extra[] = { "--sni", a, "--sni", b, NULL };
+	if (ts_start(&f->srv, c0, k0, extra) != 0)
+		goto fail;
+	snprintf(f->hp, sizeof(f->hp), "127.0.0.1:%d", f->srv.port);
+	return 0;
+fail:
+	teardown(state);
+	*state = NULL;
+	return -1;
+}
+
 
 /* Same certificate as dir/name.pem? */
 static void

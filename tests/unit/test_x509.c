@@ -544,7 +544,8 @@ issued_chain_links(void **state)
 	assert_int_equal(check(F.leaf_rsa_pem, rootonly, 1, WWW_NAMES, 3,
 	    F.now, &e), LB_ERR);
 	assert_string_equal(e.msg, "chain[0] (CN=Test Root) did not issue the"
-	    " certificate: it is issued by CN=Test Intermediate,O=Example");
+	    " certificate: the certificate names CN=Test Intermediate,O=Example"
+	    " as issuer");
 
 	/* Wrong order. */
 	char *swapped[] = { F.root_pem, F.inter_pem };
@@ -557,8 +558,8 @@ issued_chain_links(void **state)
 	assert_int_equal(check(F.leaf_rsa_pem, bad2, 2, WWW_NAMES, 3, F.now,
 	    &e), LB_ERR);
 	assert_string_equal(e.msg, "chain[1] (CN=Other Root) did not issue"
-	    " chain[0] (CN=Test Intermediate): that one is issued by"
-	    " CN=Test Root");
+	    " chain[0] (CN=Test Intermediate): chain[0] names CN=Test Root as"
+	    " issuer");
 
 	/* Same issuer name, other key: caught by the signature. */
 	char *forged[] = { F.forged_inter_pem };

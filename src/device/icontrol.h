@@ -1,0 +1,79 @@
+/* iControl REST transport for F5 BIG-IP: a token session (loginProviderName
+ * tmos) on one unit, requests under /mgmt/ with the mcpd / REST-framework
+ * error envelopes turned into err messages, one re-login and replay when
+ * the token expired (401), file uploads in Content-Range chunks, and the
+ * pure helpers the driver needs. The certificate logic is in bigip.c. */
+#ifndef LB_ICONTROL_H
+#define LB_ICONTROL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "net/http.h"
+#include "util/err.h"
+
+/* The upload worker refuses bodies over 1 MiB; stay well below. */
+#define ICONTROL_CHUNK (512u * 1024)
+#define ICONTROL_UPLOAD_DIR "/var/config/rest/downloads"
+
+struct icontrol;
+
+/* Logs in at url. name names the device in messages; user and pass are
+ * borrowed and must outlive the session. The token is registered with the
+ * log redactor. LB_EUNREACH when the unit cannot be reached, LB_EAUTH when
+ * the credentials are refused. Free with icontrol_close(). */
+int icontrol_open(const char *name, const char *url, const struct http_tls *tls,
+    long timeout_s, const char *user, const char *pass, struct icontrol **out,
+    struct err *e);
+/* Deletes the token (best effort) and frees; NULL is fine. */
+void icontrol_close(struct icontrol *ic);
+const char *icontrol_url(const struct icontrol *ic);
+struct http_client *icontrol_http(struct icontrol *ic);
+
+/* One request; path starts with "/mgmt/". body (borrowed, may be NULL) is
+ * sent as JSON. coord (may be NULL) is a transaction id sent as
+ * X-F5-REST-Coordination-Id. what names the object for messages. On 2xx
+ * returns 0 and, when out != NULL, the parsed body (caller json_decref's;
+ * NULL when empty). Otherwise the message names the device, the request,
+ * what, and the appliance's message; code LB_ENOTFOUND (404), LB_EEXIST
+ * (409), LB_EAUTH (401 after one re-login), LB_EUNREACH or LB_ERR. *status
+ * (may be NULL) receives the HTTP status (0 when none). */
+int icontrol_call(struct icontrol *ic, const char *method, const char *path,
+    json_t *body, const char *coord, const char *what, json_t **out, long *status,
+    struct err *e);
+/* Uploads data to /mgmt/shared/file-transfer/uploads/<name> (it lands in
+ * ICONTROL_UPLOAD_DIR) in chunks of ICONTROL_CHUNK, restarting from offset
+ * 0 once when a chunk is refused. */
+int icontrol_upload(struct icontrol *ic, const char *name, const void *data,
+    size_t len, struct err *e);
+/* Removes ICONTROL_UPLOAD_DIR/<name> (util/unix-rm); best effort, logs. */
+void icontrol_unlink_upload(struct icontrol *ic, const char *name);
+
+/* --- pure helpers (unit tested) --- */
+
+/* "/P/name" (or "name" with partition) → "~P~name", with '%' as "%25" and
+ * other reserved characters escaped. Caller frees. */
+char *icontrol_url_name(const char *partition, const char *name);
+/* "/P/name" from a name that may already be a full path. Caller frees. */
+char *icontrol_fullpath(const char *partition, const char *name);
+/* Message of an error envelope ({code,message,...}); -1 when not one. */
+int icontrol_parse_error(const char *body, size_t len, char *msg, size_t msglen);
+/* The first "description" of a stats answer's nested entry field
+ * (failover-status, sync-status), iterating over the entries map instead
+ * of trusting its selfLink keys. NULL when absent. */
+const char *icontrol_stats_desc(json_t *stats, const char *field);
+/* The first PEM block with that label ("CERTIFICATE REQUEST") in text,
+ * malloc'd with a trailing newline; NULL when none. */
+char *icontrol_extract_pem(const char *text, const char *label);
+/* "start-end/total" for a chunk (end inclusive). -1 when it does not fit
+ * or the chunk is empty. */
+int icontrol_content_range(size_t off, size_t n, size_t total, char *buf, size_t len);
+/* Object-name-safe form of s: '*' → "wildcard", anything outside
+ * [A-Za-z0-9._-] → '_'. Caller frees. */
+char *icontrol_safe_name(const char *s);
+/* Printable passphrase from raw random bytes (base64url, no padding).
+ * Caller frees with secret_free(). */
+char *icontrol_passphrase_encode(const unsigned char *raw, size_t n);
+
+#endif
