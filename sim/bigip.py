@@ -1283,7 +1283,8 @@ def make_handler(sim, unit):
                 body = {}
             ctx = Ctx(sim, unit, method, path, query, body, self.headers)
             read_only = method == "GET" or path.endswith("/cm/sync-status") or (
-                path.endswith("/util/bash") and "tmsh list" in str(body.get("utilCmdArgs")))
+                path.endswith("/util/bash") and re.match(r"-c\s+'(tmsh list |cat )",
+                                                       str(body.get("utilCmdArgs"))))
             if not read_only:
                 entry["write"] = True
                 entry["resource"] = path

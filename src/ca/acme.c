@@ -219,7 +219,8 @@ problem_from_json(json_t *j, long status)
 	char *s, st[32];
 	size_t i;
 
-	s = xasprintf("%s: %s", type, detail != NULL ? detail : "(no detail)");
+	s = xasprintf("%s: %s", type != NULL ? type : "problem",
+	    detail != NULL ? detail : "(no detail)");
 	if (s == NULL)
 		return NULL;
 	if (status > 0) {

@@ -1337,7 +1337,7 @@ bigip_http01_publish(struct device *d, const struct cfg_profile *p, const char *
 		rc = err_set(e, LB_ERR, "%s: out of memory", dname(d));
 		goto out;
 	}
-	b = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "name", strrchr(dg, '/') + 1,
+	b = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "name", strrchr(dg, '/') + 1,
 	    "partition", d->part, "type", "string", "records", "name", token, "data", keyauth);
 	rc = call(d, "POST", "/mgmt/tm/ltm/data-group/internal", b, NULL, dg, NULL, e);
 	if (rc == LB_EEXIST) {

@@ -835,7 +835,6 @@ citrix_cert_install(struct device *d, const struct cfg_profile *p, const char *k
 	struct cert_info leaf = {0}, ci;
 	char *certf = NULL, **names = NULL, **files = NULL, short_serial[13];
 	json_t *ref = NULL;
-	bool uploaded = true;
 	int rc;
 
 	(void)key_ref;
@@ -870,14 +869,13 @@ citrix_cert_install(struct device *d, const struct cfg_profile *p, const char *k
 				rc = err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
 			else
 				rc = file_put(d, files[i], chain[i], e);
-			uploaded = true;
 		}
 		cert_info_free(&ci);
 		if (rc != 0)
 			goto out;
 	}
 	/* the secondary needs the files before the propagated certkey adds */
-	if (uploaded && (rc = ha_sync(d, e)) != 0)
+	if ((rc = ha_sync(d, e)) != 0)
 		goto out;
 	for (size_t i = 0; i < nchain; i++) {
 		if (files[i] == NULL)

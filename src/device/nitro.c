@@ -458,9 +458,7 @@ send_raw(struct nitro *n, const char *method, const char *path, const char *body
 	req.idempotent = strcmp(method, "GET") == 0;
 	req.redact = redact_fields;
 	req.nredact = sizeof(redact_fields) / sizeof(redact_fields[0]);
-	rc = http_do(n->http, &req, r, e);
-	if (rc != 0)
-		err_prefix(e, "%s (%s): %s %s", n->name, n->url, method, path);
+	rc = http_do(n->http, &req, r, e); /* its message names device and URL */
 	free(url);
 	return rc;
 }

@@ -864,7 +864,12 @@ build_headers(const struct http_req *req)
 	if ((t = curl_slist_append(l, "Expect:")) == NULL)
 		return NULL;
 	l = t;
-	if (req->body != NULL) {
+	if (req->body == NULL) {
+		/* A body-less POST/PUT would get curl's form content type. */
+		if ((t = curl_slist_append(l, "Content-Type:")) == NULL)
+			goto fail;
+		l = t;
+	} else {
 		line = xasprintf("Content-Type: %s", req->content_type ?
 		    req->content_type : "application/json");
 		t = line ? curl_slist_append(l, line) : NULL;
@@ -956,7 +961,6 @@ unreach_code(CURLcode cc)
 	case CURLE_GOT_NOTHING:
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
-	case CURLE_SSL_CACERT_BADFILE:
 		return true;
 	default:
 		return false;
@@ -968,7 +972,7 @@ static bool
 final_code(CURLcode cc)
 {
 	return cc == CURLE_PEER_FAILED_VERIFICATION ||
-	    cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_UNSUPPORTED_PROTOCOL;
+	    cc == CURLE_UNSUPPORTED_PROTOCOL;
 }
 
 /* One attempt. Returns 0 with a response, or an LB_E* code; *retry says
@@ -996,6 +1000,8 @@ perform(struct http_client *c, const struct http_req *req, const char *url,
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, proto);
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	/* Appliance management planes are tested with HTTP/1.1. */
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->timeout_s < 10 ?
 	    c->timeout_s : 10L);
@@ -1045,11 +1051,14 @@ perform(struct http_client *c, const struct http_req *req, const char *url,
 		    HTTP_BODY_MAX);
 	if (x.oom)
 		return err_set(e, LB_ERR, "%s: out of memory", c->name);
+	if (cc == CURLE_SSL_CACERT_BADFILE)
+		return err_set(e, LB_ECONFIG, "%s: cannot use ca_file %s: %s",
+		    c->name, c->ca_file ? c->ca_file : "(system store)",
+		    ebuf[0] ? ebuf : curl_easy_strerror(cc));
 	*retry = !final_code(cc);
-	err_set(e, unreach_code(cc) && resp->status == 0 ? LB_EUNREACH : LB_ERR,
-	    "%s: %s %s: %s", c->name, req->method, shown,
+	return err_set(e, unreach_code(cc) && resp->status == 0 ? LB_EUNREACH :
+	    LB_ERR, "%s: %s %s: %s", c->name, req->method, shown,
 	    ebuf[0] ? ebuf : curl_easy_strerror(cc));
-	return e ? e->code : (unreach_code(cc) ? LB_EUNREACH : LB_ERR);
 }
 
 int

@@ -116,9 +116,68 @@ def requests_since(sim, start):
     return sim.ctl("/_sim/requests")[start:]
 
 
+def spec_for(w, sim, name, url, peers, profile):
+    primary, secondary = sim.units[0], sim.units[1]
+    bundle = os.path.join(w, "mgmt-bundle.pem")
+    spec = {"device": {"name": "adc1", "type": "citrix-adc", "url": url, "peers": peers,
+                       "ca_file": bundle, "pin_sha256": None, "insecure": False,
+                       "username": sim.user, "password": sim.password, "timeout_s": 10},
+            "profile": profile}
+    return write(os.path.join(w, name + ".json"), json.dumps(spec))
+
+
+def other_profile(w, sim, pki, issuer):
+    prof = {"name": "other", "common_name": "other.example.com",
+            "sans": ["other.example.com"], "key": {"type": "rsa", "size": 2048},
+            "subject": {"organization": "Example Ltd", "country": "GB", "state": "Yorks"},
+            "object_name": "other",
+            "vservers": [{"name": "vs1", "sni": True}, {"name": "vs2", "sni": True}],
+            "challenge_vserver": "http1"}
+    dc = Devctl(spec_for(w, sim, "spec-other", sim.units[0]["url"], [sim.units[1]["url"]],
+                         prof), os.path.join(w, "devctl-other.log"))
+    dc.ok("open")
+    r = dc.ok("key-create T1")
+    leaf = pki.sign(r["csr_pem"], issuer)
+    iref = dc.ok("install %s %s %s" % (r["key_ref"], leaf,
+                                        pki.chain(issuer, "chain-other.pem")))["install_ref"]
+    dc.ok("activate %s %s first" % (r["key_ref"], write(os.path.join(w, "iref-o.json"), iref)))
+    check(serial_of(served_cert(sim.port("vs1"), sni="other.example.com")) ==
+          serial_of(open(leaf).read()), "vs1 serves the other profile by SNI")
+    return dc
+
+
+def ha_refusals(w, sim):
+    prof = {"name": "x", "common_name": "x.example.com", "sans": ["x.example.com"],
+            "key": {"type": "rsa", "size": 2048}, "subject": {}, "object_name": "x",
+            "vservers": [], "challenge_vserver": None}
+    secondary = sim.units[1]["url"]
+    dc = Devctl(spec_for(w, sim, "spec-sec", secondary, [], prof),
+                os.path.join(w, "devctl-sec.log"))
+    try:
+        r = dc("open")
+        check(r.get("ok") is False and "primary" in r.get("error", ""),
+              "the secondary alone is refused", r)
+    finally:
+        dc.stop()
+    dead = "https://127.0.0.1:1"
+    dc = Devctl(spec_for(w, sim, "spec-dead", dead, [sim.units[0]["url"]], prof),
+                os.path.join(w, "devctl-dead.log"))
+    try:
+        r = dc.ok("open")
+        check(r["active_url"] == sim.units[0]["url"], "an unreachable unit is skipped", r)
+    finally:
+        dc.stop()
+    dc = Devctl(spec_for(w, sim, "spec-none", dead, [], prof),
+                os.path.join(w, "devctl-none.log"))
+    try:
+        r = dc("open")
+        check(r.get("ok") is False and r.get("code") == -2, "nothing reachable: LB_EUNREACH", r)
+    finally:
+        dc.stop()
+
+
 def scenario(w):
     sim = CitrixSim(w, vservers=("vs1", "vs2"), ha=True, http_vservers=("http1",))
-    dc = None
     try:
         run(w, sim)
     finally:
@@ -148,6 +207,7 @@ def run(w, sim):
     pki = Pki(os.path.join(w, "pki"))
     int1 = pki.intermediate("Test Issuing CA 1")
     int2 = pki.intermediate("Test Issuing CA 2")
+    ha_refusals(w, sim)
     dc = Devctl(spec_path, os.path.join(w, "devctl.log"))
     try:
         steps(w, sim, dc, pki, int1, int2)
@@ -299,6 +359,35 @@ def steps(w, sim, dc, pki, int1, int2):
     r = dc("remove")
     check(r.get("ok") is False and "vs1" in r.get("error", ""), "remove refused", r)
     check("www" in sim.ctl("/_sim/state")["certkeys"], "certkey still there")
+
+    # --- a second profile (SNI on both vservers, http-01 on an lb vserver)
+    other = other_profile(w, sim, pki, int2)
+    try:
+        r = other.ok("http01-publish tokOther abc.def")
+        port = sim.ready["http_vservers"]["http1"]
+        body = urllib.request.urlopen("http://127.0.0.1:%d/.well-known/acme-challenge/"
+                                      "tokOther" % port, timeout=5).read().decode()
+        check(body == "abc.def", "http-01 served through the lb vserver binding", body)
+        resp = sim.ctl("/_sim/state")["responder"]
+        check(len(resp["vserver_bindings"]) == 1 and not resp["global_bindings"],
+              "policy bound to the challenge vserver", resp)
+        other.ok("http01-withdraw tokOther")
+        check(not sim.ctl("/_sim/state")["responder"]["vserver_bindings"],
+              "vserver responder binding removed")
+        r = other("http01-publish bad/token x")
+        check(r.get("ok") is False, "a token outside base64url is refused", r)
+    finally:
+        other.stop()
+
+    # --- now every vserver has another certificate: remove goes through
+    www_files = [json.loads(dc.ok("cert-get")["refs"])[k] for k in ("cert", "key", "csr")]
+    dc.ok("remove")
+    st = sim.ctl("/_sim/state")
+    check("www" not in st["certkeys"], "remove deleted the certkey", st["certkeys"])
+    check(not [b for b in st["bindings"] if b["certkeyname"] == "www"], "and its bindings")
+    for f in www_files:
+        check(not any(x.endswith("/" + f) for x in st["files"]), "and its file " + f)
+    check(dc("cert-get").get("code") == -3, "cert-get after remove: not found")
 
     dc.ok("close")
     st = sim.ctl("/_sim/state")

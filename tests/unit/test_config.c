@@ -186,6 +186,7 @@ static const char full_a[] =
     "device: adc1\n"
     "ca: le-http\n"
     "common_name: a.example.com\n"
+    "subject_alt_names: [b.example.com, B.Example.com]\n"
     "vservers:\n"
     "  - name: vs_a\n";
 
@@ -385,6 +386,9 @@ full_profiles_other(const struct config *c)
 	assert_string_equal(config_key_desc(&p->key, buf, sizeof(buf)),
 	    "rsa:2048");
 	assert_string_equal(p->object_name, "a");
+	assert_int_equal(p->nsans, 2);
+	assert_string_equal(p->sans[0], "a.example.com");
+	assert_string_equal(p->sans[1], "b.example.com");
 	assert_string_equal(p->client_ssl.parent, "/Common/clientssl");
 	assert_string_equal(p->client_ssl.profile, "a_clientssl");
 	assert_null(p->challenge_vserver);
@@ -677,7 +681,7 @@ static const struct bad bad[] = {
 	  NULL, NULL, NULL, "lbcert.yaml", 2, 22,
 	  "defaults.renew_before_days must be between 1 and 3650" },
 	{ "rsa 1024", "defaults:\n  key: { type: rsa, size: 1024 }\n", NULL,
-	  NULL, NULL, NULL, "lbcert.yaml", 2, 28,
+	  NULL, NULL, NULL, "lbcert.yaml", 2, 27,
 	  "unsupported RSA key size 1024" },
 	{ "curve P-521", "defaults:\n  key: { type: ecdsa, curve: P-521 }\n",
 	  NULL, NULL, NULL, NULL, "lbcert.yaml", 2, 30,
@@ -871,6 +875,9 @@ run_bad(const struct bad *b)
 	if (strstr(e.msg, b->msg) == NULL)
 		fail_msg("case '%s':\n  want substring %s\n  got %s", b->name,
 		    b->msg, e.msg);
+	/* LBCERT_TEST_SHOW=1 prints every message, to review their wording. */
+	if (getenv("LBCERT_TEST_SHOW") != NULL)
+		print_message("%-40s %s\n", b->name, e.msg + strlen(dir) + 1);
 	/* No secret value may leak into an error message. */
 	if (strstr(e.msg, "secret-1") != NULL || strstr(e.msg, "leaked"))
 		fail_msg("case '%s': secret in message: %s", b->name, e.msg);

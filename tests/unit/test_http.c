@@ -449,6 +449,14 @@ no_trust_fails(void **state)
 	c = http_client_new("t", f->base, &tls, 10);
 	assert_int_equal(get(c, "GET", "/ok", true, &r, &e), LB_EUNREACH);
 	http_client_free(c);
+
+	/* an unreadable ca_file is a configuration error, said as such */
+	struct http_tls missing = { .ca_file = "/nonexistent/ca.pem" };
+	c = http_client_new("t", f->base, &missing, 10);
+	assert_int_equal(get(c, "GET", "/ok", true, &r, &e), LB_ECONFIG);
+	assert_non_null(strstr(e.msg, "/nonexistent/ca.pem"));
+	assert_int_equal(http_client_requests(c), 1);
+	http_client_free(c);
 }
 
 static void
@@ -494,6 +502,13 @@ retry_after_429(void **state)
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	/* Retry-After: 1 wins over the 10..50 ms backoff */
 	assert_in_range(ms, 950, 5000);
+	http_resp_free(&r);
+
+	/* a long wait is the caller's business: the 429 comes back at once */
+	assert_int_equal(get(c, "GET", "/busy/b?after=3600", true, &r, &e), 0);
+	assert_int_equal(r.status, 429);
+	assert_string_equal(http_resp_header(&r, "retry-after"), "3600");
+	assert_int_equal(http_client_requests(c), 3);
 	http_resp_free(&r);
 	http_client_free(c);
 }
@@ -570,6 +585,64 @@ keep_alive(void **state)
 	/* one for the client, one for the second stats call */
 	assert_int_equal(c1 - c0, 2);
 	assert_int_equal(r1 - r0, 3);
+	http_client_free(c);
+}
+
+static json_t *
+echo(struct http_client *c, const char *method, const char *body,
+    long *status)
+{
+	struct http_req req = { .method = method, .path = "/echo",
+	    .body = body, .body_len = body ? strlen(body) : 0,
+	    .content_type = body && body[0] != '{' ? "text/plain" : NULL };
+	struct http_resp r;
+	struct err e = { 0 };
+	json_t *j;
+
+	assert_int_equal(http_do(c, &req, &r, &e), 0);
+	*status = r.status;
+	j = r.body_len ? json_loads(r.body, 0, NULL) : NULL;
+	http_resp_free(&r);
+	return j;
+}
+
+static void
+methods(void **state)
+{
+	struct fix *f = *state;
+	struct http_client *c = pinned(f);
+	long st;
+	json_t *j;
+	const char *m, *b, *ct;
+
+	j = echo(c, "PUT", "{\"x\":1}", &st);
+	assert_int_equal(json_unpack(j, "{s:s,s:s,s:{s:s}}", "method", &m,
+	    "body", &b, "headers", "content-type", &ct), 0);
+	assert_string_equal(m, "PUT");
+	assert_string_equal(b, "{\"x\":1}");
+	assert_string_equal(ct, "application/json");
+	json_decref(j);
+	j = echo(c, "PATCH", "plain", &st);
+	assert_int_equal(json_unpack(j, "{s:s,s:{s:s}}", "method", &m,
+	    "headers", "content-type", &ct), 0);
+	assert_string_equal(m, "PATCH");
+	assert_string_equal(ct, "text/plain");
+	json_decref(j);
+	/* no body: no content type, an empty Content-Length for POST */
+	j = echo(c, "POST", NULL, &st);
+	assert_int_equal(json_unpack(j, "{s:s,s:s}", "method", &m, "body", &b), 0);
+	assert_string_equal(m, "POST");
+	assert_string_equal(b, "");
+	assert_null(json_object_get(json_object_get(j, "headers"),
+	    "content-type"));
+	json_decref(j);
+	j = echo(c, "DELETE", NULL, &st);
+	assert_int_equal(json_unpack(j, "{s:s}", "method", &m), 0);
+	assert_string_equal(m, "DELETE");
+	json_decref(j);
+	j = echo(c, "HEAD", NULL, &st);
+	assert_int_equal(st, 200);
+	assert_null(j);
 	http_client_free(c);
 }
 
@@ -709,6 +782,7 @@ main(void)
 		cmocka_unit_test(post_not_retried),
 		cmocka_unit_test(body_cap),
 		cmocka_unit_test(keep_alive),
+		cmocka_unit_test(methods),
 		cmocka_unit_test(trace_redacts),
 		cmocka_unit_test(insecure_warns),
 	};

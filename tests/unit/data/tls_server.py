@@ -11,7 +11,8 @@ Paths (any method):
   /stats              200 {"connections": n, "requests": n, "paths": {...}}
                       (this request itself is not counted)
   /flaky/KEY?fail=N   503 for the first N requests to KEY, then 200
-  /busy/KEY           429 with Retry-After: 1 once per KEY, then 200
+  /busy/KEY?after=S   429 with Retry-After: S (default 1) once per KEY,
+                      then 200
   /always503          503
   /big?size=N         N bytes of "x" (Content-Length)
   /bigchunked?size=N  N bytes of "x" chunked (no Content-Length)
@@ -78,7 +79,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(200, "recovered")
         if u.path.startswith("/busy/"):
             if count == 1:
-                return self.send(429, "slow down", [("Retry-After", "1")])
+                return self.send(429, "slow down",
+                                 [("Retry-After", q.get("after", "1"))])
             return self.send(200, "thanks")
         if u.path == "/always503":
             return self.send(503, "down")
