@@ -1452,6 +1452,10 @@ def make_handler(sim, unit):
             if path == "/_sim/requests" and method == "GET":
                 with sim.lock:
                     return self.send_json(200, list(sim.requests))
+            if path == "/_sim/requests/clear" and method == "POST":
+                with sim.lock:
+                    sim.requests.clear()
+                    return self.send_json(200, {})
             if path == "/_sim/fault" and method == "POST":
                 try:
                     f = json.loads(raw or b"{}")

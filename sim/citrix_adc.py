@@ -338,6 +338,7 @@ class State:
         self.counters = {"saves": 0, "hafiles_sync": 0, "writes": {}, "writes_ok": {},
                          "logins": 0, "logouts": 0}
         self.sessions = {}       # unit -> {sid: {user, timeout, last}}
+        self.issued_sids = []    # every session id ever issued (test-only, for leak checks)
         self.faults = []
         self.generation = 0
         self.last_change = time.time()
@@ -1589,6 +1590,7 @@ def make_mgmt_handler(st, api, unit):
                 st.sessions.setdefault(unit, {})[sid] = {
                     "user": o["username"], "timeout": timeout, "last": time.time()}
                 st.counters["logins"] += 1
+                st.issued_sids.append(sid)
             self.send_json(201, ok_body(sessionid=sid), headers=[
                 ("Set-Cookie", "NITRO_AUTH_TOKEN=%s; path=/nitro/v1" % sid)])
 
@@ -1638,6 +1640,10 @@ def make_mgmt_handler(st, api, unit):
                     return self.send_json(200, sim_state(st))
             if method == "GET" and path == "/_sim/requests":
                 return self.send_json(200, st.log.list())
+            if method == "GET" and path == "/_sim/sessions":
+                # test-only: lets a test prove no log or file holds a session id
+                with st.lock:
+                    return self.send_json(200, list(st.issued_sids))
             if method == "POST" and path == "/_sim/requests/clear":
                 st.log.clear()
                 return self.send_json(200, {})

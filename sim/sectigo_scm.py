@@ -24,7 +24,8 @@ described in ../shared/reference/sectigo-scm-acme.md sections 1-3:
   the reference marks the order as observed, not specified.
 - revoke/{sslId}, revoke/serial/{serial} and revoke/manual answer 204.
 
-Test-only endpoints: GET /_sim/state, GET /_sim/requests, POST /_sim/fault.
+Test-only endpoints: GET /_sim/state, GET /_sim/requests, POST /_sim/requests/clear,
+POST /_sim/fault.
 """
 
 import argparse
@@ -369,6 +370,10 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET" and path == "/_sim/requests":
             with st.lock:
                 return self.send(200, list(st.requests))
+        if method == "POST" and path == "/_sim/requests/clear":
+            with st.lock:
+                st.requests.clear()
+                return self.send(200, {})
         if method == "POST" and path == "/_sim/fault":
             try:
                 f = json.loads(raw or b"{}")["fail_next"]

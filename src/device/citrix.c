@@ -989,7 +989,16 @@ activate_renew(struct device *d, const struct cfg_profile *p, const char *key_re
 	char what[160];
 	int rc;
 
-	if ((rc = get_certkey(d, p->object_name, &ck, e)) != 0)
+	rc = get_certkey(d, p->object_name, &ck, e);
+	if (rc == LB_ENOTFOUND) {
+		/* gone since cert_get (restored config, manual removal): the
+		 * first-time path is the only way to serve again */
+		log_warn("%s: certkey %s is missing; adding it again", d->cfg->name,
+		    p->object_name);
+		err_clear(e);
+		return activate_first(d, p, key_ref, certf, e);
+	}
+	if (rc != 0)
 		return rc;
 	if (file_same(nitro_json_str(ck, "cert"), certf) &&
 	    file_same(nitro_json_str(ck, "key"), key_ref)) {

@@ -19,7 +19,7 @@ struct nitro {
 	char *url;
 	struct http_client *http;
 	const char *user;
-	const char *pass;
+	char *pass;   /* own copy, registered with the redactor */
 	char *token;  /* secret */
 	char *cookie; /* "NITRO_AUTH_TOKEN=<token>", secret */
 };
@@ -543,7 +543,11 @@ nitro_open(const char *name, const char *url, const struct http_tls *tls,
 	while (ulen > 0 && n->url[ulen - 1] == '/')
 		n->url[--ulen] = '\0';
 	n->user = user != NULL ? user : "";
-	n->pass = pass != NULL ? pass : "";
+	if ((n->pass = xstrdup(pass != NULL ? pass : "")) == NULL) {
+		nitro_close(n);
+		return err_set(e, LB_ERR, "%s: out of memory", name);
+	}
+	log_secret_add(n->pass);
 	if ((n->http = http_client_new(name, n->url, tls, timeout_s)) == NULL) {
 		nitro_close(n);
 		return err_set(e, LB_ERR, "%s: cannot set up HTTP for %s", name, url);
@@ -570,6 +574,10 @@ nitro_close(struct nitro *n)
 		http_resp_free(&r);
 	}
 	drop_token(n);
+	if (n->pass != NULL) {
+		log_secret_remove(n->pass);
+		secret_free(n->pass);
+	}
 	http_client_free(n->http);
 	free(n->name);
 	free(n->url);

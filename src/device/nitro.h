@@ -30,8 +30,8 @@
 struct nitro;
 
 /* Logs in at url (POST login). name is the device name for messages; user
- * and pass are borrowed and must outlive the session. The session id is
- * registered with the log redactor. LB_EUNREACH when the unit cannot be
+ * is borrowed and must outlive the session; pass is copied. The copy and
+ * the session id are registered with the log redactor until nitro_close. LB_EUNREACH when the unit cannot be
  * reached, LB_EAUTH when the credentials are refused. *out is freed with
  * nitro_close(). */
 int nitro_open(const char *name, const char *url, const struct http_tls *tls,
