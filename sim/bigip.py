@@ -8,7 +8,8 @@ key/cert mismatch, wrong key passphrase, Content-Range upload rules,
 all-or-nothing transactions, SNI-default rules.
 
   python3 sim/bigip.py --dir DIR [--pair] [--virtual NAME]... \
-      [--http-virtual NAME]... [--user admin --password PW] \
+      [--http-virtual NAME]... [--http-port NAME=PORT]... \
+      [--user admin --password PW] \
       [--partition Common] [--device-group dg-failover]
 
 With --pair there are two units (0 active, 1 standby) sharing one
@@ -183,6 +184,7 @@ class Sim:
         self.filectr = 0
         self.match_cache = {}
         self.seen_pass = set()
+        self.seen_tokens = set()
         for sub in ("run",):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
         for u in range(self.nunits):
@@ -1338,6 +1340,7 @@ def make_handler(sim, unit):
             with sim.lock:
                 sim.tokens[tok] = {"user": b["username"], "timeout": 1200, "start": now,
                                    "expires": now + 1200}
+                sim.seen_tokens.add(tok)
             return 200, {"username": b["username"], "loginProviderName": "tmos",
                          "token": self.token_view(tok)}
 
@@ -1449,6 +1452,10 @@ def make_handler(sim, unit):
                 # test-only: lets a test prove no file and no log holds one
                 with sim.lock:
                     return self.send_json(200, sorted(sim.seen_pass))
+            if path == "/_sim/tokens" and method == "GET":
+                # test-only: every auth token ever issued, to prove none is logged
+                with sim.lock:
+                    return self.send_json(200, sorted(sim.seen_tokens))
             if path == "/_sim/requests" and method == "GET":
                 with sim.lock:
                     return self.send_json(200, list(sim.requests))
@@ -1487,12 +1494,13 @@ class VirtualListener:
     virtual: SNI picks the profile by serverName, else the sniDefault one,
     else the only one; no client-ssl profile → handshake failure."""
 
-    def __init__(self, sim, vfp, tls):
+    def __init__(self, sim, vfp, tls, port=0):
         self.sim = sim
         self.vfp = vfp
         self.tls = tls
         self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         threading.Thread(target=self.loop, daemon=True).start()
@@ -1618,6 +1626,9 @@ def main():
     ap.add_argument("--pair", action="store_true")
     ap.add_argument("--virtual", action="append", default=[])
     ap.add_argument("--http-virtual", action="append", default=[])
+    # Fixed port for an HTTP virtual's listener (the port an ACME CA's
+    # http-01 validation connects to); the others take a free port.
+    ap.add_argument("--http-port", action="append", default=[], metavar="NAME=PORT")
     ap.add_argument("--user", default="admin")
     ap.add_argument("--password", default="admin-pw")
     ap.add_argument("--partition", default="Common")
@@ -1650,8 +1661,15 @@ def main():
         lst = VirtualListener(sim, to_fullpath(name, None, args.partition), True)
         listeners.append(lst)
         vservers[name] = lst.port
+    http_ports = {}
+    for spec in args.http_port:
+        name, _, port = spec.partition("=")
+        if name not in args.http_virtual or not port.isdigit():
+            ap.error("--http-port wants NAME=PORT for an --http-virtual NAME, got %r" % spec)
+        http_ports[name] = int(port)
     for name in args.http_virtual:
-        lst = VirtualListener(sim, to_fullpath(name, None, args.partition), False)
+        lst = VirtualListener(sim, to_fullpath(name, None, args.partition), False,
+                              http_ports.get(name, 0))
         listeners.append(lst)
         vservers[name] = lst.port
         http_vs[name] = lst.port

@@ -7,7 +7,8 @@ reference leaves an error code open, the choice made here is marked
 
 Usage:
   citrix_adc.py --dir DIR [--ha] [--vserver NAME[:lb|cs|vpn]]...
-                [--http-vserver NAME]... [--user nsroot --password PW]
+                [--http-vserver NAME]... [--http-port NAME=PORT]...
+                [--user nsroot --password PW]
                 [--session-timeout S] [--version 13.1]
 """
 
@@ -1726,6 +1727,9 @@ def main(argv=None):
     ap.add_argument("--ha", action="store_true")
     ap.add_argument("--vserver", action="append", default=[])
     ap.add_argument("--http-vserver", action="append", default=[])
+    # Fixed port for an HTTP vserver (the port an ACME CA's http-01
+    # validation connects to); the others take a free port.
+    ap.add_argument("--http-port", action="append", default=[], metavar="NAME=PORT")
     ap.add_argument("--user", default="nsroot")
     ap.add_argument("--password", default="nsroot")
     ap.add_argument("--session-timeout", type=int, default=None)
@@ -1747,8 +1751,15 @@ def main(argv=None):
         st.vservers[name] = {"name": name, "kind": kind, "servicetype": "SSL",
                              "snienable": "DISABLED", "port": srv.server_address[1]}
         servers.append(srv)
+    http_ports = {}
+    for spec in args.http_port:
+        name, _, port = spec.partition("=")
+        if name not in args.http_vserver or not port.isdigit():
+            ap.error("--http-port wants NAME=PORT for an --http-vserver NAME, got %r" % spec)
+        http_ports[name] = int(port)
     for name in args.http_vserver:
-        srv = simlib.ThreadedHTTPServer(make_http_vs_handler(st, api, name))
+        srv = simlib.ThreadedHTTPServer(make_http_vs_handler(st, api, name),
+                                        port=http_ports.get(name, 0))
         st.vservers[name] = {"name": name, "kind": "lb", "servicetype": "HTTP",
                              "snienable": "DISABLED", "port": srv.port}
         servers.append(srv)

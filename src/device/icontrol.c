@@ -23,6 +23,11 @@ struct icontrol {
 static const char *const redact_fields[] = {
 	"x-f5-auth-token", "passphrase", "password",
 };
+/* The login answer repeats the new token as the token object's "name" and
+ * inside its "selfLink", before it can be registered with the redactor. */
+static const char *const login_redact_fields[] = {
+	"x-f5-auth-token", "passphrase", "password", "token", "name", "selfLink",
+};
 
 const char *
 icontrol_url(const struct icontrol *ic)
@@ -47,9 +52,10 @@ drop_token(struct icontrol *ic)
 }
 
 static int
-send_raw(struct icontrol *ic, const char *method, const char *path,
+send_redacted(struct icontrol *ic, const char *method, const char *path,
     const char *body, size_t blen, const char *ctype, const char *coord,
-    const char *range, struct http_resp *r, struct err *e)
+    const char *range, const char *const *redact, size_t nredact,
+    struct http_resp *r, struct err *e)
 {
 	struct http_header h[3];
 	struct http_req req = {0};
@@ -70,13 +76,22 @@ send_raw(struct icontrol *ic, const char *method, const char *path,
 	req.body_len = blen;
 	req.content_type = body != NULL ? ctype : NULL;
 	req.idempotent = strcmp(method, "GET") == 0;
-	/* "name" is not secret; only the built-in list plus ours matters. */
-	req.redact = redact_fields;
-	req.nredact = 3;
+	req.redact = redact;
+	req.nredact = nredact;
 	rc = http_do(ic->http, &req, r, e);
 	if (rc != 0)
 		err_prefix(e, "%s (%s): %s %s", ic->name, ic->url, method, path);
 	return rc;
+}
+
+static int
+send_raw(struct icontrol *ic, const char *method, const char *path,
+    const char *body, size_t blen, const char *ctype, const char *coord,
+    const char *range, struct http_resp *r, struct err *e)
+{
+	/* "name" is not secret elsewhere; the built-in list plus ours matters. */
+	return send_redacted(ic, method, path, body, blen, ctype, coord, range,
+	    redact_fields, sizeof(redact_fields) / sizeof(redact_fields[0]), r, e);
 }
 
 static int
@@ -96,8 +111,9 @@ login(struct icontrol *ic, struct err *e)
 		goto out;
 	}
 	log_secret_add(txt);
-	rc = send_raw(ic, "POST", "/mgmt/shared/authn/login", txt, strlen(txt),
-	    "application/json", NULL, NULL, &r, e);
+	rc = send_redacted(ic, "POST", "/mgmt/shared/authn/login", txt, strlen(txt),
+	    "application/json", NULL, NULL, login_redact_fields,
+	    sizeof(login_redact_fields) / sizeof(login_redact_fields[0]), &r, e);
 	log_secret_remove(txt);
 	if (rc != 0)
 		goto out;

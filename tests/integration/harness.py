@@ -258,7 +258,7 @@ def main(scenario):
 
 class CitrixSim(Sim):
     def __init__(self, workdir, vservers=("vs1", "vs2"), ha=True, http_vservers=(),
-                 password="nsroot-Pa55", name="citrix_adc"):
+                 password="nsroot-Pa55", name="citrix_adc", http_ports=None):
         self.user, self.password = "nsroot", password
         args = ["--user", self.user, "--password", password]
         if ha:
@@ -267,6 +267,8 @@ class CitrixSim(Sim):
             args += ["--vserver", v]
         for v in http_vservers:
             args += ["--http-vserver", v]
+        for v, port in (http_ports or {}).items():
+            args += ["--http-port", f"{v}={port}"]
         super().__init__(name, workdir, *args)
 
     def port(self, vserver):
@@ -275,7 +277,7 @@ class CitrixSim(Sim):
 
 class BigipSim(Sim):
     def __init__(self, workdir, virtuals=("vs1", "vs2"), pair=True, http_virtuals=(),
-                 password="admin-Pa55", device_group=None):
+                 password="admin-Pa55", device_group=None, http_ports=None):
         self.user, self.password = "admin", password
         args = ["--user", self.user, "--password", password]
         if pair:
@@ -284,6 +286,8 @@ class BigipSim(Sim):
             args += ["--virtual", v]
         for v in http_virtuals:
             args += ["--http-virtual", v]
+        for v, port in (http_ports or {}).items():
+            args += ["--http-port", f"{v}={port}"]
         if device_group:
             args += ["--device-group", device_group]
         super().__init__("bigip", workdir, *args)

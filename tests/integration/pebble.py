@@ -68,12 +68,13 @@ class Pebble:
     PEBBLE_VA_ALWAYS_VALID=1 (challenges still have to be answered with a
     POST). http_port is where Pebble's VA would fetch http-01 tokens.
     dns_server "host:port" is passed as -dnsserver. env adds or overrides
-    PEBBLE_* variables (e.g. {"PEBBLE_ALTERNATE_ROOTS": "1"}).
+    PEBBLE_* variables (e.g. {"PEBBLE_ALTERNATE_ROOTS": "1"}). validity_s
+    sets certificateValidityPeriod (seconds) for short-lived certificates.
     """
 
     def __init__(self, tmpdir, eab=None, always_valid=True, http_port=None,
                  dns_server=None, nonce_reject=None, authz_reuse=None, env=None,
-                 chain_length=None):
+                 chain_length=None, validity_s=None):
         self.dir = os.path.join(tmpdir, "pebble")
         self.eab = dict(eab or {})
         self.always_valid = always_valid
@@ -82,6 +83,7 @@ class Pebble:
         self.nonce_reject = nonce_reject
         self.authz_reuse = authz_reuse
         self.chain_length = chain_length
+        self.validity_s = validity_s
         self.extra_env = dict(env or {})
         self.proc = None
         self.log = None
@@ -112,6 +114,8 @@ class Pebble:
             "externalAccountBindingRequired": bool(self.eab),
             "externalAccountMACKeys": self.eab,
         }}
+        if self.validity_s is not None:
+            cfg["pebble"]["certificateValidityPeriod"] = self.validity_s
         self.config = os.path.join(self.dir, "pebble-config.json")
         with open(self.config, "w") as f:
             json.dump(cfg, f, indent=2)
