@@ -1,11 +1,12 @@
 """Benchmark: wall time, HTTP requests and peak memory of one enrollment
 per appliance/CA pair, against the simulators and Pebble on loopback, and
-(with --lego) lego's ACME-only issuance against the same Pebble in the same
-run. Prints a table; --json writes the numbers too. See README.md."""
+(with --lego) an ACME-only yardstick on the same Pebble: lbcert's own ACME
+client alone (cactl: submit + collect of a CSR made beforehand) next to
+Debian's lego (http-01, key and CSR made by lego). Prints a table; --json
+writes the numbers too. See README.md."""
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 os.environ.setdefault("LBCERT_SRC", ROOT)
 os.environ.setdefault("LBCERT_BIN", os.path.join(ROOT, "build", "lbcert"))
+CACTL = os.environ.get("LBCERT_CACTL") or os.path.join(ROOT, "build", "cactl")
 
 from harness import BigipSim, CitrixSim, Lab, ScmSim  # noqa: E402
 from pebble import Pebble  # noqa: E402
@@ -28,26 +30,53 @@ def count(sim):
     return len(sim.ctl("/_sim/requests")) if sim else 0
 
 
-def timed(fn):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t = time.monotonic()
-    out = fn()
-    return out, time.monotonic() - t, max(before, resource.getrusage(
-        resource.RUSAGE_CHILDREN).ru_maxrss)
+def measured(cmd, env=None, stdin_text=None):
+    """Runs cmd; returns (returncode, wall s, peak RSS KiB of that process
+    alone (wait4), stdout, stderr). RUSAGE_CHILDREN would also count the
+    simulators and Pebble that ended before."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t = time.monotonic()
+        p = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True,
+                             stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL)
+        if stdin_text is not None:
+            p.stdin.write(stdin_text)
+            p.stdin.close()
+        _, status, ru = os.wait4(p.pid, 0)
+        secs = time.monotonic() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return p.returncode, secs, ru.ru_maxrss, out.read(), err.read()
 
 
-def bench_pair(w, device, ca, rounds):
-    """One fresh enrollment per round (each round a new profile)."""
+def lbcert_cmd(lab, *args, level="warn"):
+    return [os.environ["LBCERT_BIN"], "-c", lab.conf, "--state-dir", lab.state, "-l", level, *args]
+
+
+def summary(name, rounds, times, rss, **extra):
+    r = {"pair": name, "rounds": rounds, "wall_s_median": sorted(times)[len(times) // 2],
+         "wall_s_min": min(times), "max_rss_kib": rss}
+    r.update(extra)
+    return r
+
+
+def bench_pair(w, device, ca, rounds, lego):
+    """One fresh enrollment per round (each round a new profile); with lego
+    and an ACME pair, the ACME-only yardsticks on the same Pebble after."""
     adc = CitrixSim(w, vservers=[f"vs{i}" for i in range(rounds)], ha=True) \
         if device == "citrix" else None
     big = BigipSim(w, virtuals=[f"vs{i}" for i in range(rounds)], pair=True) \
         if device == "bigip" else None
     scm = ScmSim(w) if ca == "scm" else None
-    peb = Pebble(w, eab={EAB[0]: EAB[1]}) if ca == "acme" else None
+    # always-valid VA, no VA sleeps, no injected badNonce: the same
+    # protocol work for every client, no random delays (README.md)
+    peb = Pebble(w, eab={EAB[0]: EAB[1]}, always_valid=True, nonce_reject=0) \
+        if ca == "acme" else None
     dev = adc or big
+    rows = []
     try:
         if peb:
-            peb.__enter__()
+            peb.start()
         lab = Lab(w)
         (lab.add_citrix if adc else lab.add_bigip)("dev", dev)
         if scm:
@@ -60,43 +89,103 @@ def bench_pair(w, device, ca, rounds):
             lab.profile(f"p{i}", device="dev", ca="ca", common_name=f"p{i}.example.com",
                         subject=SUBJECT, vservers=[{"name": f"vs{i}"}])
             d0, c0 = count(dev), count(scm)
-            p, secs, rss = timed(lambda: lab.run("run", f"p{i}", level="warn"))
-            if p.returncode != 0:
-                raise SystemExit(f"{device}+{ca} round {i} failed:\n{p.stdout}{p.stderr}")
+            rc, secs, mem, out, err = measured(lbcert_cmd(lab, "run", f"p{i}"))
+            if rc != 0:
+                raise SystemExit(f"{device}+{ca} round {i} failed:\n{out}{err}")
             times.append(secs)
+            rss = max(rss, mem)
             reqs_dev.append(count(dev) - d0)
             reqs_ca.append(count(scm) - c0)
-        return {"pair": f"{device}+{ca}", "rounds": rounds,
-                "wall_s_median": sorted(times)[len(times) // 2], "wall_s_min": min(times),
-                "device_requests": reqs_dev[-1], "ca_requests": reqs_ca[-1] if scm else None,
-                "max_rss_kib": rss}
+        rows.append(summary(f"{device}+{ca}", rounds, times, rss,
+                            device_requests=reqs_dev[-1],
+                            ca_requests=reqs_ca[-1] if scm else None))
+        if peb and lego:
+            rows.append(bench_cactl(w, peb, rounds))
+            rows.append(bench_lego(w, peb, rounds))
+        return rows
     finally:
         if peb:
-            peb.__exit__(None, None, None)
+            peb.stop()
         for s in (adc, big, scm):
             if s:
                 s.stop()
 
 
-def bench_lego(w, rounds):
+def bench_cactl(w, peb, rounds):
+    """lbcert's ACME client alone: one cactl process per round, submit +
+    collect of an RSA 2048 CSR made with openssl before the clock starts.
+    The account (state dir) is kept across rounds, as lbcert keeps it."""
+    d = os.path.join(w, "cactl")
+    os.makedirs(d, exist_ok=True)
+    spec = {"state_dir": os.path.join(d, "state"),
+            "ca": {"name": "ca", "type": "acme", "directory": peb.directory,
+                   "contact": ["mailto:pki@example.com"], "challenge": "none",
+                   "ca_file": peb.ca_file, "eab_kid": EAB[0], "eab_hmac_key": EAB[1]}}
+    os.makedirs(spec["state_dir"], mode=0o700, exist_ok=True)
+    spec_path = os.path.join(d, "spec.json")
+    with open(spec_path, "w") as f:
+        json.dump(spec, f)
+    times, rss = [], 0
+    for i in range(rounds):
+        name = f"c{i}.example.com"
+        csr, key = os.path.join(d, f"c{i}.csr"), os.path.join(d, f"c{i}.key")
+        subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", csr, "-subj", "/CN=" + name, "-addext", "subjectAltName=DNS:" + name],
+                       check=True, capture_output=True)
+        rc, secs, mem, err = cactl_enroll(spec_path, csr, name, os.path.join(d, f"c{i}"))
+        if rc != 0:
+            return {"pair": "lbcert ACME only (cactl)", "error": err[-500:]}
+        times.append(secs)
+        rss = max(rss, mem)
+    return summary("lbcert ACME only (cactl)", rounds, times, rss)
+
+
+def cactl_enroll(spec_path, csr, name, prefix):
+    """One cactl process: submit, then collect the order it answered.
+    Returns (0 or 1, wall s, peak RSS KiB, error text)."""
+    with tempfile.TemporaryFile("w+") as err:
+        t = time.monotonic()
+        p = subprocess.Popen([CACTL, "-l", "warn", spec_path], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=err, text=True)
+        replies = []
+        p.stdin.write(f"submit {csr} {name}\n")
+        p.stdin.flush()
+        replies.append(json.loads(p.stdout.readline() or "{}"))
+        if replies[0].get("ok"):
+            p.stdin.write(f"collect {replies[0]['order_ref']} {csr} {prefix} {name}\n")
+            p.stdin.flush()
+            replies.append(json.loads(p.stdout.readline() or "{}"))
+        p.stdin.close()
+        p.stdout.close()
+        _, status, ru = os.wait4(p.pid, 0)
+        secs = time.monotonic() - t
+        err.seek(0)
+        ok = os.waitstatus_to_exitcode(status) == 0 and all(r.get("ok") for r in replies) \
+            and len(replies) == 2
+        return (0 if ok else 1), secs, ru.ru_maxrss, json.dumps(replies) + err.read()
+
+
+def bench_lego(w, peb, rounds):
+    """Debian's lego against the same Pebble: http-01 (its own listener on
+    Pebble's httpPort; the VA is always-valid, so it is never fetched),
+    RSA 2048 like lbcert's default, one account (--path) for all rounds."""
     lego = shutil.which("lego")
     if lego is None:
-        return None
-    times = []
-    with Pebble(w, eab={EAB[0]: EAB[1]}) as peb:
-        env = dict(os.environ, LEGO_CA_CERTIFICATES=peb.ca_file)
-        for i in range(rounds):
-            d = os.path.join(w, f"lego{i}")
-            cmd = [lego, "--accept-tos", "--email", "pki@example.com", "--server", peb.directory,
-                   "--eab", "--kid", EAB[0], "--hmac", EAB[1], "--path", d,
-                   "--domains", f"l{i}.example.com", "--http", "--http.port", f"127.0.0.1:{peb.http_port}",
-                   "run"]
-            p, secs, _ = timed(lambda: subprocess.run(cmd, env=env, capture_output=True, text=True))
-            if p.returncode != 0:
-                return {"pair": "lego (ACME only)", "error": p.stderr[-500:]}
-            times.append(secs)
-    return {"pair": "lego (ACME only)", "rounds": rounds,
-            "wall_s_median": sorted(times)[len(times) // 2], "wall_s_min": min(times)}
+        return {"pair": "lego (ACME only)", "error": "lego not installed (apt install lego)"}
+    times, rss = [], 0
+    env = dict(os.environ, LEGO_CA_CERTIFICATES=peb.ca_file)
+    d = os.path.join(w, "lego")
+    for i in range(rounds):
+        cmd = [lego, "--accept-tos", "--email", "pki@example.com", "--server", peb.directory,
+               "--eab", "--kid", EAB[0], "--hmac", EAB[1], "--path", d, "--key-type", "rsa2048",
+               "--domains", f"l{i}.example.com", "--http", "--http.port",
+               f"127.0.0.1:{peb.http_port}", "run"]
+        rc, secs, mem, out, err = measured(cmd, env=env)
+        if rc != 0:
+            return {"pair": "lego (ACME only)", "error": err[-500:]}
+        times.append(secs)
+        rss = max(rss, mem)
+    return summary("lego (ACME only)", rounds, times, rss)
 
 
 def main():
@@ -107,21 +196,27 @@ def main():
     ap.add_argument("--json")
     a = ap.parse_args()
     rows = []
-    for pair in a.pairs.split(","):
+    pairs = a.pairs.split(",")
+    lego_done = False
+    for pair in pairs:
         device, ca = pair.split("+")
         w = tempfile.mkdtemp(prefix=f"lbcert-bench-{device}-{ca}-")
-        rows.append(bench_pair(w, device, ca, a.rounds))
-    if a.lego:
-        r = bench_lego(tempfile.mkdtemp(prefix="lbcert-bench-lego-"), a.rounds)
-        if r:
-            rows.append(r)
-    print(f"{'pair':22} {'rounds':>6} {'median s':>9} {'min s':>7} {'dev req':>8} "
+        # the ACME-only yardsticks run once, on the first ACME pair's Pebble
+        with_lego = a.lego and ca == "acme" and not lego_done
+        rows.extend(bench_pair(w, device, ca, a.rounds, with_lego))
+        lego_done = lego_done or with_lego
+    if a.lego and not lego_done:
+        w = tempfile.mkdtemp(prefix="lbcert-bench-lego-")
+        with Pebble(w, eab={EAB[0]: EAB[1]}, always_valid=True, nonce_reject=0) as peb:
+            rows.append(bench_cactl(w, peb, a.rounds))
+            rows.append(bench_lego(w, peb, a.rounds))
+    print(f"{'pair':26} {'rounds':>6} {'median s':>9} {'min s':>7} {'dev req':>8} "
           f"{'CA req':>7} {'max RSS KiB':>12}")
     for r in rows:
         if "error" in r:
-            print(f"{r['pair']:22} error: {r['error']}")
+            print(f"{r['pair']:26} error: {r['error']}")
             continue
-        print(f"{r['pair']:22} {r['rounds']:>6} {r['wall_s_median']:>9.3f} {r['wall_s_min']:>7.3f} "
+        print(f"{r['pair']:26} {r['rounds']:>6} {r['wall_s_median']:>9.3f} {r['wall_s_min']:>7.3f} "
               f"{str(r.get('device_requests', '-')):>8} {str(r.get('ca_requests') or '-'):>7} "
               f"{str(r.get('max_rss_kib', '-')):>12}")
     if a.json:

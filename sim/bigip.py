@@ -185,6 +185,8 @@ class Sim:
         self.match_cache = {}
         self.seen_pass = set()
         self.seen_tokens = set()
+        self.sync_seconds = 0.3
+        self.sync_runs = []
         for sub in ("run",):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
         for u in range(self.nunits):
@@ -1054,7 +1056,8 @@ class Api:
         if not self.sim.args.pair or args[2] != self.sim.args.device_group:
             raise ApiError(400, "01070734:3: Configuration error: Device group (%s) not found in device "
                            "group sync" % args[2])
-        self.sim.sync = {"status": "Syncing", "until": time.time() + 0.3}
+        self.sim.sync = {"status": "Syncing", "until": time.time() + self.sim.sync_seconds}
+        self.sim.sync_runs.append(args[2])
         return 200, {"kind": "tm:cm:runstate", "command": "run", "utilCmdArgs": c.body["utilCmdArgs"]}
 
     # ---- util --------------------------------------------------------------------
@@ -1443,7 +1446,10 @@ def make_handler(sim, unit):
                             out[typ][fp] = d
                     out["tokens"] = len(sim.tokens)
                     out["saves"] = sim.saves
+                    if sim.sync["status"] == "Syncing" and time.time() >= sim.sync["until"]:
+                        sim.sync["status"] = "In Sync"
                     out["sync_status"] = sim.sync["status"]
+                    out["sync_runs"] = list(sim.sync_runs)
                     out["standby_writes"] = sim.standby_writes
                     out["uploads"] = [sorted(os.listdir(sim.upload_dir(u))) for u in range(sim.nunits)]
                     out["transactions"] = {str(k): v["state"] for k, v in sim.transactions.items()}
@@ -1452,6 +1458,15 @@ def make_handler(sim, unit):
                 # test-only: lets a test prove no file and no log holds one
                 with sim.lock:
                     return self.send_json(200, sorted(sim.seen_pass))
+            if path == "/_sim/sync" and method == "POST":
+                # test-only: how long a config-sync stays "Syncing"
+                try:
+                    secs = float(json.loads(raw or b"{}")["seconds"])
+                except (ValueError, KeyError, TypeError):
+                    return self.send_json(400, {"error": "want {\"seconds\": N}"})
+                with sim.lock:
+                    sim.sync_seconds = secs
+                return self.send_json(200, {"ok": True})
             if path == "/_sim/tokens" and method == "GET":
                 # test-only: every auth token ever issued, to prove none is logged
                 with sim.lock:

@@ -1,4 +1,5 @@
 /* lbcert: option parsing and dispatch only. */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,8 +108,16 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s\n", e.msg);
 			return EXIT_USAGE;
 		}
+		/* Once, before any thread or handle: curl's lazy init is not
+		 * thread-safe. */
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			fprintf(stderr, "lbcert: cannot initialise libcurl\n");
+			config_free(a.cfg);
+			return EXIT_FAILED;
+		}
 		rc = commands[i].fn(&a, argc - optind, argv + optind);
 		config_free(a.cfg);
+		curl_global_cleanup();
 		return rc;
 	}
 	fprintf(stderr, "lbcert: unknown command %s\n", argv[optind]);

@@ -887,7 +887,7 @@ answer_authz(struct ca *c, const char *url, json_t *az, const struct ca_challeng
 		 * pending one means the CA still wants validation. Trigger it
 		 * without serving anything: CAs that validate out of band
 		 * (and Pebble with PEBBLE_VA_ALWAYS_VALID) then mark it valid. */
-		log_warn("acme %s: authorization for %s is pending although challenge: none; "
+		log_info("acme %s: authorization for %s is pending although challenge: none; "
 		    "answering http-01 without serving a token", c->cfg->name, ident);
 		if ((rc = start_challenge(c, chal, ident, e)) != 0)
 			return rc;

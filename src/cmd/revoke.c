@@ -46,8 +46,12 @@ revoke_one(struct app *a, struct store *st, const struct cfg_profile *p, int rea
 		goto fail;
 	store_history_add(st, p->name, p->device->name, "revoke", c.serial, &e);
 	printf("%s: revoked serial %s%s\n", p->name, c.serial, remove ? ", removed from the device" : "");
-	if (remove)
+	if (remove) {
 		store_cert_delete(st, p->name, &e);
+		/* the profile still asks for a certificate: say what happens next */
+		printf("%s: delete %s/profiles/%s.yaml, or the next run enrolls it again\n",
+		    p->name, a->config_dir, p->name);
+	}
 	store_result_set(st, p->name, "revoked", NULL, &e);
 	goto out;
 fail:
@@ -71,7 +75,10 @@ cmd_revoke(struct app *a, int argc, char **argv)
 	int c, rc, lock = -1, reason = REVOKE_UNSPECIFIED;
 	bool remove = false;
 
-	optind = 1;
+	/* 0, not 1: glibc then re-reads the optstring, so the ordering
+	 * main's "+" option string set does not stick and options may
+	 * follow the profile name. */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "r:R", opts, NULL)) != -1)
 		switch (c) {
 		case 'r':

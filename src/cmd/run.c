@@ -1,5 +1,6 @@
 /* lbcert run: enroll or renew what is due. */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,79 @@ usage(void)
 	fprintf(stderr, "usage: lbcert run [--dry-run] [--force] [--jobs N] [PROFILE...]\n");
 }
 
+/* --jobs: one worker per device at a time. All profiles of a device stay
+ * in one worker, in order, on that worker's own engine (its own device
+ * sessions and CA clients), so no session is shared between threads. */
+struct pool {
+	struct app *a;
+	struct store *st;
+	struct cfg_profile **profiles;
+	size_t n;
+	struct run_result *results;
+	bool force, dry;
+	pthread_mutex_t lock;
+	size_t next_device;
+};
+
+static void
+run_device(struct pool *pl, struct engine *en, const struct cfg_device *d)
+{
+	for (size_t i = 0; i < pl->n; i++)
+		if (pl->profiles[i]->device == d)
+			engine_run_profile(en, pl->profiles[i], pl->force, pl->dry, &pl->results[i]);
+}
+
+static void *
+worker(void *arg)
+{
+	struct pool *pl = arg;
+	struct engine *en = engine_new(pl->a->cfg, pl->st, pl->a->state_dir);
+
+	for (;;) {
+		size_t d;
+
+		pthread_mutex_lock(&pl->lock);
+		d = pl->next_device++;
+		pthread_mutex_unlock(&pl->lock);
+		if (d >= pl->a->cfg->ndevices)
+			break;
+		if (en != NULL)
+			run_device(pl, en, &pl->a->cfg->devices[d]);
+		else
+			for (size_t i = 0; i < pl->n; i++)
+				if (pl->profiles[i]->device == &pl->a->cfg->devices[d]) {
+					pl->results[i].outcome = OUT_FAILED;
+					snprintf(pl->results[i].detail, sizeof(pl->results[i].detail),
+					    "out of memory");
+				}
+		if (en != NULL) {
+			/* Log out as soon as a device is done. */
+			engine_free(en);
+			en = engine_new(pl->a->cfg, pl->st, pl->a->state_dir);
+		}
+	}
+	engine_free(en);
+	return NULL;
+}
+
+static int
+run_all(struct pool *pl, int jobs)
+{
+	pthread_t tids[64];
+	int started = 0;
+
+	if (jobs > (int)pl->a->cfg->ndevices)
+		jobs = (int)pl->a->cfg->ndevices;
+	for (; started < jobs; started++)
+		if (pthread_create(&tids[started], NULL, worker, pl) != 0)
+			break;
+	if (started == 0)
+		worker(pl);
+	for (int i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	return 0;
+}
+
 int
 cmd_run(struct app *a, int argc, char **argv)
 {
@@ -24,22 +98,18 @@ cmd_run(struct app *a, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cfg_profile **profiles = NULL;
-	struct store *st = NULL;
-	struct engine *en = NULL;
-	size_t n = 0;
-	bool dry = false, force = false, unreachable = false;
+	struct pool pl = { .a = a, .lock = PTHREAD_MUTEX_INITIALIZER };
 	int c, rc, lock = -1, jobs = 1;
-	unsigned counts[OUT_PLANNED + 1] = {0};
+	unsigned unreachable = 0, counts[OUT_PLANNED + 1] = {0};
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+nfj:h", opts, NULL)) != -1)
 		switch (c) {
 		case 'n':
-			dry = true;
+			pl.dry = true;
 			break;
 		case 'f':
-			force = true;
+			pl.force = true;
 			break;
 		case 'j':
 			jobs = atoi(optarg);
@@ -52,39 +122,38 @@ cmd_run(struct app *a, int argc, char **argv)
 			usage();
 			return EXIT_USAGE;
 		}
-	if ((rc = cmd_select_profiles(a, argc - optind, argv + optind, &profiles, &n)) != 0)
+	if ((rc = cmd_select_profiles(a, argc - optind, argv + optind, &pl.profiles, &pl.n)) != 0)
 		return rc;
-	if ((rc = cmd_open_store(a, &st, &lock)) != 0)
+	if ((rc = cmd_open_store(a, &pl.st, &lock)) != 0)
 		goto out;
-	if ((en = engine_new(a->cfg, st, a->state_dir)) == NULL) {
+	if ((pl.results = calloc(pl.n + 1, sizeof(*pl.results))) == NULL) {
 		rc = EXIT_FAILED;
 		goto out;
 	}
-	/* Profiles run one after another: --jobs is accepted for scripts
-	 * written against the spec, but one device session serves all the
-	 * profiles of a device and NITRO/iControl sessions are not safe to
-	 * share across threads. */
-	for (size_t i = 0; i < n; i++) {
-		struct run_result res;
+	run_all(&pl, jobs);
+	for (size_t i = 0; i < pl.n; i++) {
+		const struct run_result *res = &pl.results[i];
 
-		engine_run_profile(en, profiles[i], force, dry, &res);
-		counts[res.outcome]++;
-		unreachable |= res.unreachable;
-		printf("%s: %s%s%s%s%s\n", profiles[i]->name, engine_outcome_name(res.outcome),
-		    res.serial[0] ? " serial " : "", res.serial,
-		    res.detail[0] ? ": " : "", res.detail);
-		if (res.outcome == OUT_FAILED)
-			log_error("%s: %s", profiles[i]->name, res.detail);
+		counts[res->outcome]++;
+		unreachable += res->unreachable;
+		printf("%s: %s%s%s%s%s\n", pl.profiles[i]->name, engine_outcome_name(res->outcome),
+		    res->serial[0] ? " serial " : "", res->serial,
+		    res->detail[0] ? ": " : "", res->detail);
+		if (res->outcome == OUT_FAILED)
+			log_error("%s: %s", pl.profiles[i]->name, res->detail);
 	}
 	printf("%u enrolled, %u renewed, %u unchanged, %u failed\n", counts[OUT_ENROLLED],
 	    counts[OUT_RENEWED], counts[OUT_UNCHANGED] + counts[OUT_PENDING] + counts[OUT_PLANNED],
 	    counts[OUT_FAILED]);
-	rc = counts[OUT_FAILED] == 0 ? EXIT_OK : unreachable ? EXIT_UNREACHABLE : EXIT_FAILED;
+	/* 4 only when every failure was a peer out of reach: then nothing
+	 * about the profiles themselves is known to be wrong. */
+	rc = counts[OUT_FAILED] == 0 ? EXIT_OK :
+	    unreachable == counts[OUT_FAILED] ? EXIT_UNREACHABLE : EXIT_FAILED;
 out:
-	engine_free(en);
 	if (lock >= 0)
 		store_unlock(lock);
-	store_close(st);
-	free(profiles);
+	store_close(pl.st);
+	free(pl.results);
+	free(pl.profiles);
 	return rc;
 }

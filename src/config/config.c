@@ -1564,6 +1564,23 @@ profile_challenge(const struct ydoc *d, yaml_node_t *root,
 	    e);
 }
 
+/* NITRO sslcertreq refuses a CSR without these three (reference §3): say
+ * so at load time instead of failing on the appliance mid-run. */
+static int
+profile_subject(const struct ydoc *d, yaml_node_t *root, const struct field *f,
+    const struct cfg_profile *p, struct err *e)
+{
+	const struct cfg_subject *s = &p->subject;
+
+	if (p->device->type != DEV_CITRIX_ADC)
+		return 0;
+	if (s->country != NULL && s->state != NULL && s->organization != NULL)
+		return 0;
+	return perr(d, f[PK_SUBJECT].v != NULL ? f[PK_SUBJECT].v : root, e,
+	    "subject: device '%s' is citrix-adc, whose CSRs need country, state "
+	    "and organization", p->device->name);
+}
+
 static int
 parse_profile(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
     struct cfg_profile *p)
@@ -1593,7 +1610,8 @@ parse_profile(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
 	if (f[PK_CLIENTSSL].v != NULL)
 		TRY(parse_client_ssl(d, &f[PK_CLIENTSSL], p, e));
 	TRY(profile_defaults(p, e));
-	return profile_challenge(d, root, f, p, e);
+	TRY(profile_challenge(d, root, f, p, e));
+	return profile_subject(d, root, f, p, e);
 }
 
 static int

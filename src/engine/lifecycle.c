@@ -28,6 +28,7 @@ struct walk {
 	const struct device_ops *dops;
 	struct store_job job;
 	struct err e;
+	bool rekeyed;	/* this run replaced the key of a journaled ACME order */
 };
 
 static int
@@ -75,7 +76,7 @@ restart(struct walk *w, const char *why)
 }
 
 static int
-step_key(struct walk *w)
+make_key(struct walk *w)
 {
 	char tag[32];
 	time_t now = time(NULL);
@@ -88,7 +89,42 @@ step_key(struct walk *w)
 	if (rc != 0)
 		return rc;
 	history(w, "key_create", w->job.key_ref);
-	return journal(w, STEP_KEY);
+	return 0;
+}
+
+static int
+step_key(struct walk *w)
+{
+	int rc = make_key(w);
+
+	return rc != 0 ? rc : journal(w, STEP_KEY);
+}
+
+/* An ACME order names only the identifiers until it is finalized, so an
+ * order whose key died with an earlier run (BIG-IP: the passphrase) is
+ * finished with a fresh key instead of being abandoned for a second order.
+ * Should the dead run have finalized it already, the certificate will not
+ * match the new CSR and step_collect starts over (w->rekeyed). */
+static int
+rekey(struct walk *w)
+{
+	struct err e = {0};
+	int rc;
+
+	log_warn("%s: key %s no longer usable: discarding it, finishing order %s with a "
+	    "fresh key", w->p->name, w->job.key_ref, w->job.order_ref);
+	if (w->dops->key_discard(w->dev, w->p, w->job.key_ref, &e) != 0)
+		log_warn("%s: could not remove key %s: %s", w->p->name, w->job.key_ref, e.msg);
+	else
+		history(w, "key_discard", w->job.key_ref);
+	/* Until the journal names the new key, a run dying here finds the
+	 * old one gone and re-keys again. */
+	set_str(&w->job.key_ref, NULL);
+	set_str(&w->job.csr_pem, NULL);
+	if ((rc = make_key(w)) != 0)
+		return rc;
+	w->rekeyed = true;
+	return journal(w, STEP_ORDERED);
 }
 
 static int
@@ -201,6 +237,17 @@ step_collect(struct walk *w)
 	if (rc != 0) {
 		err_prefix(&w->e, "%s: the CA's certificate fails the check, not installed",
 		    w->p->ca->name);
+		if (w->rekeyed) {
+			/* The dead run had finalized the order with its own key's
+			 * CSR: that certificate is useless, order anew. */
+			log_warn("%s: order %s was finalized by the run that died (%s); "
+			    "ordering again", w->p->name, w->job.order_ref, w->e.msg);
+			w->rekeyed = false;
+			err_clear(&w->e);
+			restart(w, "the order belongs to the discarded key");
+			rc = 0;
+			goto out;
+		}
 		restart(w, "the issued certificate failed the check");
 		goto out;
 	}
@@ -358,6 +405,32 @@ begin(struct walk *w, const struct policy_decision *d, const struct device_cert 
 	return journal(w, STEP_NONE);
 }
 
+/* A certificate that `lbcert revoke` revoked but left on the device is
+ * replaced at the next run, whatever its dates say: serving a revoked
+ * certificate breaks clients that check revocation. */
+static void
+revoked_override(struct engine *en, const struct cfg_profile *p,
+    const struct device_cert *installed, struct policy_decision *d)
+{
+	struct store_cert c = {0};
+	struct err e = {0};
+	char *result = NULL, *error = NULL;
+	time_t at = 0;
+
+	if (installed == NULL || installed->serial == NULL || d->action != POLICY_NONE)
+		return;
+	if (store_result_get(en->st, p->name, &result, &error, &at, &e) == 0 &&
+	    result != NULL && strcmp(result, "revoked") == 0 &&
+	    store_cert_get(en->st, p->name, &c, &e) == 0 && c.serial != NULL &&
+	    strcmp(c.serial, installed->serial) == 0) {
+		d->action = POLICY_RENEW;
+		snprintf(d->reason, sizeof(d->reason), "serial %s was revoked", c.serial);
+	}
+	store_cert_free(&c);
+	free(result);
+	free(error);
+}
+
 /* Decides, from the device, whether anything is due. *due = 0 when not. */
 static int
 decide(struct walk *w, bool force, bool *due, struct run_result *res)
@@ -370,6 +443,7 @@ decide(struct walk *w, bool force, bool *due, struct run_result *res)
 	if (rc != 0 && rc != LB_ENOTFOUND)
 		return rc;
 	policy_decide(w->p, rc == 0 ? &cur : NULL, force, time(NULL), &d);
+	revoked_override(w->en, w->p, rc == 0 ? &cur : NULL, &d);
 	snprintf(res->detail, sizeof(res->detail), "%s", d.reason);
 	if (rc == 0)
 		snprintf(res->serial, sizeof(res->serial), "%s", cur.serial ? cur.serial : "");
@@ -398,7 +472,11 @@ walk_steps(struct walk *w, struct run_result *res)
 		    !w->dops->key_usable(w->dev, w->job.key_ref)) {
 			if (++restarts > MAX_RESTARTS)
 				return err_set(&w->e, LB_ERR, "key %s unusable again", w->job.key_ref);
-			rc = restart(w, "key no longer usable");
+			if (step == STEP_ORDERED && w->p->ca->type == CA_ACME &&
+			    w->job.key_ref != NULL)
+				rc = rekey(w);
+			else
+				rc = restart(w, "key no longer usable");
 			continue;
 		}
 		if (step == STEP_KEY && w->job.order_ref != NULL &&
@@ -469,6 +547,7 @@ engine_run_profile(struct engine *en, const struct cfg_profile *p, bool force,
 				goto out;
 			}
 			policy_decide(p, g == 0 ? &cur : NULL, force, time(NULL), &d);
+			revoked_override(en, p, g == 0 ? &cur : NULL, &d);
 			snprintf(res->detail, sizeof(res->detail), "%s: %s",
 			    policy_action_name(d.action), d.reason);
 			res->outcome = d.action == POLICY_NONE ? OUT_UNCHANGED : OUT_PLANNED;

@@ -17,6 +17,7 @@
  * defer to a later run instead of blocking. */
 #include "net/http.h"
 
+#include <pthread.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -70,6 +71,13 @@ static const char *const redact_names[] = {
 };
 
 static int pin_ex_idx = -1;
+static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
+
+static void
+pin_index_init(void)
+{
+	pin_ex_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
 
 /* ---- small parsers, exported for tests ---- */
 
@@ -517,11 +525,9 @@ http_client_new(const char *name, const char *base_url,
 		}
 		c->insecure = tls->insecure;
 	}
-	if (c->has_pin && pin_ex_idx < 0) {
-		pin_ex_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-		if (pin_ex_idx < 0)
-			goto fail;
-	}
+	/* run --jobs opens clients from several threads */
+	if (c->has_pin && (pthread_once(&pin_once, pin_index_init) != 0 || pin_ex_idx < 0))
+		goto fail;
 	if (c->insecure && !c->has_pin)
 		log_warn("TLS verification disabled for %s", c->name);
 	return c;

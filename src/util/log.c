@@ -1,17 +1,21 @@
 #include "util/log.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define SECRETS_MAX 64
-
 static enum log_level cur_level = LL_INFO;
 static bool cur_json;
-static const char *secrets[SECRETS_MAX];
+/* Grows as devices and CAs register their secrets; a fleet may have
+ * hundreds of devices, each with its own resolved password. */
+static const char **secrets;
+static size_t nsecrets, capsecrets;
+/* run --jobs: workers register secrets and log at the same time. */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *names[] = { "error", "warn", "info", "debug", "trace" };
 
 void
@@ -36,28 +40,35 @@ log_level_parse(const char *s)
 	return -1;
 }
 
-void
-log_secret_add(const char *value)
+static void
+secret_add_locked(const char *value)
 {
+	const char **grown;
+
 	if (value == NULL || strlen(value) < 4)
 		return;
-	for (size_t i = 0; i < SECRETS_MAX; i++)
+	for (size_t i = 0; i < nsecrets; i++)
 		if (secrets[i] == value)
 			return;
-	for (size_t i = 0; i < SECRETS_MAX; i++)
+	for (size_t i = 0; i < nsecrets; i++)
 		if (secrets[i] == NULL) {
 			secrets[i] = value;
 			return;
 		}
-	/* A full registry must not silently let a secret through: the
-	 * fixed size is far above what one run registers. */
-	abort();
+	if (nsecrets == capsecrets) {
+		size_t cap = capsecrets ? capsecrets * 2 : 16;
+		if ((grown = realloc(secrets, cap * sizeof(*secrets))) == NULL)
+			abort(); /* never let a secret through unredacted */
+		secrets = grown;
+		capsecrets = cap;
+	}
+	secrets[nsecrets++] = value;
 }
 
-void
-log_secret_remove(const char *value)
+static void
+secret_remove_locked(const char *value)
 {
-	for (size_t i = 0; i < SECRETS_MAX; i++)
+	for (size_t i = 0; i < nsecrets; i++)
 		if (secrets[i] == value)
 			secrets[i] = NULL;
 }
@@ -92,14 +103,41 @@ replace_all(char *s, const char *needle)
 	return out;
 }
 
-char *
-log_redact(const char *s)
+static char *
+redact_locked(const char *s)
 {
 	char *out = strdup(s);
 
-	for (size_t i = 0; i < SECRETS_MAX && out != NULL; i++)
+	for (size_t i = 0; i < nsecrets && out != NULL; i++)
 		if (secrets[i] != NULL && strlen(secrets[i]) >= 4)
 			out = replace_all(out, secrets[i]);
+	return out;
+}
+
+void
+log_secret_add(const char *value)
+{
+	pthread_mutex_lock(&reg_lock);
+	secret_add_locked(value);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+void
+log_secret_remove(const char *value)
+{
+	pthread_mutex_lock(&reg_lock);
+	secret_remove_locked(value);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+char *
+log_redact(const char *s)
+{
+	char *out;
+
+	pthread_mutex_lock(&reg_lock);
+	out = redact_locked(s);
+	pthread_mutex_unlock(&reg_lock);
 	return out;
 }
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 SRC = os.environ.get("LBCERT_SRC") or os.path.abspath(
@@ -72,8 +73,8 @@ def scalar(v):
 class Sim:
     """A simulator process (sim/<name>.py) with its ready.json."""
 
-    def __init__(self, name, workdir, *args):
-        self.dir = os.path.join(workdir, name)
+    def __init__(self, name, workdir, *args, subdir=None):
+        self.dir = os.path.join(workdir, subdir or name)
         os.makedirs(self.dir, exist_ok=True)
         self.log = open(os.path.join(self.dir, "sim.log"), "w")
         self.proc = subprocess.Popen(
@@ -107,6 +108,30 @@ class Sim:
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
             return json.loads(r.read() or b"null")
+
+    def api(self, method, path, body=None, unit=0):
+        """The product API itself (not /_sim/), as an administrator would
+        call it by hand: (status, parsed JSON body or None)."""
+        u = self.units[unit]
+        base = u["url"].split("/", 3)
+        ctx = ssl.create_default_context(cafile=u["ca_file"])
+        ctx.check_hostname = False
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(base[0] + "//" + base[2] + path, data=data, method=method,
+                                     headers=dict(self.auth_headers(),
+                                                  **{"Content-Type": "application/json"}))
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+                status, raw = r.status, r.read()
+        except urllib.error.HTTPError as ex:
+            status, raw = ex.code, ex.read()
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def auth_headers(self):
+        return {}
 
     def stop(self):
         if self.proc.poll() is None:
@@ -258,7 +283,7 @@ def main(scenario):
 
 class CitrixSim(Sim):
     def __init__(self, workdir, vservers=("vs1", "vs2"), ha=True, http_vservers=(),
-                 password="nsroot-Pa55", name="citrix_adc", http_ports=None):
+                 password="nsroot-Pa55", subdir=None, http_ports=None):
         self.user, self.password = "nsroot", password
         args = ["--user", self.user, "--password", password]
         if ha:
@@ -269,10 +294,13 @@ class CitrixSim(Sim):
             args += ["--http-vserver", v]
         for v, port in (http_ports or {}).items():
             args += ["--http-port", f"{v}={port}"]
-        super().__init__(name, workdir, *args)
+        super().__init__("citrix_adc", workdir, *args, subdir=subdir)
 
     def port(self, vserver):
         return self.ready["vservers"][vserver]
+
+    def auth_headers(self):
+        return {"X-NITRO-USER": self.user, "X-NITRO-PASS": self.password}
 
 
 class BigipSim(Sim):
@@ -294,6 +322,11 @@ class BigipSim(Sim):
 
     def port(self, virtual):
         return self.ready["vservers"][virtual]
+
+    def auth_headers(self):
+        import base64
+        tok = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        return {"Authorization": "Basic " + tok}
 
 
 class ScmSim(Sim):

@@ -78,9 +78,9 @@ def scenario(w):
             p = lab.run("run", "bad")
             check(p.returncode == 1, "bad: a challenge Pebble cannot reach fails the run",
                   p.stdout, p.stderr[-3000:])
-            out = p.stdout + p.stderr
-            check("urn:ietf:params:acme:error" in out or "unauthorized" in out.lower()
-                  or "404" in out, "the failure carries Pebble's problem detail", p.stdout)
+            check("urn:ietf:params:acme:error:unauthorized" in p.stdout and
+                  "bad.lbcert.test" in p.stdout and "404" in p.stdout,
+                  "the failure carries Pebble's problem detail", p.stdout)
             check([r for r in challenge_writes(adc) if r["method"] == "POST"],
                   "bad: the challenge objects were made")
             check(responder_left(adc) == {}, "bad: no responder object left after the failure",

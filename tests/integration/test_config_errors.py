@@ -27,6 +27,8 @@ def scenario(w):
             (good + "renew_before_days: soon\n", "www.yaml:7:20", ""),
             ("device: adc1\nca: scm\nvservers: [{name: vs1}]\n", "www.yaml:1:1", "common_name"),
             (good + "  - {name: vs1}\n", "www.yaml:7:", "vs1"),
+            (good.replace("subject: {organization: Example, state: Yorks, country: GB}\n", ""),
+             "www.yaml:1:1", "country, state and organization"),
         ]
         for text, where, what in cases:
             lab.write(profile, text)

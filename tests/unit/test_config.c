@@ -180,7 +180,8 @@ static const char full_amin[] =
     "common_name: Api.Example.COM\n"
     "subject_alt_names: [shop.example.com, SHOP.example.com, api.example.com]\n"
     "key: { type: ecdsa, curve: P-384 }\n"
-    "vservers: [vs_api, { name: vs_api2, sni: true }]\n";
+    "vservers: [vs_api, { name: vs_api2, sni: true }]\n"
+    "subject: { organization: Example, state: Yorks, country: GB }\n";
 
 static const char full_a[] =
     "device: adc1\n"
@@ -188,7 +189,8 @@ static const char full_a[] =
     "common_name: a.example.com\n"
     "subject_alt_names: [b.example.com, B.Example.com]\n"
     "vservers:\n"
-    "  - name: vs_a\n";
+    "  - name: vs_a\n"
+    "subject: { organization: Example, state: Yorks, country: GB }\n";
 
 static void
 write_full(const char *dir)
@@ -377,7 +379,7 @@ full_profiles_other(const struct config *c)
 	assert_string_equal(p->vservers[0].name, "vs_api");
 	assert_false(p->vservers[0].sni);
 	assert_true(p->vservers[1].sni);
-	assert_null(p->subject.country);
+	assert_string_equal(p->subject.country, "GB");
 
 	/* Defaults: key and renew_before_days from lbcert.yaml defaults,
 	 * object name from the file stem, Citrix may omit challenge_vserver. */
@@ -457,7 +459,7 @@ trailing_slash_and_defaults(void **state)
 	put(dir, "user", "nsroot\n", 0600);
 	put(dir, "profiles/x.yaml",
 	    "{device: adc1, ca: pebble, common_name: x.example.com, "
-	    "vservers: [vs]}\n", 0644);
+	    "vservers: [vs], subject: {organization: E, state: Y, country: GB}}\n", 0644);
 	setenv("LBCERT_TEST_PW2", "pw2-value", 1);
 	snprintf(slashed, sizeof(slashed), "%s//", dir);
 	if (config_load(slashed, &c, &e) != 0)
@@ -563,7 +565,8 @@ static const char base_prof[] =
     "device: adc1\n"
     "ca: scm\n"
     "common_name: www.example.com\n"
-    "vservers: [vs1]\n";
+    "vservers: [vs1]\n"
+    "subject: { organization: Example, state: Yorks, country: GB }\n";
 
 #define ADC1 \
     "devices:\n" \

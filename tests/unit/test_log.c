@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,25 @@ ignores_short_values(void **state)
 }
 
 static void
+registry_grows(void **state)
+{
+	(void)state;
+	static char vals[200][16];
+	for (int i = 0; i < 200; i++) {
+		snprintf(vals[i], sizeof(vals[i]), "secret-%03d", i);
+		log_secret_add(vals[i]);
+	}
+	char *out = log_redact("x secret-000 y secret-199 z");
+	assert_string_equal(out, "x [REDACTED] y [REDACTED] z");
+	free(out);
+	for (int i = 0; i < 200; i++)
+		log_secret_remove(vals[i]);
+	out = log_redact("secret-150");
+	assert_string_equal(out, "secret-150");
+	free(out);
+}
+
+static void
 parses_levels(void **state)
 {
 	(void)state;
@@ -50,6 +70,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(redacts_every_occurrence),
 		cmocka_unit_test(ignores_short_values),
+		cmocka_unit_test(registry_grows),
 		cmocka_unit_test(parses_levels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,81 @@
+"""BIG-IP pair in device group dg-web with `sync_group: dg-web`: after the
+change and `sys config save`, the run starts `config-sync to-group dg-web`
+on the active unit and waits (polling cm/sync-status) until the group
+reports In Sync — here the simulator keeps it "Syncing" for 2 s. A run with
+nothing to do starts no sync. A sync_group the device does not know fails
+the profile (exit 1) with the device's message, after the certificate is in
+service."""
+import time
+
+from harness import BigipSim, Lab, check, main, serial_of, served_cert
+from pebble import Pebble
+
+EAB = ("kid-sync", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
+SYNC_S = 2.0
+
+
+def scenario(w):
+    big = BigipSim(w, virtuals=("vs1", "vs2"), pair=True, device_group="dg-web")
+    peb = Pebble(w, eab={EAB[0]: EAB[1]})
+    try:
+        peb.start()
+        big.ctl("/_sim/sync", {"seconds": SYNC_S})
+        lab = Lab(w)
+        lab.add_bigip("bigip1", big, sync_group="dg-web")
+        lab.add_bigip("bigip2", big, sync_group="dg-nonexistent")
+        lab.add_acme("acme", peb, eab=EAB)
+        lab.write_config()
+        subj = {"organization": "Example", "state": "Yorks", "country": "GB"}
+        lab.profile("www", device="bigip1", ca="acme", common_name="www.example.com",
+                    subject=subj,
+                    vservers=[{"name": "vs1", "check": f"127.0.0.1:{big.port('vs1')}"}])
+        lab.profile("bad", device="bigip2", ca="acme", common_name="bad.example.com",
+                    subject=subj, vservers=[{"name": "vs2"}])
+
+        check(big.ctl("/_sim/state")["sync_status"] == "In Sync", "the pair starts In Sync")
+        n0 = len(big.ctl("/_sim/requests"))
+        t0 = time.monotonic()
+        p = lab.run("run", "www")
+        took = time.monotonic() - t0
+        check(p.returncode == 0 and "1 enrolled" in p.stdout, "the run enrolls www",
+              p.stdout, p.stderr[-3000:])
+        reqs = big.ctl("/_sim/requests")[n0:]
+        syncs = [i for i, r in enumerate(reqs) if r["method"] == "POST" and r["path"] == "/mgmt/tm/cm"]
+        saves = [i for i, r in enumerate(reqs) if r["path"] == "/mgmt/tm/sys/config"]
+        polls = [i for i, r in enumerate(reqs) if r["path"] == "/mgmt/tm/cm/sync-status"]
+        st = big.ctl("/_sim/state")
+        check(len(syncs) == 1 and st["sync_runs"] == ["dg-web"],
+              "one config-sync to-group dg-web was run", st["sync_runs"])
+        check(saves and saves[-1] < syncs[0], "the sync came after sys config save")
+        check(all(reqs[i]["unit"] == 0 for i in syncs + saves), "save and sync ran on the active unit")
+        check(len(polls) >= 2 and polls[0] > syncs[0],
+              f"the run polled sync-status after the sync ({len(polls)} polls)")
+        check(took >= SYNC_S, f"the run waited for the sync ({took:.1f} s >= {SYNC_S} s)")
+        last_poll_t = reqs[polls[-1]]["time"]
+        check(last_poll_t - reqs[syncs[0]]["time"] >= SYNC_S - 0.05,
+              "its last sync-status poll came after the group was In Sync again")
+        check(st["sync_status"] == "In Sync", "the group is In Sync at the end")
+        check(p.stderr.find("sync") >= 0, "the log mentions the sync")
+        der = served_cert(big.port("vs1"), "www.example.com")
+        check(der is not None and serial_of(der) == lab.status()["www"]["serial"],
+              "vs1 serves the new certificate")
+
+        n0 = len(big.ctl("/_sim/requests"))
+        p = lab.run("run", "www")
+        check(p.returncode == 0 and p.stdout.strip().endswith("0 enrolled, 0 renewed, 1 unchanged, 0 failed"),
+              "a second run has nothing to do", p.stdout)
+        check(not [r for r in big.ctl("/_sim/requests")[n0:] if r["path"] == "/mgmt/tm/cm"],
+              "and starts no config-sync")
+
+        big.ctl("/_sim/sync", {"seconds": 0.1})
+        p = lab.run("run", "bad")
+        check(p.returncode == 1 and "1 failed" in p.stdout,
+              "a sync_group the device does not know fails the profile", p.stdout, p.stderr[-2000:])
+        check("dg-nonexistent" in p.stderr, "the error names the device group", p.stderr[-2000:])
+    finally:
+        big.stop()
+        peb.stop()
+
+
+if __name__ == "__main__":
+    main(scenario)
