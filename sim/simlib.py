@@ -160,6 +160,9 @@ def parse_kv_list(raw):
 class JsonHandler(http.server.BaseHTTPRequestHandler):
     """BaseHTTPRequestHandler with JSON helpers. Subclasses implement
     dispatch(method) and may read self.body_bytes / self.json_body()."""
+    # Headers and body go out in separate writes: without TCP_NODELAY each
+    # response waits ~40 ms on the client's delayed ACK.
+    disable_nagle_algorithm = True
 
     protocol_version = "HTTP/1.1"
     server_version = "simlib"

@@ -877,22 +877,31 @@ answer_authz(struct ca *c, const char *url, json_t *az, const struct ca_challeng
 
 	if (ident == NULL)
 		ident = "?";
-	if (chal == NULL || jstr(chal, "url") == NULL)
-		return err_set(e, LB_ERR, "acme %s: authorization for %s is pending and "
-		    "offers no http-01 challenge; %s", c->cfg->name, ident,
-		    c->cfg->challenge == CHALLENGE_NONE ? "with challenge: none the domain "
-		    "must be validated at the CA beforehand" : "cannot answer it");
 	if (c->cfg->challenge == CHALLENGE_NONE) {
 		/* Sectigo issues no challenge for a pre-validated domain; a
 		 * pending one means the CA still wants validation. Trigger it
 		 * without serving anything: CAs that validate out of band
-		 * (and Pebble with PEBBLE_VA_ALWAYS_VALID) then mark it valid. */
+		 * (and Pebble with PEBBLE_VA_ALWAYS_VALID) then mark it valid.
+		 * A wildcard's authorization offers dns-01 only: take the
+		 * first challenge offered when there is no http-01. */
+		json_t *any = chal;
+
+		if (any == NULL || jstr(any, "url") == NULL)
+			any = json_array_get(json_object_get(az, "challenges"), 0);
+		if (any == NULL || jstr(any, "url") == NULL)
+			return err_set(e, LB_ERR, "acme %s: authorization for %s is pending and "
+			    "offers no challenge; with challenge: none the domain must be "
+			    "validated at the CA beforehand", c->cfg->name, ident);
 		log_info("acme %s: authorization for %s is pending although challenge: none; "
-		    "answering http-01 without serving a token", c->cfg->name, ident);
-		if ((rc = start_challenge(c, chal, ident, e)) != 0)
+		    "triggering %s without serving anything", c->cfg->name, ident,
+		    jstr(any, "type") ? jstr(any, "type") : "its challenge");
+		if ((rc = start_challenge(c, any, ident, e)) != 0)
 			return rc;
 		return poll_authz(c, url, ident, w, e);
 	}
+	if (chal == NULL || jstr(chal, "url") == NULL)
+		return err_set(e, LB_ERR, "acme %s: authorization for %s is pending and "
+		    "offers no http-01 challenge; cannot answer it", c->cfg->name, ident);
 	if (ch == NULL || ch->publish == NULL)
 		return err_set(e, LB_ERR, "acme %s: authorization for %s needs http-01 but "
 		    "no challenge responder is wired", c->cfg->name, ident);
