@@ -30,23 +30,46 @@ def count(sim):
     return len(sim.ctl("/_sim/requests")) if sim else 0
 
 
-def measured(cmd, env=None, stdin_text=None):
-    """Runs cmd; returns (returncode, wall s, peak RSS KiB of that process
-    alone (wait4), stdout, stderr). RUSAGE_CHILDREN would also count the
-    simulators and Pebble that ended before."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t = time.monotonic()
-        p = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True,
-                             stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL)
-        if stdin_text is not None:
-            p.stdin.write(stdin_text)
-            p.stdin.close()
-        _, status, ru = os.wait4(p.pid, 0)
-        secs = time.monotonic() - t
-        p.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return p.returncode, secs, ru.ru_maxrss, out.read(), err.read()
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
+class Rss:
+    """Peak RSS of one command. A child forked by this (large) Python
+    process inherits its high-water mark across exec (Linux keeps the
+    larger of the two in ru_maxrss: /bin/true shows ~14 MB), so the command
+    runs under GNU time, a small process whose child's ru_maxrss is the
+    command's own. Without /usr/bin/time the column shows "-"."""
+
+    def __init__(self):
+        self.file = tempfile.NamedTemporaryFile("w+", delete=False) if GNU_TIME else None
+
+    def wrap(self, cmd):
+        return [GNU_TIME, "-f", "%M", "-o", self.file.name, *cmd] if self.file else cmd
+
+    def kib(self):
+        if self.file is None:
+            return None
+        try:
+            with open(self.file.name) as f:
+                return int(f.read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            return None
+        finally:
+            os.unlink(self.file.name)
+
+
+def measured(cmd, env=None):
+    """Runs cmd; returns (returncode, wall s, peak RSS KiB, stdout, stderr)."""
+    rss = Rss()
+    t = time.monotonic()
+    p = subprocess.run(rss.wrap(cmd), env=env, capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    secs = time.monotonic() - t
+    return p.returncode, secs, rss.kib(), p.stdout, p.stderr
+
+
+def maxof(a, b):
+    return b if a is None else a if b is None else max(a, b)
 
 
 def lbcert_cmd(lab, *args, level="warn"):
@@ -84,7 +107,7 @@ def bench_pair(w, device, ca, rounds, lego):
         else:
             lab.add_acme("ca", peb, eab=EAB)
         lab.write_config()
-        times, reqs_dev, reqs_ca, rss = [], [], [], 0
+        times, reqs_dev, reqs_ca, rss = [], [], [], None
         for i in range(rounds):
             lab.profile(f"p{i}", device="dev", ca="ca", common_name=f"p{i}.example.com",
                         subject=SUBJECT, vservers=[{"name": f"vs{i}"}])
@@ -93,7 +116,7 @@ def bench_pair(w, device, ca, rounds, lego):
             if rc != 0:
                 raise SystemExit(f"{device}+{ca} round {i} failed:\n{out}{err}")
             times.append(secs)
-            rss = max(rss, mem)
+            rss = maxof(rss, mem)
             reqs_dev.append(count(dev) - d0)
             reqs_ca.append(count(scm) - c0)
         rows.append(summary(f"{device}+{ca}", rounds, times, rss,
@@ -125,7 +148,7 @@ def bench_cactl(w, peb, rounds):
     spec_path = os.path.join(d, "spec.json")
     with open(spec_path, "w") as f:
         json.dump(spec, f)
-    times, rss = [], 0
+    times, rss = [], None
     for i in range(rounds):
         name = f"c{i}.example.com"
         csr, key = os.path.join(d, f"c{i}.csr"), os.path.join(d, f"c{i}.key")
@@ -136,16 +159,17 @@ def bench_cactl(w, peb, rounds):
         if rc != 0:
             return {"pair": "lbcert ACME only (cactl)", "error": err[-500:]}
         times.append(secs)
-        rss = max(rss, mem)
+        rss = maxof(rss, mem)
     return summary("lbcert ACME only (cactl)", rounds, times, rss)
 
 
 def cactl_enroll(spec_path, csr, name, prefix):
     """One cactl process: submit, then collect the order it answered.
     Returns (0 or 1, wall s, peak RSS KiB, error text)."""
+    rss = Rss()
     with tempfile.TemporaryFile("w+") as err:
         t = time.monotonic()
-        p = subprocess.Popen([CACTL, "-l", "warn", spec_path], stdin=subprocess.PIPE,
+        p = subprocess.Popen(rss.wrap([CACTL, "-l", "warn", spec_path]), stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=err, text=True)
         replies = []
         p.stdin.write(f"submit {csr} {name}\n")
@@ -157,12 +181,11 @@ def cactl_enroll(spec_path, csr, name, prefix):
             replies.append(json.loads(p.stdout.readline() or "{}"))
         p.stdin.close()
         p.stdout.close()
-        _, status, ru = os.wait4(p.pid, 0)
+        rc = p.wait()
         secs = time.monotonic() - t
         err.seek(0)
-        ok = os.waitstatus_to_exitcode(status) == 0 and all(r.get("ok") for r in replies) \
-            and len(replies) == 2
-        return (0 if ok else 1), secs, ru.ru_maxrss, json.dumps(replies) + err.read()
+        ok = rc == 0 and all(r.get("ok") for r in replies) and len(replies) == 2
+        return (0 if ok else 1), secs, rss.kib(), json.dumps(replies) + err.read()
 
 
 def bench_lego(w, peb, rounds):
@@ -172,7 +195,7 @@ def bench_lego(w, peb, rounds):
     lego = shutil.which("lego")
     if lego is None:
         return {"pair": "lego (ACME only)", "error": "lego not installed (apt install lego)"}
-    times, rss = [], 0
+    times, rss = [], None
     env = dict(os.environ, LEGO_CA_CERTIFICATES=peb.ca_file)
     d = os.path.join(w, "lego")
     for i in range(rounds):
@@ -184,7 +207,7 @@ def bench_lego(w, peb, rounds):
         if rc != 0:
             return {"pair": "lego (ACME only)", "error": err[-500:]}
         times.append(secs)
-        rss = max(rss, mem)
+        rss = maxof(rss, mem)
     return summary("lego (ACME only)", rounds, times, rss)
 
 

@@ -59,6 +59,8 @@ add_items(json_t *all, const struct config *cfg, struct store *st,
 		const char *profile = managed_by(cfg, st, d, &v[i]);
 		char when[32];
 
+		/* is_ca: an issuer object; a self-signed certificate that a
+		 * vserver serves is a server certificate all the same */
 		for (size_t j = 0; j < v[i].nbound; j++)
 			json_array_append_new(bound, json_string(v[i].bound[j]));
 		cmd_rfc3339((long)v[i].not_after, when, sizeof(when));
@@ -68,7 +70,7 @@ add_items(json_t *all, const struct config *cfg, struct store *st,
 		    "subject", v[i].subject_cn, "not_after", when,
 		    "days_left", (json_int_t)((v[i].not_after - now) / 86400),
 		    "bound_to", bound, "managed", profile != NULL, "profile", profile,
-		    "is_ca", v[i].is_ca));
+		    "is_ca", v[i].is_ca && v[i].nbound == 0));
 	}
 }
 

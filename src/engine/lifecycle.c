@@ -18,8 +18,6 @@
 
 /* order_ref while a submission is in flight: its answer is unknown. */
 #define ORDER_IN_FLIGHT ""
-/* How many times one run may restart a profile with a fresh key. */
-#define MAX_RESTARTS 2
 
 struct walk {
 	struct engine *en;
@@ -457,36 +455,34 @@ decide(struct walk *w, bool force, bool *due, struct run_result *res)
 	return rc;
 }
 
+/* A journal left by an earlier run may hold a key this process cannot use
+ * (BIG-IP: its passphrase died with that run), or a CSR whose submission
+ * has an unknown outcome; neither is used again. Checked once per run:
+ * a key made in this run stays usable. */
 static int
-walk_steps(struct walk *w, struct run_result *res)
+resume_checks(struct walk *w)
 {
-	int rc = 0, restarts = 0;
+	int step = w->job.step;
+
+	if (step >= STEP_KEY && step < STEP_ACTIVATED &&
+	    !w->dops->key_usable(w->dev, w->job.key_ref)) {
+		if (step == STEP_ORDERED && w->p->ca->type == CA_ACME && w->job.key_ref != NULL)
+			return rekey(w);
+		return restart(w, "key no longer usable");
+	}
+	if (step == STEP_KEY && w->job.order_ref != NULL &&
+	    strcmp(w->job.order_ref, ORDER_IN_FLIGHT) == 0)
+		return restart(w, "an earlier submission of this CSR has an unknown outcome");
+	return 0;
+}
+
+static int
+walk_steps(struct walk *w, bool resumed, struct run_result *res)
+{
+	int rc = resumed ? resume_checks(w) : 0;
 
 	while (rc == 0) {
-		int step = w->job.step;
-
-		/* A key this process cannot use (BIG-IP: its passphrase died with
-		 * an earlier run), or whose CSR may already be at the CA with no
-		 * order recorded, is never used again. */
-		if (step >= STEP_KEY && step < STEP_ACTIVATED &&
-		    !w->dops->key_usable(w->dev, w->job.key_ref)) {
-			if (++restarts > MAX_RESTARTS)
-				return err_set(&w->e, LB_ERR, "key %s unusable again", w->job.key_ref);
-			if (step == STEP_ORDERED && w->p->ca->type == CA_ACME &&
-			    w->job.key_ref != NULL)
-				rc = rekey(w);
-			else
-				rc = restart(w, "key no longer usable");
-			continue;
-		}
-		if (step == STEP_KEY && w->job.order_ref != NULL &&
-		    strcmp(w->job.order_ref, ORDER_IN_FLIGHT) == 0) {
-			if (++restarts > MAX_RESTARTS)
-				return err_set(&w->e, LB_ERR, "submission keeps failing");
-			rc = restart(w, "an earlier submission of this CSR has an unknown outcome");
-			continue;
-		}
-		switch (step) {
+		switch (w->job.step) {
 		case STEP_NONE:
 			rc = step_key(w);
 			break;
@@ -508,7 +504,7 @@ walk_steps(struct walk *w, struct run_result *res)
 		case STEP_SAVED:
 			return step_finish(w, res);
 		default:
-			return err_set(&w->e, LB_ERR, "journal has unknown step %d", step);
+			return err_set(&w->e, LB_ERR, "journal has unknown step %d", w->job.step);
 		}
 	}
 	return rc;
@@ -529,7 +525,7 @@ engine_run_profile(struct engine *en, const struct cfg_profile *p, bool force,
     bool dry_run, struct run_result *res)
 {
 	struct walk w = { .en = en, .p = p };
-	bool due = true;
+	bool due = true, resumed = false;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -566,6 +562,7 @@ engine_run_profile(struct engine *en, const struct cfg_profile *p, bool force,
 	else {
 		log_info("%s: resuming at step %s (%s)", p->name, store_step_name(w.job.step),
 		    w.job.reason ? w.job.reason : "");
+		resumed = true;
 		if (dry_run) {
 			res->outcome = OUT_PLANNED;
 			snprintf(res->detail, sizeof(res->detail), "resume at step %s",
@@ -573,7 +570,7 @@ engine_run_profile(struct engine *en, const struct cfg_profile *p, bool force,
 			goto out;
 		}
 	}
-	rc = walk_steps(&w, res);
+	rc = walk_steps(&w, resumed, res);
 out:
 	if (rc == LB_EPENDING) {
 		res->outcome = OUT_PENDING;

@@ -81,9 +81,14 @@ policy_decide(const struct cfg_profile *p, const struct device_cert *installed,
 		snprintf(out->reason, sizeof(out->reason), "forced");
 		return;
 	}
+	/* both reasons when both changed, so plan tells the whole story */
 	if (installed->key_desc[0] != '\0' && strcmp(installed->key_desc, want) != 0) {
-		snprintf(out->reason, sizeof(out->reason), "key changed: %s -> %s",
+		int n = snprintf(out->reason, sizeof(out->reason), "key changed: %s -> %s",
 		    installed->key_desc, want);
+		if (names_differ(p, installed, diff, sizeof(diff)) && n > 0 &&
+		    (size_t)n < sizeof(out->reason))
+			snprintf(out->reason + n, sizeof(out->reason) - (size_t)n,
+			    "; names changed:%s", diff);
 		return;
 	}
 	if (names_differ(p, installed, diff, sizeof(diff))) {

@@ -65,6 +65,7 @@ def killed_run(w):
     try:
         peb.start()
         lab = Lab(w)
+        lab.work = os.path.dirname(w)  # one lbcert.log for all attempts: main() prints it
         lab.add_bigip("bigip1", big)
         lab.add_acme("acme", peb, eab=EAB)
         lab.write_config()
@@ -82,7 +83,7 @@ def killed_run(w):
             time.sleep(0.005)
         proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate(timeout=10)
-        with open(os.path.join(w, "lbcert.log"), "a") as f:
+        with open(os.path.join(lab.work, "lbcert.log"), "a") as f:
             f.write("$ lbcert run (killed)\n" + err + "\n")
         row = journal(lab.state)
         if row is None or row[0] != STEP_ORDERED or "order finalized" in err:

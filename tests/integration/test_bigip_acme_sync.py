@@ -72,6 +72,8 @@ def scenario(w):
         check(p.returncode == 1 and "1 failed" in p.stdout,
               "a sync_group the device does not know fails the profile", p.stdout, p.stderr[-2000:])
         check("dg-nonexistent" in p.stderr, "the error names the device group", p.stderr[-2000:])
+        check(served_cert(big.port("vs2"), "bad.example.com") is not None,
+              "the certificate was put in service before the sync failed")
     finally:
         big.stop()
         peb.stop()
