@@ -102,8 +102,10 @@ cmd_run(struct app *a, int argc, char **argv)
 	int c, rc, lock = -1, jobs = 1;
 	unsigned unreachable = 0, counts[OUT_PLANNED + 1] = {0};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+nfj:h", opts, NULL)) != -1)
+	/* 0, not 1: GNU getopt re-reads "+" or permutation from this
+	 * optstring, so options may follow profile names. */
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "nfj:h", opts, NULL)) != -1)
 		switch (c) {
 		case 'n':
 			pl.dry = true;

@@ -1,4 +1,5 @@
 /* lbcert status: what the state store knows, without contacting anything. */
+#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,16 +67,25 @@ cmd_status(struct app *a, int argc, char **argv)
 	struct cfg_profile **profiles = NULL;
 	struct store *st = NULL;
 	size_t n = 0;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
 	bool as_json = false;
 	json_t *all = json_array();
-	int rc, first = 1;
+	int rc, c;
 	time_t now = time(NULL);
 
-	if (argc > 1 && strcmp(argv[1], "--json") == 0) {
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+		if (c != 'j') {
+			fprintf(stderr, "usage: lbcert status [--json] [PROFILE...]\n");
+			rc = EXIT_USAGE;
+			goto out;
+		}
 		as_json = true;
-		first = 2;
 	}
-	if ((rc = cmd_select_profiles(a, argc - first, argv + first, &profiles, &n)) != 0)
+	if ((rc = cmd_select_profiles(a, argc - optind, argv + optind, &profiles, &n)) != 0)
 		goto out;
 	if ((rc = cmd_open_store(a, &st, NULL)) != 0)
 		goto out;

@@ -410,23 +410,18 @@ static void
 revoked_override(struct engine *en, const struct cfg_profile *p,
     const struct device_cert *installed, struct policy_decision *d)
 {
-	struct store_cert c = {0};
 	struct err e = {0};
-	char *result = NULL, *error = NULL;
-	time_t at = 0;
+	long n = 0;
 
+	/* The history, not the last result, remembers a revocation: a later
+	 * failed run must not make a revoked certificate look fine. */
 	if (installed == NULL || installed->serial == NULL || d->action != POLICY_NONE)
 		return;
-	if (store_result_get(en->st, p->name, &result, &error, &at, &e) == 0 &&
-	    result != NULL && strcmp(result, "revoked") == 0 &&
-	    store_cert_get(en->st, p->name, &c, &e) == 0 && c.serial != NULL &&
-	    strcmp(c.serial, installed->serial) == 0) {
+	if (store_history_count(en->st, p->name, "revoke", installed->serial, &n, &e) == 0 &&
+	    n > 0) {
 		d->action = POLICY_RENEW;
-		snprintf(d->reason, sizeof(d->reason), "serial %s was revoked", c.serial);
+		snprintf(d->reason, sizeof(d->reason), "serial %s was revoked", installed->serial);
 	}
-	store_cert_free(&c);
-	free(result);
-	free(error);
 }
 
 /* Decides, from the device, whether anything is due. *due = 0 when not. */

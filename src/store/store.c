@@ -754,7 +754,7 @@ out:
 
 int
 store_history_count(struct store *s, const char *profile, const char *action,
-    long *count, struct err *e)
+    const char *detail, long *count, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = LB_ERR;
@@ -764,9 +764,10 @@ store_history_count(struct store *s, const char *profile, const char *action,
 	/* NULL binds make a filter match everything. */
 	if (prepare(s, "SELECT count(*) FROM history"
 	    " WHERE (?1 IS NULL OR profile = ?1)"
-	    " AND (?2 IS NULL OR action = ?2)", &st, e) != 0)
+	    " AND (?2 IS NULL OR action = ?2)"
+	    " AND (?3 IS NULL OR detail = ?3)", &st, e) != 0)
 		goto out;
-	if (bind_text(st, 1, profile) || bind_text(st, 2, action)) {
+	if (bind_text(st, 1, profile) || bind_text(st, 2, action) || bind_text(st, 3, detail)) {
 		db_err(s, e, "binding");
 		goto out;
 	}

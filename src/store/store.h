@@ -91,9 +91,9 @@ int store_result_get(struct store *s, const char *profile, char **result,
 /* Audit log of every change made to a device or asked of a CA. */
 int store_history_add(struct store *s, const char *profile, const char *device,
     const char *action, const char *detail, struct err *e);
-/* Number of history rows for profile (NULL: all) with that action (NULL:
- * any); for tests and status. */
+/* Number of history rows for profile (NULL: all) with that action and
+ * detail (NULL: any). */
 int store_history_count(struct store *s, const char *profile, const char *action,
-    long *count, struct err *e);
+    const char *detail, long *count, struct err *e);
 
 #endif

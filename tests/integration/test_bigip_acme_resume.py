@@ -60,7 +60,9 @@ def killed_run(w):
     its order is journaled. Returns (big, peb, lab, journal row, stderr) or
     None when the run got past finalize before the kill."""
     big = BigipSim(w, virtuals=("vs1",), pair=True)
-    peb = Pebble(w, eab={EAB[0]: EAB[1]},
+    # nonce_reject=0: a badNonce retry would show as a second POST to
+    # newOrder/finalize in Pebble's log, and those are counted below
+    peb = Pebble(w, eab={EAB[0]: EAB[1]}, nonce_reject=0,
                  env={"PEBBLE_VA_NOSLEEP": "0", "PEBBLE_VA_SLEEPTIME": "5"})
     try:
         peb.start()

@@ -61,6 +61,9 @@ decides(void **state)
 		{ 30, -300, 65, 0, "rsa:2048", 1, POLICY_RENEW, "forced" },
 		{ 30, -300, 65, 0, "ecdsa:P-256", 0, POLICY_RENEW, "key changed: ecdsa:P-256 -> rsa:2048" },
 		{ 30, -300, 65, 1, "rsa:2048", 0, POLICY_RENEW, "names changed: +shop.example.com" },
+		/* both changed: plan names both */
+		{ 30, -300, 65, 1, "ecdsa:P-256", 0, POLICY_RENEW,
+		    "key changed: ecdsa:P-256 -> rsa:2048; names changed: +shop.example.com" },
 		/* no window set: a third of a 6-day certificate is 2 days */
 		{ -1, -3, 3, 0, "rsa:2048", 0, POLICY_NONE, "valid for 3" },
 		{ -1, -4, 2, 0, "rsa:2048", 0, POLICY_RENEW, "third of its lifetime" },

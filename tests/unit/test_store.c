@@ -305,7 +305,7 @@ history_add_count(void **state)
 	struct err e = {0};
 	long n;
 
-	assert_int_equal(store_history_count(s, NULL, NULL, &n, &e), 0);
+	assert_int_equal(store_history_count(s, NULL, NULL, NULL, &n, &e), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(store_history_add(s, "www", "adc1", "create-key",
 	    "www-2026.key", &e), 0);
@@ -318,19 +318,23 @@ history_add_count(void **state)
 	assert_int_equal(store_history_add(s, NULL, "bigip1", "save",
 	    NULL, &e), 0);
 
-	assert_int_equal(store_history_count(s, NULL, NULL, &n, &e), 0);
+	assert_int_equal(store_history_count(s, NULL, NULL, NULL, &n, &e), 0);
 	assert_int_equal(n, 5);
-	assert_int_equal(store_history_count(s, "www", NULL, &n, &e), 0);
+	assert_int_equal(store_history_count(s, "www", NULL, NULL, &n, &e), 0);
 	assert_int_equal(n, 3);
-	assert_int_equal(store_history_count(s, NULL, "install", &n, &e), 0);
+	assert_int_equal(store_history_count(s, NULL, "install", NULL, &n, &e), 0);
 	assert_int_equal(n, 3);
-	assert_int_equal(store_history_count(s, "www", "install", &n, &e), 0);
+	assert_int_equal(store_history_count(s, "www", "install", NULL, &n, &e), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(store_history_count(s, "api", "create-key", &n, &e),
+	assert_int_equal(store_history_count(s, "api", "create-key", NULL, &n, &e),
 	    0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_history_count(s, "nope", NULL, &n, &e), 0);
+	assert_int_equal(store_history_count(s, "nope", NULL, NULL, &n, &e), 0);
 	assert_int_equal(n, 0);
+	assert_int_equal(store_history_count(s, "www", "install", "again", &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_history_count(s, NULL, NULL, "x", &n, &e), 0);
+	assert_int_equal(n, 1);
 	assert_int_equal(store_history_add(s, "www", "adc1", NULL, NULL, &e),
 	    LB_ERR);
 	store_close(s);
@@ -384,7 +388,7 @@ reopen_keeps_data(void **state)
 		assert_string_equal(out.serial, "abc");
 		assert_null(out.device);
 		store_cert_free(&out);
-		assert_int_equal(store_history_count(s, NULL, NULL, &n, &e), 0);
+		assert_int_equal(store_history_count(s, NULL, NULL, NULL, &n, &e), 0);
 		assert_int_equal(n, 1);
 		store_close(s);
 	}
