@@ -289,10 +289,12 @@ long
 acme_poll_wait_ms(const char *retry_after, time_t now, int attempt, long cap_ms)
 {
 	long ra = retry_after ? http_parse_retry_after(retry_after, now) : -1;
-	long ms = 1000;
+	/* Short first wait: most CAs finish a pre-validated order within a
+	 * few hundred milliseconds; then back off. */
+	long ms = 250;
 
 	if (ra >= 0)
-		return ra < 1 ? 1000 : ra * 1000;
+		return ra < 1 ? ms : ra * 1000;
 	for (int i = 1; i < attempt && ms < cap_ms; i++)
 		ms *= 2;
 	return ms < cap_ms ? ms : cap_ms;

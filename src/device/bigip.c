@@ -459,14 +459,29 @@ static int
 bigip_key_discard(struct device *d, const struct cfg_profile *p, const char *key_ref,
     struct err *e)
 {
-	char *csr = key_base(key_ref);
+	char *csr = key_base(key_ref), *crt = NULL, *chn = NULL;
 	int rc = 0;
 
 	(void)p;
-	if (csr != NULL)
+	/* A key is discarded only before it went into service, so the
+	 * certificate objects installed for it (a run killed after install)
+	 * serve nothing either. */
+	if (csr != NULL) {
+		crt = xasprintf("%s.crt", csr);
+		chn = xasprintf("%s_chain.crt", csr);
+		if (crt == NULL || chn == NULL)
+			rc = err_set(e, LB_ERR, "%s: out of memory", dname(d));
+	}
+	if (rc == 0 && crt != NULL)
+		rc = del_obj(d, "sys/file/ssl-cert", crt, e);
+	if (rc == 0 && chn != NULL)
+		rc = del_obj(d, "sys/file/ssl-cert", chn, e);
+	if (rc == 0 && csr != NULL)
 		rc = del_obj(d, "sys/crypto/csr", csr, e);
 	if (rc == 0)
 		rc = del_obj(d, "sys/file/ssl-key", key_ref, e);
+	free(crt);
+	free(chn);
 	free(csr);
 	forget_key(d, key_ref);
 	return rc;

@@ -153,17 +153,17 @@ static void
 poll_wait(void **state)
 {
 	(void)state;
-	/* No Retry-After: 1 s, doubling, capped. */
-	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 1, 10000), 1000);
-	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 2, 10000), 2000);
-	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 4, 10000), 8000);
-	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 5, 10000), 10000);
+	/* No Retry-After: 250 ms, doubling, capped. */
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 1, 10000), 250);
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 2, 10000), 500);
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 4, 10000), 2000);
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 7, 10000), 10000);
 	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 60, 10000), 10000);
-	assert_int_equal(acme_poll_wait_ms("garbage", 1000, 1, 10000), 1000);
-	/* Retry-After wins, also beyond the cap, and 0 still waits 1 s. */
+	assert_int_equal(acme_poll_wait_ms("garbage", 1000, 1, 10000), 250);
+	/* Retry-After wins, also beyond the cap, and 0 waits the short first wait. */
 	assert_int_equal(acme_poll_wait_ms("3", 1000, 1, 10000), 3000);
 	assert_int_equal(acme_poll_wait_ms("300", 1000, 7, 10000), 300000);
-	assert_int_equal(acme_poll_wait_ms("0", 1000, 1, 10000), 1000);
+	assert_int_equal(acme_poll_wait_ms("0", 1000, 1, 10000), 250);
 	/* HTTP-date 20 s after now (Sun, 06 Nov 1994 08:49:37 GMT = 784111777). */
 	assert_int_equal(acme_poll_wait_ms("Sun, 06 Nov 1994 08:49:57 GMT", 784111777, 1, 10000),
 	    20000);
