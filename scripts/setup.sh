@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config meson ninja-build
       libcurl4-openssl-dev libssl-dev libyaml-dev libjansson-dev
       libsqlite3-dev libcmocka-dev
-      pebble python3 openssl curl sqlite3 lego)
+      pebble python3 openssl curl sqlite3 lego time)
 
 missing=()
 for p in "${pkgs[@]}"; do

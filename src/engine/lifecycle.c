@@ -53,17 +53,25 @@ set_str(char **dst, const char *src)
 	*dst = xstrdup(src);
 }
 
-/* Throws the key away and starts the profile over from a fresh key. */
-static int
-restart(struct walk *w, const char *why)
+/* A key that will not be used is removed from the device; failing that
+ * only leaves an unused object behind, so the run goes on. */
+static void
+discard_key(struct walk *w)
 {
 	struct err e = {0};
 
-	log_warn("%s: %s: discarding key %s and starting over", w->p->name, why, w->job.key_ref);
 	if (w->dops->key_discard(w->dev, w->p, w->job.key_ref, &e) != 0)
 		log_warn("%s: could not remove key %s: %s", w->p->name, w->job.key_ref, e.msg);
 	else
 		history(w, "key_discard", w->job.key_ref);
+}
+
+/* Throws the key away and starts the profile over from a fresh key. */
+static int
+restart(struct walk *w, const char *why)
+{
+	log_warn("%s: %s: discarding key %s and starting over", w->p->name, why, w->job.key_ref);
+	discard_key(w);
 	set_str(&w->job.key_ref, NULL);
 	set_str(&w->job.csr_pem, NULL);
 	set_str(&w->job.order_ref, NULL);
@@ -106,15 +114,11 @@ step_key(struct walk *w)
 static int
 rekey(struct walk *w)
 {
-	struct err e = {0};
 	int rc;
 
 	log_warn("%s: key %s no longer usable: discarding it, finishing order %s with a "
 	    "fresh key", w->p->name, w->job.key_ref, w->job.order_ref);
-	if (w->dops->key_discard(w->dev, w->p, w->job.key_ref, &e) != 0)
-		log_warn("%s: could not remove key %s: %s", w->p->name, w->job.key_ref, e.msg);
-	else
-		history(w, "key_discard", w->job.key_ref);
+	discard_key(w);
 	/* Until the journal names the new key, a run dying here finds the
 	 * old one gone and re-keys again. */
 	set_str(&w->job.key_ref, NULL);
@@ -158,7 +162,9 @@ step_submit(struct walk *w)
 		return rc;
 	rc = ops->submit(ca, &req, &ref, &w->e);
 	if (rc != 0) {
-		/* Refused outright: nothing was ordered, the key may be reused. */
+		/* Refused outright: nothing was ordered, the key may be reused.
+		 * Should this journal write fail, the in-flight mark stays and
+		 * the next run takes a fresh key: the safe side. */
 		if (rc != LB_EUNREACH) {
 			set_str(&w->job.order_ref, NULL);
 			journal(w, STEP_KEY);
@@ -222,11 +228,15 @@ step_collect(struct walk *w)
 	request_of(w, &req);
 	rc = ops->collect(ca, &req, w->job.order_ref,
 	    w->p->ca->challenge == CHALLENGE_HTTP01 ? &ch : NULL, &cert, &chain, &nchain, &w->e);
-	if (rc == LB_EPENDING || rc == LB_EUNREACH)
+	/* Only an order the CA refused or does not know is dead; an
+	 * unreachable CA or refused credentials say nothing about the order,
+	 * which is collected again next time. */
+	if (rc != 0 && rc != LB_ERR && rc != LB_ENOTFOUND)
 		goto out;
 	if (rc != 0) {
-		/* The order is dead (refused, invalid). Its CSR is not sent again:
-		 * the next run starts over with a fresh key. */
+		/* Its CSR is not sent again: the next run starts over with a
+		 * fresh key. Should the journal write fail, the next run finds
+		 * the discarded key unusable and starts over all the same. */
 		restart(w, "the CA did not issue");
 		goto out;
 	}
@@ -348,7 +358,6 @@ static int
 step_finish(struct walk *w, struct run_result *res)
 {
 	struct cert_info ci = {0};
-	struct device_cert now = {0};
 	struct store_cert sc = {0};
 	struct err e = {0};
 	int rc;
@@ -374,8 +383,8 @@ step_finish(struct walk *w, struct run_result *res)
 	sc.cert_pem = w->job.cert_pem;
 	sc.chain_pem = w->job.chain_pem;
 	sc.updated = time(NULL);
-	if (w->dops->cert_get(w->dev, w->p, &now, &e) == 0)
-		sc.device_refs = now.refs;
+	/* device_refs stays empty: a renewal reads the objects to retire
+	 * from the device itself (decide), which is the truth. */
 	if ((rc = names_json(&ci, &sc.names)) == 0)
 		rc = store_cert_put(w->en->st, &sc, &w->e);
 	free(sc.names);
@@ -386,7 +395,6 @@ step_finish(struct walk *w, struct run_result *res)
 		snprintf(res->serial, sizeof(res->serial), "%s", ci.serial);
 		rc = verify_served(w, &ci);
 	}
-	device_cert_free(&now);
 	cert_info_free(&ci);
 	return rc;
 }
