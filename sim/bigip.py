@@ -44,6 +44,8 @@ import urllib.parse
 UPLOAD_DIR = "/var/config/rest/downloads"
 CHUNK_MAX = 1024 * 1024
 TOKEN_MAX_TIMEOUT = 36000
+# Active tokens per user; "admin" is exempt (reference §1.3).
+TOKENS_PER_USER = 100
 
 # Allowed JSON properties per collection (besides the common ones).
 COMMON_PROPS = {"name", "partition", "fullPath", "kind", "generation",
@@ -1299,6 +1301,13 @@ def make_handler(sim, unit):
                 if isinstance(body, dict) and body.get("name"):
                     entry["name"] = body.get("name")
             coord = self.headers.get("X-F5-REST-Coordination-Id")
+            if coord and (path == "/mgmt/tm/transaction" or
+                          path.startswith("/mgmt/tm/transaction/")):
+                # The reference (§4.5) says the commit must not carry the
+                # header; the exact refusal is a SIM CHOICE.
+                raise ApiError(400, "Transaction %s: the transaction endpoint cannot be called "
+                               "from within a transaction (drop X-F5-REST-Coordination-Id)"
+                               % coord, framework=True)
             with sim.lock:
                 if coord and method != "GET" and "/transaction" not in path:
                     try:
@@ -1344,6 +1353,13 @@ def make_handler(sim, unit):
             tok = "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(26))
             now = time.time()
             with sim.lock:
+                live = sum(1 for t in sim.tokens.values()
+                           if t["user"] == b["username"] and t["expires"] > now)
+                if b["username"] != "admin" and live >= TOKENS_PER_USER:
+                    uid = hashlib.md5(b["username"].encode()).hexdigest()
+                    raise ApiError(400, "user %s-%s-%s-%s-%s has reached maximum active login "
+                                   "tokens" % (uid[:8], uid[8:12], uid[12:16], uid[16:20],
+                                               uid[20:]), framework=True)
                 sim.tokens[tok] = {"user": b["username"], "timeout": 1200, "start": now,
                                    "expires": now + 1200}
                 sim.seen_tokens.add(tok)
@@ -1394,6 +1410,12 @@ def make_handler(sim, unit):
             name = urllib.parse.unquote(name)
             if not name or "/" in name or name.startswith("."):
                 raise ApiError(400, "Invalid file name %s" % name, framework=True)
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype != "application/octet-stream":
+                # Reference §4.1: uploads are raw bytes, application/octet-stream
+                # (the refusal text is a SIM CHOICE).
+                raise ApiError(400, "Content-Type %s is not supported for file uploads; use "
+                               "application/octet-stream" % (ctype or "(none)"), framework=True)
             cr = self.headers.get("Content-Range")
             m = re.fullmatch(r"(\d+)-(\d+)/(\d+)", (cr or "").strip())
             if not m:

@@ -10,6 +10,7 @@ Usage:
                 [--http-vserver NAME]... [--http-port NAME=PORT]...
                 [--user nsroot --password PW]
                 [--session-timeout S] [--version 13.1]
+                [--nitro-variant default|strings]
 """
 
 import argparse
@@ -326,6 +327,7 @@ class State:
         self.lock = threading.RLock()
         self.dir = os.path.abspath(args.dir)
         self.version = args.version
+        self.variant = args.nitro_variant
         self.users = {args.user: args.password}
         self.ha = args.ha
         self.session_cap = args.session_timeout
@@ -1472,6 +1474,36 @@ class VserverConn(socketserver.BaseRequestHandler):
 
 # ----------------------------------------------------------- HTTP handlers
 
+SINGLETONS = ("nsversion", "nsconfig", "nsfeature")
+
+
+def other_variant(body):
+    """--nitro-variant strings: the other documented shape of a GET answer
+    (ref §1.4): numeric fields as JSON strings (adc-nitro-go types them so)
+    and singleton resources as a one-element array instead of an object."""
+    def conv(v):
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        return v
+    if not isinstance(body, dict):
+        return body
+    out = {}
+    for k, v in body.items():
+        if k in ("errorcode", "message", "severity"):
+            out[k] = v
+        elif k in SINGLETONS and isinstance(v, dict):
+            out[k] = [conv(v)]
+        else:
+            out[k] = conv(v)
+    return out
+
+
 def make_mgmt_handler(st, api, unit):
     handlers = api.handlers()
 
@@ -1526,6 +1558,8 @@ def make_mgmt_handler(st, api, unit):
                         raise NitroError("secondary")
                     obj = self.wrapper(resource) if method in ("POST", "PUT") else {}
                     status, body = h(method, name, q, action, obj)
+                    if method == "GET" and st.variant == "strings":
+                        body = other_variant(body)
                     if write:
                         st.counters["writes_ok"][str(unit)] = \
                             st.counters["writes_ok"].get(str(unit), 0) + 1
@@ -1734,6 +1768,10 @@ def main(argv=None):
     ap.add_argument("--password", default="nsroot")
     ap.add_argument("--session-timeout", type=int, default=None)
     ap.add_argument("--version", default="13.1")
+    # Which of the documented GET shapes to serve (ref §1.4): "default"
+    # (numbers as numbers, singletons as objects) or "strings" (numbers as
+    # strings, singletons as arrays). A client must take both.
+    ap.add_argument("--nitro-variant", default="default", choices=("default", "strings"))
     args = ap.parse_args(argv)
 
     os.makedirs(args.dir, exist_ok=True)

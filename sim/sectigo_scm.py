@@ -23,6 +23,14 @@ described in ../shared/reference/sectigo-scm-acme.md sections 1-3:
   intermediate, x509IOR intermediate then root, pemia leaf then issuers;
   the reference marks the order as observed, not specified.
 - revoke/{sslId}, revoke/serial/{serial} and revoke/manual answer 204.
+- --collect-form picks which collect URL forms exist (the reference gives
+  both): "both" (default), "query" (/collect/{id}?format=, the current doc;
+  the path form is then 404), "path" (/collect/{id}/{format}, what pycm, KF,
+  sguidia call; /collect/{id} is then 404), "default-only" (the query form
+  exists but ignores format= and serves the documented default, base64 =
+  PKCS#7 PEM). --pending-style empty answers a not-yet-collectable
+  certificate with an empty 200 body (what sguidia handles) instead of
+  400/-183.
 
 Test-only endpoints: GET /_sim/state, GET /_sim/requests, POST /_sim/requests/clear,
 POST /_sim/fault.
@@ -398,11 +406,16 @@ class Handler(BaseHTTPRequestHandler):
         if not p.startswith("/api/ssl/v1"):
             err(404, -1, "Not found: %s" % path)
         rest = p[len("/api/ssl/v1"):].lstrip("/").split("/")
+        form = self.st.args.collect_form
         routes = [
             (("types",), "GET", self.types),
             (("enroll",), "POST", self.enroll),
-            (("collect", "*"), "GET", self.collect_query),
-            (("collect", "*", "*"), "GET", self.collect_path),
+        ]
+        if form != "path":
+            routes.append((("collect", "*"), "GET", self.collect_query))
+        if form in ("both", "path"):
+            routes.append((("collect", "*", "*"), "GET", self.collect_path))
+        routes += [
             (("revoke", "manual"), "POST", self.revoke_manual),
             (("revoke", "serial", "*"), "POST", self.revoke_serial),
             (("revoke", "*"), "POST", self.revoke_id),
@@ -457,10 +470,15 @@ class Handler(BaseHTTPRequestHandler):
             err(400, -1, "externalRequester: size must be between 0 and 512")
         if body.get("dcvMode") is not None and body["dcvMode"] not in DCV_MODES:
             err(400, -1002, "Cannot parse message body")
+        if body.get("dcvMode") == "EMAIL" and not body.get("dcvEmail"):
+            err(400, -7, "dcvEmail is required but missing")
         for cf in body.get("customFields") or []:
             if (not isinstance(cf, dict) or set(cf) - {"name", "value"}
-                    or not isinstance(cf.get("name"), str)):
+                    or not isinstance(cf.get("name"), str)
+                    or not isinstance(cf.get("value", ""), str)):
                 err(400, -1002, "Cannot parse message body")
+            if len(cf.get("value") or "") > 256:
+                err(400, -1, "customFields.value: size must be between 0 and 256")
         csr = body["csr"]
         if not 1 <= len(csr) <= 32767:
             err(400, -10, "Error while decoding CSR.")
@@ -522,6 +540,8 @@ class Handler(BaseHTTPRequestHandler):
         return 200, body, "application/json", None, None
 
     def collect_query(self, query, raw, ssl_id):
+        if self.st.args.collect_form == "default-only":
+            return self.collect(ssl_id, "base64")
         return self.collect(ssl_id, query.get("format", ["base64"])[0])
 
     def collect_path(self, query, raw, ssl_id, fmt):
@@ -538,6 +558,8 @@ class Handler(BaseHTTPRequestHandler):
                 err(400, -110, "Certificate has been revoked and cannot be downloaded.")
             c["collects"] += 1
             if c["collects"] <= c["pending"]:
+                if st.args.pending_style == "empty":
+                    return 200, b"", "application/octet-stream", None, None
                 err(400, -183, "Certificate is not collectable.")
             c["status"] = "Issued"
             pem = c["pem"]
@@ -641,6 +663,11 @@ def main():
                     "225:PremiumSSL Wildcard:365,226:Sectigo OV Multi-Domain:365/730")
     ap.add_argument("--refuse-domain", action="append",
                     help="names under this domain fail DCV (-107); repeatable")
+    ap.add_argument("--collect-form", default="both",
+                    choices=("both", "query", "path", "default-only"),
+                    help="which documented collect URL forms this instance serves")
+    ap.add_argument("--pending-style", default="error", choices=("error", "empty"),
+                    help="not yet collectable: 400/-183 (error) or an empty 200 (empty)")
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
 

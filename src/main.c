@@ -105,7 +105,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;
 		if (config_load(a.config_dir, &a.cfg, &e) != 0) {
-			fprintf(stderr, "%s\n", e.msg);
+			log_bare(LL_ERROR, "%s", e.msg);
 			return EXIT_USAGE;
 		}
 		/* Once, before any thread or handle: curl's lazy init is not

@@ -31,6 +31,7 @@
 #define ORDER_STEPS 64     /* bound on the order state machine */
 #define AUTHZ_MAX 100      /* Sectigo's SAN limit */
 #define LINKS_MAX 8
+#define SUBPROBLEMS_MAX 10 /* shown; a message ends up in a 1 KiB err anyway */
 #define POLL_CAP_MS 10000L
 #define POLL_TIMEOUT_S 600
 
@@ -228,7 +229,15 @@ problem_from_json(json_t *j, long status)
 		append(&s, "", st, NULL, NULL);
 	}
 	json_array_foreach(subs, i, sub) {
-		json_t *id = json_object_get(sub, "identifier");
+		json_t *id;
+		if (i == SUBPROBLEMS_MAX) {
+			/* the CA decides the count: each append copies the whole
+			 * text, so an unbounded list costs quadratic time */
+			snprintf(st, sizeof(st), "%zu more", json_array_size(subs) - i);
+			append(&s, "; and ", st, NULL, NULL);
+			break;
+		}
+		id = json_object_get(sub, "identifier");
 		const char *it = jstr(id, "type"), *iv = jstr(id, "value");
 		const char *stype = jstr(sub, "type"), *sd = jstr(sub, "detail");
 		char ident[300];
@@ -492,16 +501,24 @@ get_object(struct ca *c, const char *url, const char *what, json_t **out,
 static int
 write_private(const char *path, const char *text, struct err *e)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	/* one temporary name per call: run --jobs workers of the same CA may
+	 * save the account at once (mkostemp makes the file 0600) */
+	char *tmp = xasprintf("%s.tmp.XXXXXX", path);
 	int fd = -1, rc = LB_ERR;
 	size_t len = strlen(text);
+	ssize_t n;
 
 	if (tmp == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", path);
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
-	    write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
 		rc = err_set(e, LB_ERR, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return rc;
+	}
+	errno = 0;
+	if ((n = write(fd, text, len)) != (ssize_t)len || fsync(fd) != 0) {
+		rc = err_set(e, LB_ERR, "%s: %s", tmp, n >= 0 && errno == 0 ? "short write" :
+		    strerror(errno));
 		goto out;
 	}
 	if (rename(tmp, path) != 0) {

@@ -1,7 +1,7 @@
 /* Sectigo Certificate Manager REST client (classic header authentication):
- * GET /ssl/v1/types, POST /ssl/v1/enroll, GET /ssl/v1/collect/{id}/x509,
- * POST /ssl/v1/revoke/{id}. Facts and their sources:
- * shared/reference/sectigo-scm-acme.md sections 1-3. */
+ * GET /ssl/v1/types, POST /ssl/v1/enroll, GET /ssl/v1/collect/{id}?format=x509
+ * (or the older /collect/{id}/x509), POST /ssl/v1/revoke/{id}. Facts and
+ * their sources: shared/reference/sectigo-scm-acme.md sections 1-3. */
 #include "ca/ca.h"
 #include "ca/scm_internal.h"
 
@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ struct ca {
 	int term;
 	int poll_interval_s;
 	int poll_timeout_s;
+	bool collect_path_form; /* the instance serves only /collect/{id}/{format} */
 };
 
 static const char *const redact[] = { "password" };
@@ -112,10 +114,20 @@ scm_http_error(const char *ca_name, long status, const char *body, size_t len,
 	    ex[0] != '\0' ? ": " : "", ex);
 }
 
+static const long retry_codes[] = { -183, -1400, -109, -195, -140, -103 };
+
+static bool
+is_retry_code(long code)
+{
+	for (size_t i = 0; i < sizeof(retry_codes) / sizeof(retry_codes[0]); i++)
+		if (code == retry_codes[i])
+			return true;
+	return false;
+}
+
 bool
 scm_collect_pending(long status, const char *body, size_t len)
 {
-	static const long retry[] = { -183, -1400, -109, -195, -140, -103 };
 	char *desc = NULL;
 	long code;
 
@@ -123,15 +135,33 @@ scm_collect_pending(long status, const char *body, size_t len)
 		return true;
 	if (status == 200)
 		return body == NULL || strstr(body, "-----BEGIN") == NULL;
+	if (status == 401 || status == 403)
+		return false;
+	/* By code, whatever the 4xx: the OAS also documents 404 for collect. */
 	if (scm_error_parse(body, len, &code, &desc) != 0)
 		return false;
 	free(desc);
-	if (status == 401 || status == 403 || status == 404)
+	return is_retry_code(code);
+}
+
+bool
+scm_collect_unserved(long status, const char *body, size_t len)
+{
+	static const long known[] = { -110, -124, -126, -1450 };
+	char *desc = NULL;
+	long code;
+
+	if (status != 404 && status != 405)
 		return false;
-	for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++)
-		if (code == retry[i])
-			return true;
-	return false;
+	if (scm_error_parse(body, len, &code, &desc) != 0)
+		return true;
+	free(desc);
+	if (is_retry_code(code))
+		return false;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (code == known[i])
+			return false;
+	return true;
 }
 
 /* Comma-separated names without the common name: SCM takes the CN from
@@ -446,6 +476,50 @@ self_signed(const char *pem)
 	return yes;
 }
 
+/* The certificates of a PKCS#7 PEM bundle (format "base64", the
+ * documented default, served by an instance that ignores ?format=). */
+static int
+pkcs7_split(const char *bundle, char ***out, size_t *nout, struct err *e)
+{
+	BIO *in = BIO_new_mem_buf(bundle, -1), *mem = NULL;
+	PKCS7 *p7 = in != NULL ? PEM_read_bio_PKCS7(in, NULL, NULL, NULL) : NULL;
+	STACK_OF(X509) *certs = NULL;
+	char *pem = NULL;
+	long len;
+	int rc = LB_ERR;
+
+	if (p7 == NULL) {
+		err_set(e, LB_ERR, "collect answered a PKCS#7 bundle that does not parse");
+		goto out;
+	}
+	if (PKCS7_type_is_signed(p7) && p7->d.sign != NULL)
+		certs = p7->d.sign->cert;
+	if ((mem = BIO_new(BIO_s_mem())) == NULL) {
+		err_set(e, LB_ERR, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < sk_X509_num(certs); i++)
+		if (!PEM_write_bio_X509(mem, sk_X509_value(certs, i))) {
+			err_set(e, LB_ERR, "cannot re-encode the PKCS#7 certificates");
+			goto out;
+		}
+	if ((len = BIO_get_mem_data(mem, &pem)) <= 0) {
+		err_set(e, LB_ERR, "collect answered a PKCS#7 bundle without certificates");
+		goto out;
+	}
+	if ((pem = strndup(pem, (size_t)len)) == NULL) {
+		err_set(e, LB_ERR, "out of memory");
+		goto out;
+	}
+	rc = x509_split_pem(pem, out, nout, e);
+	free(pem);
+out:
+	PKCS7_free(p7);
+	BIO_free(mem);
+	BIO_free(in);
+	return rc;
+}
+
 /* Leaf first, then issuers; a trailing root is dropped when an
  * intermediate remains, as a server never needs to send its trust anchor. */
 static int
@@ -456,7 +530,12 @@ split_chain(struct ca *c, const char *bundle, char **cert_pem, char ***chain,
 	size_t n = 0;
 	int rc;
 
-	if ((rc = x509_split_pem(bundle, &v, &n, e)) != 0)
+	if (strstr(bundle, "-----BEGIN CERTIFICATE-----") == NULL &&
+	    strstr(bundle, "-----BEGIN PKCS7-----") != NULL)
+		rc = pkcs7_split(bundle, &v, &n, e);
+	else
+		rc = x509_split_pem(bundle, &v, &n, e);
+	if (rc != 0)
 		goto fail;
 	if (n == 0) {
 		rc = err_set(e, LB_ERR, "scm %s: collect returned no certificate", c->name);
@@ -497,6 +576,14 @@ sleep_s(int s)
 		;
 }
 
+static char *
+collect_path(const struct ca *c, const char *order_ref)
+{
+	if (c->collect_path_form)
+		return xasprintf("/ssl/v1/collect/%s/%s", order_ref, SCM_COLLECT_FORMAT);
+	return xasprintf("/ssl/v1/collect/%s?format=%s", order_ref, SCM_COLLECT_FORMAT);
+}
+
 static int
 scm_collect(struct ca *c, const struct ca_request *req, const char *order_ref,
     const struct ca_challenge *ch, char **cert_pem, char ***chain, size_t *nchain,
@@ -514,14 +601,23 @@ scm_collect(struct ca *c, const struct ca_request *req, const char *order_ref,
 	*nchain = 0;
 	if (!scm_is_id(order_ref))
 		return err_set(e, LB_ERR, "scm %s: \"%s\" is not an SCM sslId", c->name, order_ref);
-	if ((path = xasprintf("/ssl/v1/collect/%s/%s", order_ref, SCM_COLLECT_FORMAT)) == NULL)
-		return err_set(e, LB_ERR, "scm %s: out of memory", c->name);
 	for (;;) {
 		http_resp_free(&r);
 		memset(&r, 0, sizeof(r));
+		free(path);
+		if ((path = collect_path(c, order_ref)) == NULL)
+			return err_set(e, LB_ERR, "scm %s: out of memory", c->name);
 		tries++;
 		if ((rc = scm_call(c, "GET", path, NULL, true, &r, e)) != 0)
 			goto out;
+		if (!c->collect_path_form && scm_collect_unserved(r.status, r.body, r.body_len)) {
+			/* The current doc's query form; older instances and most
+			 * clients use the path form (reference 2.4): try that. */
+			log_info("scm %s: %s answered HTTP %ld; using /collect/{id}/{format}",
+			    c->name, path, r.status);
+			c->collect_path_form = true;
+			continue;
+		}
 		if (r.status == 200 && !scm_collect_pending(r.status, r.body, r.body_len)) {
 			rc = split_chain(c, r.body, cert_pem, chain, nchain, e);
 			goto out;

@@ -20,10 +20,17 @@ int scm_http_error(const char *ca_name, long status, const char *body, size_t le
     struct err *e);
 
 /* True when a collect answer means "not issued yet, ask again": the
- * documented codes -183, -1400, -109, -195, -140, -103, any 5xx, and a
- * 200 without a certificate. Revoked (-110), a wrong id (-124), a bad
- * format (-126, -1450), auth failures and anything else are final. */
+ * documented codes -183, -1400, -109, -195, -140, -103 with any 4xx but
+ * 401/403 (400 is usual, the OAS also documents 404), any 5xx, and a 200
+ * without a certificate. Revoked (-110), a wrong id (-124), a bad format
+ * (-126, -1450), auth failures and anything else are final. */
 bool scm_collect_pending(long status, const char *body, size_t len);
+
+/* True when a collect answer means "this URL form is not served here":
+ * 404/405 without an SCM envelope, or with a code that is none of the
+ * collect codes above (a wrong id -124 stays a real "not found"). The
+ * client then switches from ?format= to the /{format} path form. */
+bool scm_collect_unserved(long status, const char *body, size_t len);
 
 struct scm_enroll {
 	long org_id;

@@ -1,9 +1,22 @@
 /* lbcert check: configuration (already loaded by main), then a read-only
  * login on every device and a read-only request to every CA. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cmd/cmd.h"
 #include "engine/engine.h"
+#include "util/log.h"
+
+/* stdout, not the log: redact what a peer may echo (a password). */
+static void
+print_failed(const char *what, const char *name, const struct err *e)
+{
+	char *m = log_redact(e->msg);
+
+	printf("%s %s: FAILED: %s\n", what, name, m != NULL ? m :
+	    "(message withheld: out of memory)");
+	free(m);
+}
 
 int
 cmd_check(struct app *a, int argc, char **argv)
@@ -31,7 +44,7 @@ cmd_check(struct app *a, int argc, char **argv)
 		if (rc == 0)
 			printf("device %s: ok (%s)\n", a->cfg->devices[i].name, ops->active_url(d));
 		else
-			printf("device %s: FAILED: %s\n", a->cfg->devices[i].name, e.msg);
+			print_failed("device", a->cfg->devices[i].name, &e);
 		bad += rc != 0;
 		unreachable += rc == LB_EUNREACH;
 	}
@@ -43,7 +56,10 @@ cmd_check(struct app *a, int argc, char **argv)
 		rc = engine_ca(en, &a->cfg->cas[i], &c, &ops, &e);
 		if (rc == 0)
 			rc = ops->ping(c, &e);
-		printf(rc == 0 ? "ca %s: ok\n" : "ca %s: FAILED: %s\n", a->cfg->cas[i].name, e.msg);
+		if (rc == 0)
+			printf("ca %s: ok\n", a->cfg->cas[i].name);
+		else
+			print_failed("ca", a->cfg->cas[i].name, &e);
 		bad += rc != 0;
 		unreachable += rc == LB_EUNREACH;
 	}

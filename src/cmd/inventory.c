@@ -9,6 +9,7 @@
 
 #include "cmd/cmd.h"
 #include "engine/engine.h"
+#include "util/log.h"
 
 /* The profile whose certificate this is: the one recorded in the store
  * for this device with the same serial (BIG-IP names its cert objects
@@ -155,7 +156,8 @@ cmd_inventory(struct app *a, int argc, char **argv)
 		if (rc == 0)
 			rc = ops->inventory(d, &v, &n, &e);
 		if (rc != 0) {
-			fprintf(stderr, "lbcert: device %s: %s\n", cd->name, e.msg);
+			/* the log redacts what a device may echo */
+			log_error("device %s: %s", cd->name, e.msg);
 			bad++;
 			unreachable += rc == LB_EUNREACH;
 			continue;

@@ -476,6 +476,9 @@ read_whole(const char *path, bool secret, char **buf, size_t *len,
 	rc = 0;
 out:
 	if (rc != 0 && *buf != NULL) {
+		/* a read cut short may still have brought secrets in */
+		if (secret)
+			OPENSSL_cleanse(*buf, *len);
 		free(*buf);
 		*buf = NULL;
 	}
@@ -554,6 +557,8 @@ ydoc_load(struct ydoc *d, struct err *e)
 	if ((rc = read_whole(d->file, d->secret, &buf, &len, e)) != 0)
 		return rc;
 	if (!yaml_parser_initialize(&p)) {
+		if (d->secret)
+			OPENSSL_cleanse(buf, len);
 		free(buf);
 		return oom(e);
 	}

@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,17 +143,22 @@ jws_key_load(const char *path, EVP_PKEY **out, struct err *e)
 int
 jws_key_save(EVP_PKEY *k, const char *path, struct err *e)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	/* A name of its own per call, not per process: run --jobs workers
+	 * may save the same key path at once, and a shared temporary name
+	 * would let one unlink or link the other's half-written file. */
+	char *tmp = xasprintf("%s.tmp.XXXXXX", path);
 	FILE *fp = NULL;
 	int fd = -1, rc = LB_ERR;
+	bool made = false;
 
 	if (tmp == NULL)
 		return err_set(e, LB_ERR, "account key %s: out of memory", path);
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+	/* mkostemp creates the file 0600 */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
 		err_set(e, LB_ERR, "account key %s: %s", tmp, strerror(errno));
 		goto out;
 	}
+	made = true;
 	if ((fp = fdopen(fd, "w")) == NULL) {
 		err_set(e, LB_ERR, "account key %s: %s", tmp, strerror(errno));
 		goto out;
@@ -178,7 +184,8 @@ out:
 		fclose(fp);
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	if (made)
+		unlink(tmp);
 	free(tmp);
 	return rc;
 }

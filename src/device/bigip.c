@@ -415,8 +415,10 @@ bigip_key_create(struct device *d, const struct cfg_profile *p, const char *tag,
 		goto out;
 	if ((rc = fetch_csr(d, csr_fp, csr_pem, e)) != 0) {
 		struct err de = {0};
-		del_obj(d, "sys/crypto/csr", csr_fp, &de);
-		del_obj(d, "sys/crypto/key", ref, &de);
+		/* the passphrase dies with this call: the key is of no use */
+		if (del_obj(d, "sys/crypto/csr", csr_fp, &de) != 0 ||
+		    del_obj(d, "sys/crypto/key", ref, &de) != 0)
+			log_warn("%s: left unusable key %s behind: %s", dname(d), ref, de.msg);
 		goto out;
 	}
 	if ((nk = realloc(d->keys, (d->nkeys + 1) * sizeof(*nk))) == NULL) {
@@ -678,6 +680,38 @@ preflight(struct device *d, const struct cfg_profile *p, const char *prof_fp,
 		vs = NULL;
 	}
 	json_decref(cs);
+	return rc;
+}
+
+/* Before a key is made: the parent profile exists and every virtual
+ * would accept ours (preflight), so a refusal costs no certificate. */
+static int
+bigip_check_ready(struct device *d, const struct cfg_profile *p, struct err *e)
+{
+	char pbuf[256], *prof_fp;
+	const char *parent = p->client_ssl.parent != NULL ? p->client_ssl.parent :
+	    "/Common/clientssl";
+	bool *attached = calloc(p->nvservers + 1, sizeof(*attached));
+	json_t *cs = NULL;
+	int rc;
+
+	prof_fp = icontrol_fullpath(d->part, profile_name(p, pbuf, sizeof(pbuf)));
+	if (attached == NULL || prof_fp == NULL) {
+		rc = err_set(e, LB_ERR, "%s: out of memory", dname(d));
+		goto out;
+	}
+	if ((rc = clientssl_set(d, &cs, e)) != 0)
+		goto out;
+	if (!in_set(cs, parent)) {
+		rc = err_set(e, LB_ERR, "%s: profile %s: parent client-ssl profile %s does not "
+		    "exist", dname(d), p->name, parent);
+		goto out;
+	}
+	rc = preflight(d, p, prof_fp, attached, e);
+out:
+	json_decref(cs);
+	free(attached);
+	free(prof_fp);
 	return rc;
 }
 
@@ -1169,10 +1203,22 @@ delete_refs(struct device *d, json_t *refs, const char *keep_profile, struct err
 	char *in_use = NULL;
 	int rc = 0;
 
-	/* never delete what the profile serves now (a retry after the swap) */
-	if (keep_profile != NULL && get_obj(d, "ltm/profile/client-ssl", keep_profile, NULL,
-	    &prof, e) == 0)
-		in_use = json_dumps(json_object_get(prof, "certKeyChain"), JSON_COMPACT);
+	/* never delete what the profile serves now (a retry after the swap):
+	 * without its answer nothing is known to be unused. A profile that is
+	 * gone serves nothing. */
+	if (keep_profile != NULL) {
+		rc = get_obj(d, "ltm/profile/client-ssl", keep_profile, NULL, &prof, e);
+		if (rc == 0 && (in_use = json_dumps(json_object_get(prof, "certKeyChain"),
+		    JSON_COMPACT)) == NULL)
+			rc = err_set(e, LB_ERR, "%s: out of memory", dname(d));
+		if (rc != 0 && rc != LB_ENOTFOUND) {
+			err_prefix(e, "%s: not deleting old objects: cannot tell what profile %s "
+			    "serves", dname(d), keep_profile);
+			decref_wiped(prof);
+			return rc;
+		}
+		rc = 0;
+	}
 	err_clear(e);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		const char *name = jstr(refs, order[i].field);
@@ -1189,8 +1235,8 @@ delete_refs(struct device *d, json_t *refs, const char *keep_profile, struct err
 			rc = 0;
 		}
 	}
-	if (in_use != NULL)
-		free(in_use);
+	/* the dump holds the profile's passphrase fields too */
+	secret_free(in_use);
 	decref_wiped(prof);
 	return rc;
 }
@@ -1223,7 +1269,10 @@ bigip_remove(struct device *d, const struct cfg_profile *p, struct err *e)
 
 	if ((rc = bigip_cert_get(d, p, &cur, e)) != 0)
 		return rc;
-	prof_fp = icontrol_fullpath(d->part, profile_name(p, pbuf, sizeof(pbuf)));
+	if ((prof_fp = icontrol_fullpath(d->part, profile_name(p, pbuf, sizeof(pbuf)))) == NULL) {
+		rc = err_set(e, LB_ERR, "%s: out of memory", dname(d));
+		goto out;
+	}
 	if ((rc = list_virtuals(d, &vs, e)) != 0 || (rc = clientssl_set(d, &cs, e)) != 0)
 		goto out;
 	/* refuse first, change nothing, when a virtual would serve nothing */
@@ -1449,6 +1498,7 @@ const struct device_ops bigip_ops = {
 	.close = bigip_close,
 	.active_url = bigip_active_url,
 	.cert_get = bigip_cert_get,
+	.check_ready = bigip_check_ready,
 	.key_create = bigip_key_create,
 	.key_usable = bigip_key_usable,
 	.key_discard = bigip_key_discard,

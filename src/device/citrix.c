@@ -123,21 +123,23 @@ str_empty(const char *s)
 /* --- files (systemfile) --- */
 
 /* Splits a certkey file reference ("x.crt" or "/nsconfig/ssl/x.crt") into
- * directory and file name. */
-static void
+ * directory and file name. -1 when the directory does not fit in dir: a
+ * cut directory would name another place (and a DELETE there). */
+static int
 file_split(const char *ref, char *dir, size_t dlen, const char **base)
 {
 	const char *slash = strrchr(ref, '/');
+	int n;
 
 	if (slash == NULL) {
-		snprintf(dir, dlen, "%s", SSL_DIR);
 		*base = ref;
-		return;
+		n = snprintf(dir, dlen, "%s", SSL_DIR);
+	} else {
+		*base = slash + 1;
+		n = slash == ref ? snprintf(dir, dlen, "/") :
+		    snprintf(dir, dlen, "%.*s", (int)(slash - ref), ref);
 	}
-	snprintf(dir, dlen, "%.*s", (int)(slash - ref), ref);
-	if (dir[0] == '\0')
-		snprintf(dir, dlen, "/");
-	*base = slash + 1;
+	return n < 0 || (size_t)n >= dlen ? -1 : 0;
 }
 
 /* Whether two file references name the same file (bare names live in
@@ -150,8 +152,8 @@ file_same(const char *a, const char *b)
 
 	if (a == NULL || b == NULL)
 		return false;
-	file_split(a, da, sizeof(da), &ba);
-	file_split(b, db, sizeof(db), &bb);
+	if (file_split(a, da, sizeof(da), &ba) != 0 || file_split(b, db, sizeof(db), &bb) != 0)
+		return strcmp(a, b) == 0;
 	if (strcmp(ba, bb) != 0)
 		return false;
 	for (char *p = da; p != NULL; p = p == da ? db : NULL) {
@@ -174,7 +176,9 @@ file_get(struct device *d, const char *ref, char **content, size_t *len, struct 
 	int rc;
 
 	*content = NULL;
-	file_split(ref, dir, sizeof(dir), &base);
+	if (file_split(ref, dir, sizeof(dir), &base) != 0)
+		return err_set(e, LB_ERR, "%s: file %s: directory name too long", d->cfg->name,
+		    ref);
 	snprintf(what, sizeof(what), "file %s/%s", dir, base);
 	if ((args = nitro_args("filename", base, "filelocation", dir, NULL)) == NULL) {
 		rc = err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
@@ -218,7 +222,9 @@ file_exists(struct device *d, const char *ref, bool *exists, struct err *e)
 	int rc;
 
 	*exists = false;
-	file_split(ref, dir, sizeof(dir), &base);
+	if (file_split(ref, dir, sizeof(dir), &base) != 0)
+		return err_set(e, LB_ERR, "%s: file %s: directory name too long", d->cfg->name,
+		    ref);
 	snprintf(what, sizeof(what), "directory %s", dir);
 	args = nitro_args("filelocation", dir, NULL);
 	ef = http_escape(base);
@@ -296,7 +302,9 @@ file_del(struct device *d, const char *ref, struct err *e)
 	char dir[256], what[320], *args, *q;
 	int rc;
 
-	file_split(ref, dir, sizeof(dir), &base);
+	if (file_split(ref, dir, sizeof(dir), &base) != 0)
+		return err_set(e, LB_ERR, "%s: file %s: directory name too long, not deleting "
+		    "it", d->cfg->name, ref);
 	snprintf(what, sizeof(what), "file %s/%s", dir, base);
 	args = nitro_args("filelocation", dir, NULL);
 	q = args != NULL ? xasprintf("args=%s", args) : NULL;
@@ -637,6 +645,26 @@ keygen_body(const struct cfg_profile *p, const char *keyf, const char **res)
 	*res = "sslrsakey";
 	return json_pack("{s:{s:s, s:i, s:s, s:s}}", "sslrsakey", "keyfile", keyf,
 	    "bits", p->key.size > 0 ? p->key.size : 2048, "exponent", "F4", "keyform", "PEM");
+}
+
+static int
+citrix_check_ready(struct device *d, const struct cfg_profile *p, struct err *e)
+{
+	json_t *items = NULL;
+	char what[160];
+	int rc = 0;
+
+	/* One GET per listed vserver: sslvserver covers lb, cs and vpn. */
+	for (size_t i = 0; i < p->nvservers && rc == 0; i++) {
+		snprintf(what, sizeof(what), "SSL vserver %s", p->vservers[i].name);
+		rc = get_items(d, "sslvserver", p->vservers[i].name, NULL, what, &items, e);
+		json_decref(items);
+		items = NULL;
+		if (rc == LB_ENOTFOUND)
+			err_prefix(e, "profile %s lists SSL vserver %s, which %s does not have",
+			    p->name, p->vservers[i].name, d->cfg->name);
+	}
+	return rc;
 }
 
 static int
@@ -1562,6 +1590,7 @@ const struct device_ops citrix_ops = {
 	.close = citrix_close,
 	.active_url = citrix_active_url,
 	.cert_get = citrix_cert_get,
+	.check_ready = citrix_check_ready,
 	.key_create = citrix_key_create,
 	.key_usable = citrix_key_usable,
 	.key_discard = citrix_key_discard,

@@ -58,6 +58,12 @@ struct device_ops {
 	int (*cert_get)(struct device *d, const struct cfg_profile *p,
 	    struct device_cert *out, struct err *e);
 
+	/* Read-only: whether the profile can be put in service here (every
+	 * listed virtual server exists, nothing of the administrator's stands
+	 * in the way). The engine asks before it makes a key, so a profile that
+	 * would fail at activation costs no certificate. */
+	int (*check_ready)(struct device *d, const struct cfg_profile *p, struct err *e);
+
 	/* Makes a new key pair and a CSR on the device. tag makes the object
 	 * names unique (the engine passes a UTC timestamp). *key_ref (journaled
 	 * by the engine) names the key on the device; *csr_pem is the CSR. */

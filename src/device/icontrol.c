@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "util/log.h"
@@ -140,7 +141,13 @@ login(struct icontrol *ic, struct err *e)
 out:
 	if (txt != NULL)
 		secret_free(txt);
-	json_decref(body);
+	if (body != NULL) {
+		/* jansson frees without clearing */
+		json_t *pw = json_object_get(body, "password");
+		if (json_is_string(pw))
+			OPENSSL_cleanse((char *)json_string_value(pw), json_string_length(pw));
+		json_decref(body);
+	}
 	if (root != NULL) {
 		/* the token string inside the parsed tree is wiped with it */
 		json_t *t = json_object_get(json_object_get(root, "token"), "token");

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -463,6 +464,16 @@ send_raw(struct nitro *n, const char *method, const char *path, const char *body
 	return rc;
 }
 
+/* jansson frees without clearing: wipe a secret string member first. */
+static void
+wipe_member(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (json_is_string(v))
+		OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+}
+
 static int
 login(struct nitro *n, struct err *e)
 {
@@ -515,8 +526,16 @@ login(struct nitro *n, struct err *e)
 out:
 	if (txt != NULL)
 		secret_free(txt);
+	/* the password, and the session id in the answer's body and cookie */
+	wipe_member(json_object_get(body, "login"), "password");
 	json_decref(body);
+	wipe_member(root, "sessionid");
 	json_decref(root);
+	if (r.body != NULL)
+		OPENSSL_cleanse(r.body, r.body_len);
+	for (size_t i = 0; i < r.nhdr; i++)
+		if (strcmp(r.hdr_names[i], "set-cookie") == 0)
+			OPENSSL_cleanse(r.hdr_values[i], strlen(r.hdr_values[i]));
 	http_resp_free(&r);
 	return rc;
 }

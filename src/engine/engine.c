@@ -1,12 +1,23 @@
 #include "engine/engine.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/engine_int.h"
 #include "util/log.h"
 #include "util/mem.h"
+
+void
+engine_redact_copy(char *dst, size_t len, const char *msg)
+{
+	char *r = log_redact(msg);
+
+	/* no copy, no text: an unredacted message is worse than none */
+	snprintf(dst, len, "%s", r != NULL ? r : "(message withheld: out of memory)");
+	free(r);
+}
 
 struct engine *
 engine_new(const struct config *cfg, struct store *st, const char *state_dir)
@@ -59,7 +70,7 @@ engine_device(struct engine *en, const struct cfg_device *d, struct device **dev
 		s->cfg = d;
 		s->ops = device_ops_for(d->type);
 		s->rc = s->ops->open(d, &s->dev, &oe);
-		memcpy(s->msg, oe.msg, sizeof(s->msg));
+		engine_redact_copy(s->msg, sizeof(s->msg), oe.msg);
 		if (s->rc == 0)
 			log_info("device %s: connected to %s", d->name, s->ops->active_url(s->dev));
 	}
@@ -91,7 +102,7 @@ engine_ca(struct engine *en, const struct cfg_ca *c, struct ca **ca,
 		pthread_mutex_lock(&ca_open_lock);
 		s->rc = s->ops->open(c, en->state_dir, &s->ca, &oe);
 		pthread_mutex_unlock(&ca_open_lock);
-		memcpy(s->msg, oe.msg, sizeof(s->msg));
+		engine_redact_copy(s->msg, sizeof(s->msg), oe.msg);
 	}
 	if (s->rc != 0)
 		return err_set(e, s->rc, "%s", s->msg);

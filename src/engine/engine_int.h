@@ -28,4 +28,9 @@ struct engine {
 	struct ca_slot *cas;
 };
 
+/* Copies msg into dst (cut at len) with every registered secret replaced:
+ * error texts go to stdout and the state database, past the log's own
+ * redaction, and a peer may echo a credential in its error message. */
+void engine_redact_copy(char *dst, size_t len, const char *msg);
+
 #endif

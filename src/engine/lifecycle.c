@@ -30,11 +30,17 @@ struct walk {
 };
 
 static int
-journal(struct walk *w, int step)
+journal_e(struct walk *w, int step, struct err *e)
 {
 	w->job.step = step;
 	w->job.updated = time(NULL);
-	return store_job_put(w->en->st, &w->job, &w->e);
+	return store_job_put(w->en->st, &w->job, e);
+}
+
+static int
+journal(struct walk *w, int step)
+{
+	return journal_e(w, step, &w->e);
 }
 
 static void
@@ -46,11 +52,13 @@ history(struct walk *w, const char *action, const char *detail)
 		log_warn("%s: history: %s", w->p->name, e.msg);
 }
 
-static void
+/* 0, or -1 when src could not be copied (*dst is then NULL). */
+static int
 set_str(char **dst, const char *src)
 {
 	free(*dst);
 	*dst = xstrdup(src);
+	return src != NULL && *dst == NULL ? -1 : 0;
 }
 
 /* A key that will not be used is removed from the device; failing that
@@ -66,9 +74,10 @@ discard_key(struct walk *w)
 		history(w, "key_discard", w->job.key_ref);
 }
 
-/* Throws the key away and starts the profile over from a fresh key. */
+/* Throws the key away and starts the profile over from a fresh key. A
+ * journal write that fails is described in je. */
 static int
-restart(struct walk *w, const char *why)
+restart(struct walk *w, const char *why, struct err *je)
 {
 	log_warn("%s: %s: discarding key %s and starting over", w->p->name, why, w->job.key_ref);
 	discard_key(w);
@@ -78,7 +87,19 @@ restart(struct walk *w, const char *why)
 	set_str(&w->job.cert_pem, NULL);
 	set_str(&w->job.chain_pem, NULL);
 	set_str(&w->job.install_ref, NULL);
-	return journal(w, STEP_NONE);
+	return journal_e(w, STEP_NONE, je);
+}
+
+/* restart() for a caller whose w->e already holds the error the user must
+ * see (the CA's): a failed journal write is logged instead of replacing
+ * it. */
+static void
+restart_keep_error(struct walk *w, const char *why)
+{
+	struct err je = {0};
+
+	if (restart(w, why, &je) != 0)
+		log_warn("%s: cannot journal the restart: %s", w->p->name, je.msg);
 }
 
 static int
@@ -157,17 +178,24 @@ step_submit(struct walk *w)
 	if ((rc = get_ca(w, &ca, &ops)) != 0)
 		return rc;
 	request_of(w, &req);
-	set_str(&w->job.order_ref, ORDER_IN_FLIGHT);
+	/* without the in-flight mark a crash would send this CSR again */
+	if (set_str(&w->job.order_ref, ORDER_IN_FLIGHT) != 0)
+		return err_set(&w->e, LB_ERR, "out of memory");
 	if ((rc = journal(w, STEP_KEY)) != 0)
 		return rc;
 	rc = ops->submit(ca, &req, &ref, &w->e);
 	if (rc != 0) {
 		/* Refused outright: nothing was ordered, the key may be reused.
 		 * Should this journal write fail, the in-flight mark stays and
-		 * the next run takes a fresh key: the safe side. */
+		 * the next run takes a fresh key: the safe side. w->e keeps
+		 * the CA's answer, which is what the user needs to see. */
 		if (rc != LB_EUNREACH) {
+			struct err je = {0};
+
 			set_str(&w->job.order_ref, NULL);
-			journal(w, STEP_KEY);
+			if (journal_e(w, STEP_KEY, &je) != 0)
+				log_warn("%s: cannot journal the refused submission: %s",
+				    w->p->name, je.msg);
 		}
 		return rc;
 	}
@@ -237,7 +265,7 @@ step_collect(struct walk *w)
 		/* Its CSR is not sent again: the next run starts over with a
 		 * fresh key. Should the journal write fail, the next run finds
 		 * the discarded key unusable and starts over all the same. */
-		restart(w, "the CA did not issue");
+		restart_keep_error(w, "the CA did not issue");
 		goto out;
 	}
 	rc = x509_check_issued(cert, chain, nchain, w->job.csr_pem, w->p->sans, w->p->nsans,
@@ -252,11 +280,12 @@ step_collect(struct walk *w)
 			    "ordering again", w->p->name, w->job.order_ref, w->e.msg);
 			w->rekeyed = false;
 			err_clear(&w->e);
-			restart(w, "the order belongs to the discarded key");
-			rc = 0;
+			/* walk_steps goes on with a fresh key only once the
+			 * journal says so */
+			rc = restart(w, "the order belongs to the discarded key", &w->e);
 			goto out;
 		}
-		restart(w, "the issued certificate failed the check");
+		restart_keep_error(w, "the issued certificate failed the check");
 		goto out;
 	}
 	w->job.cert_pem = cert;
@@ -408,6 +437,10 @@ begin(struct walk *w, const struct policy_decision *d, const struct device_cert 
 	w->job.reason = xstrdup(d->reason);
 	w->job.old_refs = installed != NULL ? xstrdup(installed->refs) : NULL;
 	w->job.started = time(NULL);
+	/* a lost old_refs would leave the replaced objects on the device */
+	if (w->job.profile == NULL || w->job.reason == NULL ||
+	    (installed != NULL && installed->refs != NULL && w->job.old_refs == NULL))
+		return err_set(&w->e, LB_ERR, "out of memory");
 	return journal(w, STEP_NONE);
 }
 
@@ -432,24 +465,55 @@ revoked_override(struct engine *en, const struct cfg_profile *p,
 	}
 }
 
-/* Decides, from the device, whether anything is due. *due = 0 when not. */
+/* What is due for the profile, from the certificate on the device. */
+static int
+judge(struct walk *w, bool force, struct policy_decision *d, struct device_cert *cur)
+{
+	int rc = w->dops->cert_get(w->dev, w->p, cur, &w->e);
+
+	if (rc != 0 && rc != LB_ENOTFOUND)
+		return rc;
+	err_clear(&w->e);
+	policy_decide(w->p, rc == 0 ? cur : NULL, force, time(NULL), d);
+	revoked_override(w->en, w->p, rc == 0 ? cur : NULL, d);
+	/* Refused before a key is made or a certificate ordered: a profile
+	 * that activation would refuse costs nothing. */
+	if (d->action != POLICY_NONE && w->dops->check_ready != NULL)
+		return w->dops->check_ready(w->dev, w->p, &w->e);
+	return 0;
+}
+
+/* plan / run --dry-run: the decision, with nothing written anywhere. */
+static int
+plan_profile(struct walk *w, bool force, struct run_result *res)
+{
+	struct device_cert cur = {0};
+	struct policy_decision d;
+	int rc = judge(w, force, &d, &cur);
+
+	if (rc == 0) {
+		snprintf(res->detail, sizeof(res->detail), "%s: %s", policy_action_name(d.action),
+		    d.reason);
+		res->outcome = d.action == POLICY_NONE ? OUT_UNCHANGED : OUT_PLANNED;
+	}
+	device_cert_free(&cur);
+	return rc;
+}
+
+/* Decides whether anything is due and, when it is, opens the journal. */
 static int
 decide(struct walk *w, bool force, bool *due, struct run_result *res)
 {
 	struct device_cert cur = {0};
 	struct policy_decision d;
-	int rc;
+	int rc = judge(w, force, &d, &cur);
 
-	rc = w->dops->cert_get(w->dev, w->p, &cur, &w->e);
-	if (rc != 0 && rc != LB_ENOTFOUND)
-		return rc;
-	policy_decide(w->p, rc == 0 ? &cur : NULL, force, time(NULL), &d);
-	revoked_override(w->en, w->p, rc == 0 ? &cur : NULL, &d);
-	snprintf(res->detail, sizeof(res->detail), "%s", d.reason);
-	if (rc == 0)
-		snprintf(res->serial, sizeof(res->serial), "%s", cur.serial ? cur.serial : "");
-	*due = d.action != POLICY_NONE;
-	rc = 0;
+	*due = rc == 0 && d.action != POLICY_NONE;
+	if (rc == 0) {
+		snprintf(res->detail, sizeof(res->detail), "%s", d.reason);
+		if (cur.serial != NULL)
+			snprintf(res->serial, sizeof(res->serial), "%s", cur.serial);
+	}
 	if (*due) {
 		log_info("%s: %s: %s", w->p->name, policy_action_name(d.action), d.reason);
 		rc = begin(w, &d, cur.object != NULL ? &cur : NULL);
@@ -471,11 +535,12 @@ resume_checks(struct walk *w)
 	    !w->dops->key_usable(w->dev, w->job.key_ref)) {
 		if (step == STEP_ORDERED && w->p->ca->type == CA_ACME && w->job.key_ref != NULL)
 			return rekey(w);
-		return restart(w, "key no longer usable");
+		return restart(w, "key no longer usable", &w->e);
 	}
 	if (step == STEP_KEY && w->job.order_ref != NULL &&
 	    strcmp(w->job.order_ref, ORDER_IN_FLIGHT) == 0)
-		return restart(w, "an earlier submission of this CSR has an unknown outcome");
+		return restart(w, "an earlier submission of this CSR has an unknown outcome",
+		    &w->e);
 	return 0;
 }
 
@@ -538,20 +603,7 @@ engine_run_profile(struct engine *en, const struct cfg_profile *p, bool force,
 	rc = store_job_get(en->st, p->name, &w.job, &w.e);
 	if (rc == LB_ENOTFOUND) {
 		if (dry_run) {
-			struct device_cert cur = {0};
-			struct policy_decision d;
-			int g = w.dops->cert_get(w.dev, p, &cur, &w.e);
-			if (g != 0 && g != LB_ENOTFOUND) {
-				rc = g;
-				goto out;
-			}
-			policy_decide(p, g == 0 ? &cur : NULL, force, time(NULL), &d);
-			revoked_override(en, p, g == 0 ? &cur : NULL, &d);
-			snprintf(res->detail, sizeof(res->detail), "%s: %s",
-			    policy_action_name(d.action), d.reason);
-			res->outcome = d.action == POLICY_NONE ? OUT_UNCHANGED : OUT_PLANNED;
-			device_cert_free(&cur);
-			rc = 0;
+			rc = plan_profile(&w, force, res);
 			goto out;
 		}
 		err_clear(&w.e);
@@ -577,11 +629,11 @@ engine_run_profile(struct engine *en, const struct cfg_profile *p, bool force,
 out:
 	if (rc == LB_EPENDING) {
 		res->outcome = OUT_PENDING;
-		snprintf(res->detail, sizeof(res->detail), "%s", w.e.msg);
+		engine_redact_copy(res->detail, sizeof(res->detail), w.e.msg);
 	} else if (rc != 0) {
 		res->outcome = OUT_FAILED;
 		res->unreachable = rc == LB_EUNREACH;
-		snprintf(res->detail, sizeof(res->detail), "%s", w.e.msg);
+		engine_redact_copy(res->detail, sizeof(res->detail), w.e.msg);
 	}
 	if (!dry_run)
 		record(&w, res);

@@ -813,6 +813,9 @@ trace_request(struct http_client *c, const struct http_req *req,
 		log_trace("http %s: request\n%.*s", c->name, TRACE_BODY_MAX, red);
 	}
 	free(red);
+	/* the unredacted copy holds whatever the request carries (a login
+	 * body's password, an auth header) */
+	OPENSSL_cleanse(b.s, b.len);
 	free(b.s);
 }
 
@@ -848,6 +851,8 @@ trace_response(struct http_client *c, const struct http_req *req,
 		log_trace("http %s: response\n%.*s", c->name, TRACE_BODY_MAX, red);
 	}
 	free(red);
+	/* a login answer's session id or token */
+	OPENSSL_cleanse(b.s, b.len);
 	free(b.s);
 }
 

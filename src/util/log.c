@@ -1,6 +1,7 @@
 #include "util/log.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,6 +88,7 @@ replace_all(char *s, const char *needle)
 		return s;
 	out = malloc(len + count * mlen + 1);
 	if (out == NULL) {
+		OPENSSL_cleanse(s, len);
 		free(s);
 		return NULL;
 	}
@@ -99,6 +101,8 @@ replace_all(char *s, const char *needle)
 		r = p + nlen;
 	}
 	strcpy(w, r);
+	/* s may still hold other secrets: the caller's copies are wiped */
+	OPENSSL_cleanse(s, len);
 	free(s);
 	return out;
 }
@@ -141,24 +145,23 @@ log_redact(const char *s)
 	return out;
 }
 
-void
-log_msg(enum log_level level, const char *fmt, ...)
+static void
+log_vmsg(enum log_level level, bool bare, const char *fmt, va_list ap)
 {
 	char *raw = NULL, *line;
 	char ts[32];
 	time_t now = time(NULL);
 	struct tm tm;
-	va_list ap;
 
 	if (!log_enabled(level))
 		return;
-	va_start(ap, fmt);
 	if (vasprintf(&raw, fmt, ap) < 0)
 		raw = NULL;
-	va_end(ap);
 	if (raw == NULL)
 		return;
 	line = log_redact(raw);
+	/* the unredacted text is what the registry exists to keep private */
+	OPENSSL_cleanse(raw, strlen(raw));
 	free(raw);
 	if (line == NULL)
 		return;
@@ -172,7 +175,29 @@ log_msg(enum log_level level, const char *fmt, ...)
 			fprintf(stderr, "%s\n", js);
 		free(js);
 		json_decref(o);
-	} else
+	} else if (bare)
+		fprintf(stderr, "%s\n", line);
+	else
 		fprintf(stderr, "%s lbcert %s: %s\n", ts, names[level], line);
 	free(line);
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, false, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_bare(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, true, fmt, ap);
+	va_end(ap);
 }

@@ -16,6 +16,11 @@ int log_level_parse(const char *s);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Like log_msg, but in text format the message alone, without time and
+ * level: for "FILE:LINE:COLUMN: message" that editors and scripts parse. */
+void log_bare(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #define log_error(...) log_msg(LL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LL_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LL_INFO, __VA_ARGS__)

@@ -110,6 +110,14 @@ def served_serial(port, sni, cafile):
     return out.strip().split("=")[1].lower().lstrip("0")
 
 
+def sim_post(unit, path, body):
+    ctx = ssl.create_default_context(cafile=unit["ca_file"])
+    req = urllib.request.Request(unit["url"] + path, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+        return json.loads(r.read())
+
+
 def sim_get(unit, path):
     ctx = ssl.create_default_context(cafile=unit["ca_file"])
     with urllib.request.urlopen(unit["url"] + path, context=ctx, timeout=10) as r:
@@ -251,6 +259,17 @@ def run(d, simdir, ready):
         got = served_serial(ready["vservers"][vs], "www.example.com", ca.root)
         check(got == serial2, "%s serves %s after renewal, want %s" % (vs, got, serial2))
     check(dev("cert-get")["key_desc"] == "ecdsa:P-384", "EC key in use")
+    # retire must know what the profile serves now before it deletes: when
+    # the profile cannot be read, nothing is deleted
+    sim_post(u0, "/_sim/fault", {"method": "GET", "path": "/mgmt/tm/ltm/profile/client-ssl/",
+                                 "status": 500, "count": 10})
+    r = dev("retire " + refs_old, ok=False)
+    sim_post(u0, "/_sim/fault", {"clear": True})
+    check(r.get("ok") is False and "cannot tell what profile" in r.get("error", ""),
+          "retire without the profile's answer fails: %s" % r)
+    st = sim_get(u0, "/_sim/state")
+    check("/Common/www_20240101T000000Z.crt" in st["cert"] and key1 in st["key"],
+          "and deleted nothing")
     dev("retire " + refs_old)
     st = sim_get(u0, "/_sim/state")
     for gone in ("/Common/www_20240101T000000Z.crt", "/Common/www_20240101T000000Z_chain.crt"):

@@ -13,8 +13,19 @@ import sys
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CitrixSim, Failed, check, main, served_cert,  # noqa: E402
+from harness import (CitrixSim, Failed, Sim, check, main, served_cert,  # noqa: E402
                      serial_of, SRC)
+
+
+class StringsCitrixSim(CitrixSim):
+    """CitrixSim serving the other documented GET shape (--nitro-variant)."""
+
+    def __init__(self, workdir):
+        self.user, self.password = "nsroot", "nsroot-Pa55"
+        Sim.__init__(self, "citrix_adc", workdir, "--user", self.user, "--password",
+                     self.password, "--ha", "--vserver", "vs1", "--vserver", "vs2",
+                     "--http-vserver", "http1", "--nitro-variant", "strings",
+                     subdir="citrix_adc_strings")
 
 DEVCTL = os.environ.get("LBCERT_DEVCTL") or os.path.join(SRC, "build", "devctl")
 
@@ -182,6 +193,15 @@ def scenario(w):
         run(w, sim)
     finally:
         sim.stop()
+    # The other documented GET shape (reference 1.4): numbers as strings,
+    # singletons as arrays. The driver must read both alike.
+    v = os.path.join(w, "variant")
+    os.makedirs(v)
+    sim = StringsCitrixSim(v)
+    try:
+        run(v, sim)
+    finally:
+        sim.stop()
 
 
 def run(w, sim):
@@ -328,6 +348,15 @@ def steps(w, sim, dc, pki, int1, int2):
     cur = json.loads(dc.ok("cert-get")["refs"])
     check(any(x.endswith("/" + cur["cert"]) for x in files), "current cert file kept")
     dc.ok("retire " + write(os.path.join(w, "refs1b.json"), refs1))  # again: nothing to do
+    # a file reference whose directory does not fit the driver's buffer is
+    # refused, never deleted in a cut (other) directory
+    start = len(sim.ctl("/_sim/requests"))
+    longref = json.dumps({"cert": "/nsconfig/ssl/" + "d" * 300 + "/old.crt"})
+    r = dc("retire " + write(os.path.join(w, "refs_long.json"), longref))
+    check(r.get("ok") is False and "directory name too long" in r.get("error", ""),
+          "retire refuses a file in a directory too long to name", r)
+    check(not [q for q in requests_since(sim, start) if q["method"] == "DELETE"],
+          "and sends no DELETE", requests_since(sim, start))
 
     # --- inventory: one listing of certkeys, one of bindings
     start = len(sim.ctl("/_sim/requests"))

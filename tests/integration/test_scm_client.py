@@ -33,12 +33,13 @@ def expect(cond, msg):
 
 
 class Sim:
-    def __init__(self, d):
-        self.dir = os.path.join(d, "sim")
+    def __init__(self, d, *extra, sub="sim"):
+        self.dir = os.path.join(d, sub)
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(SRC, "sim", "sectigo_scm.py"), "--dir", self.dir,
              "--customer-uri", "example", "--login", "api-user", "--password", PASSWORD,
-             "--pending", str(PENDING), "--org-id", "1234", "--refuse-domain", "bad.example"])
+             "--pending", str(PENDING), "--org-id", "1234", "--refuse-domain", "bad.example",
+             *extra])
         ready = os.path.join(self.dir, "ready.json")
         for _ in range(400):
             if os.path.exists(ready):
@@ -115,7 +116,40 @@ def main():
             run(d, sim)
         finally:
             sim.stop()
+        variants(d)
     print("ok")
+
+
+def variants(d):
+    """Every documented collect variant, served alone (reference 2.4): the
+    query form only, the older path form only (with sguidia's empty-200
+    "not yet"), and an instance that ignores format= and sends the default
+    base64 (PKCS#7)."""
+    csr = make_csr(d, "v", "v.example.com", ["v.example.com"])
+    for form, style in (("query", "error"), ("path", "empty"), ("default-only", "error")):
+        sim = Sim(d, "--collect-form", form, "--pending-style", style, sub="sim-" + form)
+        try:
+            sp = spec(d, sim, "v-" + form)
+            out = cactl(sp, "submit %s v.example.com" % csr)
+            expect(out[0]["ok"], "%s: submit: %s" % (form, out[0]))
+            ref = out[0]["order_ref"]
+            prefix = os.path.join(d, "v-" + form)
+            out = cactl(sp, "collect %s %s %s v.example.com" % (ref, csr, prefix))
+            expect(out[0]["ok"], "%s: collect: %s" % (form, out[0]))
+            expect(out[0]["nchain"] == 1, "%s: chain is the intermediate: %s" % (form, out[0]))
+            v = subprocess.run(["openssl", "verify", "-CAfile", sim.ready["ca_root"],
+                                "-untrusted", prefix + ".chain.pem", prefix + ".crt"],
+                               capture_output=True, text=True)
+            expect(v.returncode == 0, "%s: issued chain verifies: %s" % (form, v.stderr))
+            st = sim.sim("GET", "/_sim/state")
+            expect(st["certs"][ref]["collects"] == PENDING + 1,
+                   "%s: polled through the pending answers: %s" % (form, st["certs"][ref]))
+            reqs = [r for r in sim.sim("GET", "/_sim/requests") if "/collect/" in r["path"]]
+            bad = [r for r in reqs if r["status"] == 404]
+            expect(len(bad) == (1 if form == "path" else 0),
+                   "%s: one query-form try at most before the path form: %s" % (form, reqs))
+        finally:
+            sim.stop()
 
 
 def enroll_posts(sim):

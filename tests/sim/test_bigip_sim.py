@@ -204,6 +204,9 @@ class BigipSimTest(unittest.TestCase):
         st, _ = self.api.call("POST", up, raw=data[:10],
                               headers={"Content-Range": "bytes 0-9/3000"})
         self.assertEqual(st, 400, "no 'bytes' prefix on BIG-IP")
+        st, _ = self.api.call("POST", up, raw=data[:1000], headers={
+            "Content-Range": "0-999/3000", "Content-Type": "application/json"})
+        self.assertEqual(st, 400, "uploads are application/octet-stream")
         st, b = self.api.call("POST", up, raw=data[:1000], headers={"Content-Range": "0-999/3000"})
         self.assertEqual((st, b["remainingByteCount"]), (200, 2000))
         st, _ = self.api.call("POST", up, raw=data[2000:], headers={"Content-Range": "2000-2999/3000"})
@@ -309,6 +312,11 @@ class BigipSimTest(unittest.TestCase):
         self.assertEqual(st, 200)
         st, _ = self.api.call("PATCH", "/mgmt/tm/ltm/profile/client-ssl/~Common~p_beta",
                               {"certKeyChain": [dict(ckc, passphrase="nope-nope")]}, headers=h)
+        # The commit must not carry the coordination header (reference §4.5).
+        st, b = self.api.call("PATCH", "/mgmt/tm/transaction/" + tid, {"state": "VALIDATING"},
+                              headers=h)
+        self.assertEqual(st, 400, b)
+        self.assertNotIn("transaction failed:", b["message"])
         st, b = self.api.call("PATCH", "/mgmt/tm/transaction/" + tid, {"state": "VALIDATING"})
         self.assertEqual(st, 400, b)
         self.assertIn("transaction failed:", b["message"])
@@ -319,6 +327,38 @@ class BigipSimTest(unittest.TestCase):
             for f in files:
                 with open(os.path.join(root, f), "rb") as fh:
                     self.assertNotIn(PASS.encode(), fh.read(), f)
+
+    def test_token_cap(self):
+        """100 active tokens per user, admin exempt (reference §1.3)."""
+        d = os.path.join(self.d, "cap")
+        proc = subprocess.Popen([sys.executable, SIM, "--dir", d, "--user", "certbot",
+                                 "--password", PW])
+        try:
+            ready = os.path.join(d, "ready.json")
+            for _ in range(600):
+                if os.path.exists(ready):
+                    break
+                self.assertIsNone(proc.poll(), "simulator exited")
+                time.sleep(0.05)
+            with open(ready) as f:
+                u = json.load(f)["units"][0]
+            a = Api(u["url"], u["ca_file"])
+            body = {"username": "certbot", "password": PW, "loginProviderName": "tmos"}
+            toks = []
+            for _ in range(100):
+                st, b = a.call("POST", "/mgmt/shared/authn/login", body, auth=False)
+                self.assertEqual(st, 200)
+                toks.append(b["token"]["token"])
+            st, b = a.call("POST", "/mgmt/shared/authn/login", body, auth=False)
+            self.assertEqual(st, 400)
+            self.assertIn("has reached maximum active login tokens", b["message"])
+            self.assertEqual(b["kind"], ":resterrorresponse")
+            a.token = toks[0]
+            self.assertEqual(a.call("DELETE", "/mgmt/shared/authz/tokens/" + toks[0])[0], 200)
+            self.assertEqual(a.call("POST", "/mgmt/shared/authn/login", body, auth=False)[0], 200)
+        finally:
+            proc.terminate()
+            proc.wait(10)
 
     def served(self, port, sni):
         ctx = ssl.create_default_context(cafile=self.ca_crt)

@@ -221,6 +221,23 @@ class CitrixSimTest(unittest.TestCase):
         finally:
             sim.stop()
 
+    def test_strings_variant(self):
+        """--nitro-variant strings: numbers as strings, singletons as arrays."""
+        sim = Sim("--ha", "--nitro-variant", "strings")
+        try:
+            st, js, _ = sim.cfg("GET", "hanode")
+            self.assertEqual(st, 200)
+            self.assertEqual(js["errorcode"], 0)
+            self.assertEqual([n["id"] for n in js["hanode"]], ["0", "1"])
+            st, js, _ = sim.cfg("GET", "nsversion")
+            self.assertIsInstance(js["nsversion"], list)
+            self.assertIn("NS13.1", js["nsversion"][0]["version"])
+            # errors keep their numeric envelope
+            st, js, _ = sim.cfg("GET", "sslcertkey/nope")
+            self.assertEqual((st, js["errorcode"]), (404, 258))
+        finally:
+            sim.stop()
+
     def test_fail_next_fault(self):
         s = self.sim
         s.call("POST", "/_sim/fault", {"fail_next": {"path_contains": "nsconfig",

@@ -191,6 +191,15 @@ class ScmSimTest(unittest.TestCase):
         self.assertEqual((st, body), (400, {"code": -7, "description": "orgId is required but missing"}))
         st, body = self.jcall("POST", "/ssl/v1/enroll", raw=b"")
         self.assertEqual((st, body["code"]), (400, -1002))
+        # dcvEmail goes with dcvMode EMAIL; custom field values are <= 256.
+        st, body = self.enroll(dcvMode="EMAIL")
+        self.assertEqual((st, body["code"]), (400, -7))
+        st, body = self.enroll(dcvMode="EMAIL", dcvEmail="admin@example.com")
+        self.assertEqual(st, 200)
+        st, body = self.enroll(customFields=[{"name": "x", "value": "v" * 257}])
+        self.assertEqual(st, 400)
+        st, body = self.enroll(customFields=[{"name": "x", "value": 5}])
+        self.assertEqual((st, body["code"]), (400, -1002))
 
     def test_revoke(self):
         st, body = self.enroll()
@@ -233,6 +242,67 @@ class ScmSimTest(unittest.TestCase):
         self.assertEqual(st, 200)
         st, log = self.jcall("GET", "/_sim/requests", auth=False)
         self.assertTrue(any(r["path"] == "/api/ssl/v1/types" and r["status"] == 503 for r in log))
+
+
+class CollectFormsTest(unittest.TestCase):
+    """--collect-form / --pending-style serve each documented variant alone."""
+
+    def start(self, d, *extra):
+        proc = subprocess.Popen(
+            [sys.executable, SIM, "--dir", d, "--password", "pw", "--pending", "1", *extra])
+        self.addCleanup(lambda: (proc.send_signal(signal.SIGTERM), proc.wait(10)))
+        ready = os.path.join(d, "ready.json")
+        for _ in range(300):
+            if os.path.exists(ready):
+                break
+            self.assertIsNone(proc.poll(), "simulator exited")
+            time.sleep(0.05)
+        with open(ready) as f:
+            unit = json.load(f)["units"][0]
+        ctx = ssl.create_default_context(cafile=unit["ca_file"])
+
+        def call(method, path, body=None):
+            data = json.dumps(body).encode() if body is not None else None
+            req = urllib.request.Request(unit["url"] + path, data=data, method=method)
+            if data is not None:
+                req.add_header("Content-Type", "application/json")
+            for k, v in (("login", "api-user"), ("password", "pw"), ("customerUri", "example")):
+                req.add_header(k, v)
+            try:
+                with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+                    return r.status, r.read()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read()
+        return call
+
+    def test_forms(self):
+        with tempfile.TemporaryDirectory() as d:
+            csr = make_csr(d, "f", "www.example.com")
+            for form, style in (("query", "error"), ("path", "empty"),
+                                ("default-only", "error")):
+                with self.subTest(form=form):
+                    call = self.start(os.path.join(d, form), "--collect-form", form,
+                                      "--pending-style", style)
+                    st, body = call("POST", "/ssl/v1/enroll", {
+                        "orgId": 1234, "csr": csr, "certType": 224, "term": 365})
+                    self.assertEqual(st, 200)
+                    sid = json.loads(body)["sslId"]
+                    q, p = "/ssl/v1/collect/%d?format=x509" % sid, "/ssl/v1/collect/%d/x509" % sid
+                    first = call("GET", p if form == "path" else q)
+                    if style == "empty":
+                        self.assertEqual(first, (200, b""))
+                    else:
+                        self.assertEqual(first[0], 400)
+                        self.assertEqual(json.loads(first[1])["code"], -183)
+                    st, body = call("GET", q)
+                    if form == "path":
+                        self.assertEqual(st, 404)
+                        st, body = call("GET", p)
+                    elif form == "query":
+                        self.assertEqual(call("GET", p)[0], 404)
+                    self.assertEqual(st, 200)
+                    want = "PKCS7" if form == "default-only" else "CERTIFICATE"
+                    self.assertIn(("-----BEGIN %s-----" % want).encode(), body)
 
 
 if __name__ == "__main__":

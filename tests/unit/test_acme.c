@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,31 @@ problem_format_bounds_garbage(void **state)
 	s = acme_problem_format(big, sizeof(big), 500);
 	assert_true(strlen(s) < 300);
 	free(s);
+}
+
+/* The subproblem count comes from the CA: only the first ten are shown. */
+static void
+problem_format_bounds_subproblems(void **state)
+{
+	json_t *subs = json_array(), *doc;
+	char *body, *s, want[64];
+	(void)state;
+	for (int i = 0; i < 5000; i++)
+		json_array_append_new(subs, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type",
+		    "urn:ietf:params:acme:error:dns", "detail", "NXDOMAIN", "identifier",
+		    "type", "dns", "value", "host.example"));
+	doc = json_pack("{s:s, s:s, s:o}", "type", "urn:ietf:params:acme:error:compound",
+	    "detail", "many", "subproblems", subs);
+	body = json_dumps(doc, JSON_COMPACT);
+	s = acme_problem_format(body, strlen(body), 400);
+	assert_non_null(s);
+	assert_true(strlen(s) < 1000);
+	snprintf(want, sizeof(want), "; and %d more", 5000 - 10);
+	assert_non_null(strstr(s, want));
+	assert_non_null(strstr(s, "dns:host.example: dns: NXDOMAIN"));
+	free(s);
+	free(body);
+	json_decref(doc);
 }
 
 static void
@@ -313,6 +339,7 @@ main(void)
 		cmocka_unit_test(url_resolve),
 		cmocka_unit_test(problem_format_table),
 		cmocka_unit_test(problem_format_bounds_garbage),
+		cmocka_unit_test(problem_format_bounds_subproblems),
 		cmocka_unit_test(problem_type_and_code),
 		cmocka_unit_test(poll_wait),
 		cmocka_unit_test(ops_table),

@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,6 +401,67 @@ key_save_load(void **state)
 	rmdir(dir);
 }
 
+/* run --jobs: workers of one ACME CA may create its account key at the
+ * same moment. Every one must end up with the one key on disk. */
+#define RACERS 8
+#define ROUNDS 20
+
+struct racer {
+	const char *path;
+	pthread_barrier_t *start;
+	EVP_PKEY *key;
+	int rc;
+	char msg[1024];
+};
+
+static void *
+race_create(void *arg)
+{
+	struct racer *r = arg;
+	struct err e = { 0 };
+
+	pthread_barrier_wait(r->start);
+	r->rc = jws_key_load_or_create(r->path, JWS_KEY_EC_P256, &r->key, &e);
+	memcpy(r->msg, e.msg, sizeof(r->msg));
+	return NULL;
+}
+
+static void
+key_create_concurrent(void **state)
+{
+	char dir[] = "/tmp/lbcert-jws-race-XXXXXX", path[512];
+	struct racer r[RACERS];
+	pthread_t t[RACERS];
+	pthread_barrier_t start;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (int round = 0; round < ROUNDS; round++) {
+		snprintf(path, sizeof(path), "%s/acme-%d.key", dir, round);
+		pthread_barrier_init(&start, NULL, RACERS);
+		for (int i = 0; i < RACERS; i++) {
+			r[i] = (struct racer){ .path = path, .start = &start };
+			assert_int_equal(pthread_create(&t[i], NULL, race_create, &r[i]), 0);
+		}
+		for (int i = 0; i < RACERS; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&start);
+		for (int i = 0; i < RACERS; i++) {
+			if (r[i].rc != 0)
+				fail_msg("round %d racer %d: %s", round, i, r[i].msg);
+			assert_int_equal(EVP_PKEY_eq(r[i].key, r[0].key), 1);
+		}
+		for (int i = 0; i < RACERS; i++)
+			EVP_PKEY_free(r[i].key);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		unlink(path);
+	}
+	/* no temporary file is left behind */
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -413,6 +475,7 @@ main(void)
 		cmocka_unit_test(eab_object),
 		cmocka_unit_test(thumbprint_rfc7638_example),
 		cmocka_unit_test(key_save_load),
+		cmocka_unit_test(key_create_concurrent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,6 +108,9 @@ test_collect_pending(void **st)
 		{ 400, "{\"code\":-1450,\"description\":\"Unknown format\"}", false },
 		{ 401, "{\"code\":-16,\"description\":\"Unknown user\"}", false },
 		{ 401, "{\"code\":-183,\"description\":\"odd\"}", false },
+		/* the OAS documents 404 for collect: the code decides */
+		{ 404, "{\"code\":-183,\"description\":\"Certificate is not collectable.\"}", true },
+		{ 404, "{\"code\":-1,\"description\":\"Not found\"}", false },
 		{ 404, "", false },
 		{ 400, "not json", false },
 	};
@@ -118,6 +121,38 @@ test_collect_pending(void **st)
 			fail_msg("case %zu (%ld %s): got %d", i, t[i].status, t[i].body, got);
 	}
 	assert_true(scm_collect_pending(200, NULL, 0));
+}
+
+/* Query form (?format=) first; these answers mean the instance serves
+ * only the path form (/{format}), so the client switches. */
+static void
+test_collect_unserved(void **st)
+{
+	static const struct {
+		long status;
+		const char *body;
+		bool unserved;
+	} t[] = {
+		{ 404, "", true },
+		{ 404, "<html>Not Found</html>", true },
+		{ 404, "{\"timestamp\":1,\"status\":404,\"error\":\"Not Found\"}", true },
+		{ 404, "{\"code\":-1,\"description\":\"Not found: /api/ssl/v1/collect/5\"}", true },
+		{ 405, "{\"code\":-1,\"description\":\"Request method 'GET' not supported\"}", true },
+		{ 404, "{\"code\":-124,\"description\":\"Wrong SSL certificate id 5.\"}", false },
+		{ 404, "{\"code\":-183,\"description\":\"Certificate is not collectable.\"}", false },
+		{ 404, "{\"code\":-110,\"description\":\"revoked\"}", false },
+		{ 400, "{\"code\":-126,\"description\":\"Unknown format\"}", false },
+		{ 400, "{\"code\":-1,\"description\":\"x\"}", false },
+		{ 200, "", false },
+		{ 401, "", false },
+		{ 500, "", false },
+	};
+	(void)st;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		bool got = scm_collect_unserved(t[i].status, S(t[i].body));
+		if (got != t[i].unserved)
+			fail_msg("case %zu (%ld %s): got %d", i, t[i].status, t[i].body, got);
+	}
 }
 
 static void
@@ -226,6 +261,7 @@ main(void)
 		cmocka_unit_test(test_error_parse),
 		cmocka_unit_test(test_http_error),
 		cmocka_unit_test(test_collect_pending),
+		cmocka_unit_test(test_collect_unserved),
 		cmocka_unit_test(test_enroll_body),
 		cmocka_unit_test(test_type_lookup),
 		cmocka_unit_test(test_is_id),

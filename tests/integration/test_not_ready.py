@@ -1,0 +1,73 @@
+"""A profile that could not be put in service is refused before a key is
+made or a certificate ordered: a BIG-IP virtual that already serves an
+administrator's client-ssl profile (non-SNI entry), a missing parent
+profile, a Citrix vserver that does not exist. `plan` shows the same
+error; the CA sees nothing, the device gets no write."""
+from harness import BigipSim, CitrixSim, Lab, ScmSim, check, main
+
+SUBJECT = {"organization": "Example", "state": "Yorks", "country": "GB"}
+
+
+def writes(sim):
+    return [r for r in sim.ctl("/_sim/requests") if r.get("write")
+            and not r["path"].split("?")[0].endswith(("/login", "/logout"))
+            and "/authz/tokens/" not in r["path"] and "/authn/login" not in r["path"]]
+
+
+def scenario(w):
+    big = BigipSim(w, virtuals=("vs1",), pair=False)
+    adc = CitrixSim(w, vservers=("vs1",), ha=False)
+    scm = ScmSim(w)
+    try:
+        st, body = big.api("POST", "/mgmt/tm/ltm/profile/client-ssl", {
+            "name": "admin_clientssl", "partition": "Common",
+            "defaultsFrom": "/Common/clientssl",
+            "certKeyChain": [{"name": "default", "cert": "/Common/default.crt",
+                              "key": "/Common/default.key"}]})
+        check(st == 200, "an administrator's client-ssl profile is created", body)
+        st, body = big.api("POST", "/mgmt/tm/ltm/virtual/~Common~vs1/profiles",
+                           {"name": "/Common/admin_clientssl", "context": "clientside"})
+        check(st == 200, "and attached to vs1", body)
+
+        lab = Lab(w)
+        lab.add_bigip("big", big)
+        lab.add_citrix("adc", adc)
+        lab.add_scm("scm", scm)
+        lab.write_config()
+        lab.profile("taken", device="big", ca="scm", common_name="taken.example.com",
+                    subject=SUBJECT, vservers=[{"name": "vs1"}])
+        lab.profile("noparent", device="big", ca="scm", common_name="np.example.com",
+                    subject=SUBJECT, vservers=[{"name": "vs1", "sni": True}],
+                    client_ssl={"parent": "/Common/nosuchparent"})
+        lab.profile("novs", device="adc", ca="scm", common_name="novs.example.com",
+                    subject=SUBJECT, vservers=[{"name": "vs_missing"}])
+        big.ctl("/_sim/requests/clear", {})
+        adc.ctl("/_sim/requests/clear", {})
+
+        p = lab.run("plan")
+        check(p.returncode == 1, "plan exits 1", p.stdout, p.stderr)
+        check("admin_clientssl" in p.stdout and "nosuchparent" in p.stdout
+              and "vs_missing" in p.stdout, "plan names each obstacle", p.stdout)
+
+        for attempt in (1, 2):
+            p = lab.run("run")
+            check(p.returncode == 1 and p.stdout.strip().endswith(
+                "0 enrolled, 0 renewed, 0 unchanged, 3 failed"),
+                f"run {attempt} fails all three", p.stdout, p.stderr[-2000:])
+        check(scm.ctl("/_sim/state")["enrolls"] == 0, "the CA was never asked for a certificate")
+        check(writes(big) == [], "no write reached the BIG-IP", writes(big))
+        check(writes(adc) == [], "no write reached the ADC", writes(adc))
+        keys = [k for k in big.ctl("/_sim/state")["key"] if "taken" in k or "noparent" in k]
+        check(keys == [], "no key was made on the BIG-IP", keys)
+        status, items = big.api("GET", "/mgmt/tm/ltm/virtual/~Common~vs1/profiles")
+        names = [i["fullPath"] for i in items["items"]]
+        check("/Common/admin_clientssl" in names, "the administrator's profile is still attached",
+              names)
+    finally:
+        big.stop()
+        adc.stop()
+        scm.stop()
+
+
+if __name__ == "__main__":
+    main(scenario)
