@@ -425,6 +425,9 @@ citrix_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 		nitro_close(d->n);
 		d->n = NULL;
 	}
+	/* drop the separator after the last unit's note */
+	if (strlen(why) >= 2 && strcmp(why + strlen(why) - 2, "; ") == 0)
+		why[strlen(why) - 2] = '\0';
 	if (!reached)
 		rc = err_set(e, LB_EUNREACH, "%s: no unit reachable: %s", cfg->name, why);
 	else

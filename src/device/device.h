@@ -65,7 +65,8 @@ struct device_ops {
 	int (*check_ready)(struct device *d, const struct cfg_profile *p, struct err *e);
 
 	/* Makes a new key pair and a CSR on the device. tag makes the object
-	 * names unique (the engine passes a UTC timestamp). *key_ref (journaled
+	 * names unique (the engine passes a UTC timestamp and a random suffix,
+	 * "20261201130000-a1f3"). *key_ref (journaled
 	 * by the engine) names the key on the device; *csr_pem is the CSR. */
 	int (*key_create)(struct device *d, const struct cfg_profile *p, const char *tag,
 	    char **key_ref, char **csr_pem, struct err *e);

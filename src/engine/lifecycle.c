@@ -4,6 +4,7 @@
  * whose submission may or may not have reached the CA is never sent again
  * (its key is discarded and a new one made instead). */
 #include <jansson.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,13 +106,20 @@ restart_keep_error(struct walk *w, const char *why)
 static int
 make_key(struct walk *w)
 {
-	char tag[32];
+	char tag[40], stamp[24];
+	unsigned char rnd[2];
 	time_t now = time(NULL);
 	struct tm tm;
 	int rc;
 
+	/* The time says when; the random suffix keeps two keys made in the
+	 * same second (an enrollment and an immediate --force) apart, since
+	 * the appliances never overwrite an object. */
 	gmtime_r(&now, &tm);
-	strftime(tag, sizeof(tag), "%Y%m%d%H%M%S", &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return err_set(&w->e, LB_ERR, "no random bytes for a key name");
+	snprintf(tag, sizeof(tag), "%s-%02x%02x", stamp, rnd[0], rnd[1]);
 	rc = w->dops->key_create(w->dev, w->p, tag, &w->job.key_ref, &w->job.csr_pem, &w->e);
 	if (rc != 0)
 		return rc;
