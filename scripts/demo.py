@@ -1,6 +1,7 @@
 """The demo: simulators + Pebble on loopback, the example configuration
 filled in, `lbcert run`, then `lbcert status` and what a TLS client sees.
 Everything it starts is stopped at the end; its files are in demo-run/."""
+import json
 import os
 import shutil
 import subprocess
@@ -66,11 +67,17 @@ def main():
             rc = lbcert(conf, state, "plan") or rc
             rc = lbcert(conf, state, "run") or rc
             lbcert(conf, state, "status")
-            print("\nwhat a TLS client is served now:")
-            for name, port in sorted(ports.items()):
-                der = served_cert(port)
-                print(f"  {name:12} 127.0.0.1:{port}  serial "
-                      f"{serial_of(der) if der else '(no certificate)'}")
+            print("\nwhat a TLS client is served now (SNI = the profile's common name):")
+            out = subprocess.run([BIN, "-c", conf, "--state-dir", state, "-l", "error",
+                                  "status", "--json"], capture_output=True, text=True).stdout
+            for st in json.loads(out):
+                cn = [l.split(":", 1)[1].strip() for l in open(os.path.join(
+                    conf, "profiles", st["profile"] + ".yaml")) if l.startswith("common_name:")][0]
+                for vs in st["vservers"]:
+                    der = served_cert(ports[vs], cn)
+                    got = serial_of(der) if der else "(no certificate)"
+                    print(f"  {st['profile']:9} {vs:12} 127.0.0.1:{ports[vs]:<6} {cn:22} "
+                          f"serial {got}{'' if got == st['serial'] else '  (another profile)'}")
             print("\nconfiguration in", conf, "- state in", state)
             return rc
     finally:

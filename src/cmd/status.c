@@ -41,7 +41,7 @@ print_text(json_t *all)
 	size_t i;
 	json_t *o;
 
-	printf("%-24s %-12s %-12s %-20s %-21s %5s %-10s %s\n", "PROFILE", "DEVICE", "CA", "SERIAL",
+	printf("%-24s %-12s %-12s %-32s %-21s %5s %-10s %s\n", "PROFILE", "DEVICE", "CA", "SERIAL",
 	    "NOT AFTER", "DAYS", "RESULT", "ERROR");
 	json_array_foreach(all, i, o) {
 		const char *serial = json_string_value(json_object_get(o, "serial"));
@@ -53,7 +53,7 @@ print_text(json_t *all)
 
 		if (json_is_integer(days))
 			snprintf(d, sizeof(d), "%lld", (long long)json_integer_value(days));
-		printf("%-24s %-12s %-12s %-20.20s %-21s %5s %-10s %s\n",
+		printf("%-24s %-12s %-12s %-32s %-21s %5s %-10s %s\n",
 		    json_string_value(json_object_get(o, "profile")),
 		    json_string_value(json_object_get(o, "device")),
 		    json_string_value(json_object_get(o, "ca")), serial ? serial : "-",
