@@ -282,11 +282,8 @@ scm_call(struct ca *c, const char *method, const char *path, const char *body,
 		.redact = redact,
 		.nredact = sizeof(redact) / sizeof(redact[0]),
 	};
-	int rc = http_do(c->http, &req, resp, e);
-
-	if (rc != 0)
-		err_prefix(e, "scm %s", c->name);
-	return rc;
+	/* http.c names the CA (its client is named after it) and the URL */
+	return http_do(c->http, &req, resp, e);
 }
 
 static int
