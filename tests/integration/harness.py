@@ -305,7 +305,7 @@ class CitrixSim(Sim):
 
 class BigipSim(Sim):
     def __init__(self, workdir, virtuals=("vs1", "vs2"), pair=True, http_virtuals=(),
-                 password="admin-Pa55", device_group=None, http_ports=None):
+                 password="admin-Pa55", device_group=None, partition=None, http_ports=None):
         self.user, self.password = "admin", password
         args = ["--user", self.user, "--password", password]
         if pair:
@@ -316,6 +316,8 @@ class BigipSim(Sim):
             args += ["--http-virtual", v]
         for v, port in (http_ports or {}).items():
             args += ["--http-port", f"{v}={port}"]
+        if partition:
+            args += ["--partition", partition]
         if device_group:
             args += ["--device-group", device_group]
         super().__init__("bigip", workdir, *args)
