@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "config/secret.h"
+#include "net/http.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -885,6 +886,65 @@ norm_pin(const char *s, char *out)
 	return 0;
 }
 
+/* One fingerprint at v into out (96 bytes), normalised. */
+static int
+get_pin(const struct ydoc *d, yaml_node_t *v, const char *path, char *out,
+    struct err *e)
+{
+	char *s = NULL;
+	int rc;
+
+	TRY(get_str(d, v, path, &s, e));
+	rc = norm_pin(s, out);
+	if (rc != 0)
+		rc = perr(d, v, e, "%s: '%s' is not a SHA-256 fingerprint (32 "
+		    "hex bytes, colons optional)", path, s);
+	free(s);
+	return rc;
+}
+
+/* pin_sha256: one fingerprint, or a list of them (an HA pair's units each
+ * have their own certificate), stored joined with ",". */
+static int
+parse_pins(const struct ydoc *d, yaml_node_t *v, const char *path,
+    char **out, struct err *e)
+{
+	char p[PATH_LEN], pin[96], all[HTTP_PIN_MAX * 96];
+	yaml_node_t *item;
+	size_t n, off = 0;
+	int rc;
+
+	all[0] = '\0';
+	if (v->type == YAML_MAPPING_NODE)
+		return perr(d, v, e, "%s must be a fingerprint or a list of "
+		    "fingerprints, not a mapping", path);
+	if (v->type != YAML_SEQUENCE_NODE) {
+		TRY(get_pin(d, v, path, pin, e));
+		return (*out = strdup(pin)) == NULL ? oom(e) : 0;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (n == 0)
+		return perr(d, v, e, "%s: the list is empty; give at least one "
+		    "fingerprint", path);
+	for (size_t i = 0; i < n; i++) {
+		item = node(d, v->data.sequence.items.start[i]);
+		pathf(p, "%s[%zu]", path, i);
+		if (i == HTTP_PIN_MAX)
+			return perr(d, item, e, "%s: more than %d fingerprints",
+			    path, HTTP_PIN_MAX);
+		if (item->type != YAML_SCALAR_NODE)
+			return perr(d, item, e, "%s must be a fingerprint, not %s",
+			    p, kind_name(item));
+		TRY(get_pin(d, item, p, pin, e));
+		if (strstr(all, pin) != NULL)
+			return perr(d, item, e, "%s: fingerprint %s is listed "
+			    "twice", p, pin);
+		off += (size_t)snprintf(all + off, sizeof(all) - off, "%s%s",
+		    i == 0 ? "" : ",", pin);
+	}
+	return (*out = strdup(all)) == NULL ? oom(e) : 0;
+}
+
 static int
 parse_tls(const struct loader *l, yaml_node_t *n, const char *path,
     struct cfg_tls *t)
@@ -893,7 +953,7 @@ parse_tls(const struct loader *l, yaml_node_t *n, const char *path,
 	    "insecure" };
 	const struct ydoc *d = &l->main;
 	struct field f[NELEM(keys)];
-	char p[PATH_LEN], pin[96];
+	char p[PATH_LEN];
 	int rc;
 
 	TRY(map_collect(d, n, path, keys, NELEM(keys), f, l->e));
@@ -903,17 +963,9 @@ parse_tls(const struct loader *l, yaml_node_t *n, const char *path,
 	if (f[0].v != NULL)
 		TRY(get_path(l, d, f[0].v, pjoin(p, path, "ca_file"),
 		    &t->ca_file, l->e));
-	if (f[1].v != NULL) {
-		TRY(get_str(d, f[1].v, pjoin(p, path, "pin_sha256"),
+	if (f[1].v != NULL)
+		TRY(parse_pins(d, f[1].v, pjoin(p, path, "pin_sha256"),
 		    &t->pin_sha256, l->e));
-		if (norm_pin(t->pin_sha256, pin) != 0)
-			return perr(d, f[1].v, l->e, "%s: '%s' is not a SHA-256 "
-			    "fingerprint (32 hex bytes, colons optional)", p,
-			    t->pin_sha256);
-		free(t->pin_sha256);
-		if ((t->pin_sha256 = strdup(pin)) == NULL)
-			return oom(l->e);
-	}
 	if (f[2].v != NULL) {
 		TRY(get_bool(d, f[2].v, pjoin(p, path, "insecure"),
 		    &t->insecure, l->e));

@@ -21,7 +21,10 @@ struct cfg_key {
 
 struct cfg_tls {
 	char *ca_file;    /* NULL: the system trust store */
-	char *pin_sha256; /* "AB:CD:..." SHA-256 of the peer's certificate, or NULL */
+	/* "AB:CD:..." SHA-256 of the peer's certificate, or several joined
+	 * with "," (a YAML list, at most HTTP_PIN_MAX: one per HA unit); the
+	 * peer must match one. NULL: no pin. */
+	char *pin_sha256;
 	bool insecure;
 };
 

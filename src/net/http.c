@@ -6,8 +6,10 @@
  * refused before a connection is made. Redirects are never followed.
  *
  * Pinning: with pin_sha256 the SHA-256 of the leaf certificate (DER) must
- * equal the pin. The check runs inside the handshake (an OpenSSL verify
- * callback installed through CURLOPT_SSL_CTX_FUNCTION), so a mismatching
+ * equal the pin, or one of the comma-separated pins (each unit of an HA
+ * pair has its own self-signed certificate). The check runs inside the
+ * handshake (an OpenSSL verify callback installed through
+ * CURLOPT_SSL_CTX_FUNCTION), so a mismatching
  * peer never receives a request byte, credentials included. The pin
  * replaces chain and host name verification (self-signed appliances); it
  * is honoured even when insecure is also set.
@@ -49,7 +51,8 @@ struct http_client {
 	bool insecure;
 	bool has_pin;
 	bool bad_pin;
-	unsigned char pin[32];
+	unsigned char pins[HTTP_PIN_MAX][32];
+	size_t npins;
 	long timeout_s;
 	int attempts;
 	long base_ms;
@@ -103,6 +106,36 @@ http_pin_parse(const char *pin, unsigned char out[32])
 		p += 2;
 	}
 	return n == 32 ? 0 : -1;
+}
+
+/* "PIN[,PIN...]" into c->pins; spaces around an entry are allowed, an
+ * empty entry or more than HTTP_PIN_MAX entries is not. */
+static int
+pins_parse(struct http_client *c, const char *list)
+{
+	char one[128];
+	const char *p = list, *end;
+	size_t len;
+
+	c->npins = 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = p + strcspn(p, ",");
+		len = (size_t)(end - p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0 || len >= sizeof(one) || c->npins == HTTP_PIN_MAX)
+			return -1;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (http_pin_parse(one, c->pins[c->npins]) != 0)
+			return -1;
+		c->npins++;
+		if (*end == '\0')
+			return 0;
+		p = end + 1;
+	}
 }
 
 long
@@ -447,6 +480,37 @@ fingerprint_hex(const unsigned char *md, char *out)
 		sprintf(out + 3 * i, i == 31 ? "%02X" : "%02X:", md[i]);
 }
 
+static bool
+pin_listed(const struct http_client *c, const unsigned char *md)
+{
+	for (size_t i = 0; i < c->npins; i++)
+		if (CRYPTO_memcmp(md, c->pins[i], 32) == 0)
+			return true;
+	return false;
+}
+
+/* The expected pins for a mismatch message, cut with "(+N more)" when
+ * they would not fit in len. */
+static void
+pins_hex(const struct http_client *c, char *buf, size_t len)
+{
+	char hex[32 * 3], more[32];
+	size_t off = 0, need;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->npins; i++) {
+		fingerprint_hex(c->pins[i], hex);
+		need = strlen(hex) + (i == 0 ? 0 : 2);
+		snprintf(more, sizeof(more), " (+%zu more)", c->npins - i);
+		if (off + need + (i + 1 < c->npins ? strlen(more) : 0) >= len) {
+			snprintf(buf + off, len - off, "%s", more);
+			return;
+		}
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+		    i == 0 ? "" : ", ", hex);
+	}
+}
+
 static int
 pin_verify_cb(int ok, X509_STORE_CTX *sctx)
 {
@@ -476,7 +540,7 @@ pin_verify_cb(int ok, X509_STORE_CTX *sctx)
 		snprintf(c->pin_seen, sizeof(c->pin_seen), "(none)");
 		return 0;
 	}
-	if (CRYPTO_memcmp(md, c->pin, 32) != 0) {
+	if (!pin_listed(c, md)) {
 		c->pin_mismatch = true;
 		fingerprint_hex(md, c->pin_seen);
 		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
@@ -521,7 +585,7 @@ http_client_new(const char *name, const char *base_url,
 			goto fail;
 		if (tls->pin_sha256 != NULL && tls->pin_sha256[0] != '\0') {
 			c->has_pin = true;
-			c->bad_pin = http_pin_parse(tls->pin_sha256, c->pin) != 0;
+			c->bad_pin = pins_parse(c, tls->pin_sha256) != 0;
 		}
 		c->insecure = tls->insecure;
 	}
@@ -546,7 +610,7 @@ http_client_free(struct http_client *c)
 	free(c->name);
 	free(c->base_url);
 	free(c->ca_file);
-	OPENSSL_cleanse(c->pin, sizeof(c->pin));
+	OPENSSL_cleanse(c->pins, sizeof(c->pins));
 	free(c);
 }
 
@@ -998,7 +1062,7 @@ perform(struct http_client *c, const struct http_req *req, const char *url,
 	CURL *h = c->curl;
 	CURLcode cc;
 	long ms;
-	char pin_hex[32 * 3];
+	char pin_hex[640];
 	struct timespec t0, t1;
 
 	*retry = false;
@@ -1051,10 +1115,11 @@ perform(struct http_client *c, const struct http_req *req, const char *url,
 	log_debug("http %s: %s %s -> %s (%ld ms)", c->name, req->method, shown,
 	    curl_easy_strerror(cc), ms);
 	if (c->pin_mismatch) {
-		fingerprint_hex(c->pin, pin_hex);
+		pins_hex(c, pin_hex, sizeof(pin_hex));
 		return err_set(e, LB_EUNREACH, "%s: %s: certificate fingerprint "
-		    "mismatch: expected SHA-256 %s, server presented %s",
-		    c->name, shown, pin_hex, c->pin_seen);
+		    "mismatch: server presented SHA-256 %s, expected %s%s",
+		    c->name, shown, c->pin_seen, c->npins > 1 ? "one of " : "",
+		    pin_hex);
 	}
 	if (c->too_big || cc == CURLE_FILESIZE_EXCEEDED)
 		return err_set(e, LB_ERR, "%s: %s %s: response body larger than "
@@ -1086,8 +1151,9 @@ http_do(struct http_client *c, const struct http_req *req,
 	memset(resp, 0, sizeof(*resp));
 	if (c->has_pin && c->bad_pin)
 		return err_set(e, LB_ECONFIG, "%s: pin_sha256 is not a SHA-256 "
-		    "fingerprint (64 hex digits, optionally colon-separated)",
-		    c->name);
+		    "fingerprint (64 hex digits, optionally colon-separated) "
+		    "or a comma-separated list of at most %d of them",
+		    c->name, HTTP_PIN_MAX);
 	if ((url = join_url(c->base_url, req->path ? req->path : "")) == NULL) {
 		rc = err_set(e, LB_ERR, "%s: out of memory", c->name);
 		goto out;

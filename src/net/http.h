@@ -13,10 +13,14 @@
 #include "util/err.h"
 
 #define HTTP_BODY_MAX (8u * 1024 * 1024)
+/* Most pins one pin_sha256 may list. */
+#define HTTP_PIN_MAX 16
 
 struct http_tls {
 	const char *ca_file;    /* NULL: system store */
-	const char *pin_sha256; /* "AB:CD:.." or "abcd..": certificate SHA-256 */
+	/* "AB:CD:.." or "abcd..": certificate SHA-256; several separated by
+	 * "," (at most HTTP_PIN_MAX): the peer must match one of them. */
+	const char *pin_sha256;
 	bool insecure;          /* logs a warning on every http_client_new */
 };
 
@@ -90,8 +94,9 @@ long http_backoff_ms(int attempt, long base_ms, long cap_ms, double rnd);
 char *http_redact_trace(const char *text, const char *const *extra, size_t nextra);
 /* Percent-encodes s (RFC 3986 unreserved kept). Caller frees. */
 char *http_escape(const char *s);
-/* Parses a pin_sha256 value ("AB:CD:.." or plain hex, any case, 32
- * bytes) into out; 0, or -1 when malformed. For config validation. */
+/* Parses one pin ("AB:CD:.." or plain hex, any case, 32 bytes) into out;
+ * 0, or -1 when malformed (a comma-separated list is split first). For
+ * config validation. */
 int http_pin_parse(const char *pin, unsigned char out[32]);
 
 #endif

@@ -5,8 +5,12 @@ not know the appliance's self-signed certificate), fails with exit 4 before
 a single request byte reaches the appliance, so its credentials are never
 sent; `insecure: true` works but warns on every command; a CA whose
 `ca_file` names the wrong CA fails closed (no request reaches the CA and
-nothing changes on the device)."""
+nothing changes on the device). An HA pair whose units each have their own
+self-signed certificate is trusted by a list of both pins, whichever unit
+`url` names; a list without the primary's pin never sends the primary a
+byte."""
 import copy
+import os
 
 from harness import CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
 
@@ -155,6 +159,109 @@ def scenario(w):
         st = lab.status()["www"]
         check(st["serial"] == www["serial"] and st["last_error"],
               "status keeps the serial and records the error", st)
+    finally:
+        adc.stop()
+        scm.stop()
+    ha_pins(os.path.join(w, "ha"))
+
+
+def ha_pins(w):
+    os.makedirs(w)
+    adc = CitrixSim(w, vservers=("vs_www",), ha=True)
+    scm = ScmSim(w)
+    try:
+        primary, secondary = adc.units
+        check(primary["role"] == "primary" and secondary["role"] == "secondary",
+              "the HA simulator has a primary and a secondary", adc.units)
+        fp_p, fp_s = primary["fingerprint_sha256"], secondary["fingerprint_sha256"]
+        check(fp_p != fp_s, "each HA unit has its own management certificate", fp_p, fp_s)
+        lab = Lab(w)
+        lab.add_citrix("adc1", adc)
+        # url names the secondary: the primary is reached second, through peers
+        lab.devices["adc1"].update({"url": secondary["url"], "peers": [primary["url"]],
+                                    "tls": {"pin_sha256": [fp_p, fp_s.replace(":", "").lower()]}})
+        lab.add_scm("scm", scm)
+        lab.write_config()
+        lab.profile("www", device="adc1", ca="scm", common_name="www.example.com",
+                    subject={"organization": "Example Ltd", "state": "West Yorkshire",
+                             "country": "GB"},
+                    vservers=[{"name": "vs_www",
+                               "check": f"127.0.0.1:{adc.port('vs_www')}"}])
+
+        def unit_requests(unit):
+            return [r for r in adc.ctl("/_sim/requests") if r.get("unit") == unit]
+
+        # --- both units' pins: the pair is trusted, the primary is used ---
+        adc.ctl("/_sim/requests/clear", {})
+        p = lab.run("check")
+        check(p.returncode == 0 and "device adc1: ok" in p.stdout,
+              "check: a list of both units' pins reaches the HA pair", p.returncode,
+              p.stdout, p.stderr)
+        check(unit_requests(1) != [] and unit_requests(0) != [],
+              "check asked the secondary (url) and then the primary (peers)",
+              adc.ctl("/_sim/requests"))
+        adc.ctl("/_sim/requests/clear", {})
+        p = lab.run("run")
+        check(p.returncode == 0 and summary(p) == "1 enrolled, 0 renewed, 0 unchanged, 0 failed",
+              "run: enrollment on the primary, trusted by the second pin of the list",
+              p.returncode, p.stdout, p.stderr)
+        check([r for r in unit_requests(1) if r.get("write")] == [],
+              "nothing was written to the secondary", unit_requests(1))
+        check([r for r in unit_requests(0) if r.get("write")] != [],
+              "the certificate was written to the primary")
+        der = served_cert(adc.port("vs_www"), "www.example.com")
+        check(der is not None and serial_of(der) == lab.status()["www"]["serial"],
+              "vs_www serves the enrolled certificate")
+
+        # --- only the secondary's pin: the primary is never sent a byte. The
+        # secondary still answers, so the pair was reached (SPEC: exit 4 is
+        # for a device not reached at all) and the drivers report "no unit
+        # is the HA primary" (exit 1), naming the primary's mismatch. ---
+        lab.devices["adc1"]["tls"] = {"pin_sha256": [fp_s]}
+        lab.write_config()
+        adc.ctl("/_sim/requests/clear", {})
+        scm.ctl("/_sim/requests/clear", {})
+        p = lab.run("check")
+        out = p.stdout + p.stderr
+        check(p.returncode == 1 and "device adc1: FAILED" in p.stdout
+              and "no unit is the HA primary" in p.stdout,
+              "check: a pin list without the primary's pin fails (the secondary answered)",
+              p.returncode, p.stdout, p.stderr)
+        check(f"server presented SHA-256 {fp_p}, expected {fp_s}" in out,
+              "the message shows the primary's fingerprint and the expected one", out)
+        check(unit_requests(0) == [], "the primary received no request (credentials never sent)",
+              adc.ctl("/_sim/requests"))
+        check(unit_requests(1) != [], "the secondary was asked for its HA state")
+        adc.ctl("/_sim/requests/clear", {})
+        scm.ctl("/_sim/requests/clear", {})
+        p = lab.run("run", "--force")
+        check(p.returncode == 1 and summary(p) == "0 enrolled, 0 renewed, 0 unchanged, 1 failed",
+              "run --force: fails when the primary's pin is missing", p.returncode, p.stdout,
+              p.stderr)
+        check(unit_requests(0) == [], "run sent the primary nothing",
+              adc.ctl("/_sim/requests"))
+        check(scm.ctl("/_sim/requests") == [], "run sent the CA nothing")
+        check(adc.password not in p.stdout + p.stderr, "the password appears nowhere")
+
+        # --- the same list with the primary alone: not reached at all, exit 4 ---
+        lab.devices["adc1"].update({"url": primary["url"]})
+        lab.devices["adc1"].pop("peers")
+        lab.write_config()
+        adc.ctl("/_sim/requests/clear", {})
+        p = lab.run("check")
+        out = p.stdout + p.stderr
+        check(p.returncode == 4 and "device adc1: FAILED" in p.stdout,
+              "check: the primary alone, pinned only by the secondary's pin, exits 4",
+              p.returncode, p.stdout, p.stderr)
+        check(fp_p in out and fp_s in out, "both fingerprints are shown", out)
+        scm.ctl("/_sim/requests/clear", {})
+        p = lab.run("run", "--force")
+        check(p.returncode == 4 and summary(p) == "0 enrolled, 0 renewed, 0 unchanged, 1 failed",
+              "run --force: exit 4 when the only unit does not match the pins",
+              p.returncode, p.stdout, p.stderr)
+        check(adc.ctl("/_sim/requests") == [], "no unit received a request",
+              adc.ctl("/_sim/requests"))
+        check(scm.ctl("/_sim/requests") == [], "run sent the CA nothing")
     finally:
         adc.stop()
         scm.stop()

@@ -575,6 +575,18 @@ static const char base_prof[] =
     "    url: https://192.0.2.10\n" \
     "    credentials: adc1\n"
 
+/* Pins for the pin_sha256 list rows: one pin in two spellings, and 16
+ * other distinct pins as block list items. */
+#define PIN_LC "\"ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:" \
+    "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89\""
+#define PIN_UP "ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789"
+#define PIN_ITEM(x) "        - 0123456789abcdef0123456789abcdef" \
+    "0123456789abcdef0123456789abcde" x "\n"
+#define PIN_ITEMS16 PIN_ITEM("0") PIN_ITEM("1") PIN_ITEM("2") PIN_ITEM("3") \
+    PIN_ITEM("4") PIN_ITEM("5") PIN_ITEM("6") PIN_ITEM("7") PIN_ITEM("8") \
+    PIN_ITEM("9") PIN_ITEM("a") PIN_ITEM("b") PIN_ITEM("c") PIN_ITEM("d") \
+    PIN_ITEM("e") PIN_ITEM("f")
+
 struct bad {
 	const char *name;
 	const char *main, *cred, *prof; /* NULL: the base file */
@@ -643,6 +655,28 @@ static const struct bad bad[] = {
 	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg }\n",
 	  NULL, NULL, NULL, NULL, "lbcert.yaml", 6, 24,
 	  "not a SHA-256 fingerprint" },
+	{ "pin list bad item", ADC1 "    tls:\n      pin_sha256:\n"
+	  "        - " PIN_LC "\n        - \"AB:CD\"\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 9, 11, "devices.adc1.tls.pin_sha256[1]: 'AB:CD' is "
+	  "not a SHA-256 fingerprint" },
+	{ "pin list empty", ADC1 "    tls: { pin_sha256: [] }\n", NULL, NULL,
+	  NULL, NULL, "lbcert.yaml", 6, 24,
+	  "devices.adc1.tls.pin_sha256: the list is empty" },
+	{ "pin list duplicate", ADC1 "    tls:\n      pin_sha256:\n"
+	  "        - " PIN_LC "\n        - " PIN_UP "\n", NULL, NULL, NULL,
+	  NULL, "lbcert.yaml", 9, 11,
+	  "devices.adc1.tls.pin_sha256[1]: fingerprint AB:CD:EF:01:" },
+	{ "pin list item mapping", ADC1 "    tls:\n      pin_sha256:\n"
+	  "        - { sha: x }\n", NULL, NULL, NULL, NULL, "lbcert.yaml", 8,
+	  11, "devices.adc1.tls.pin_sha256[0] must be a fingerprint, not a "
+	  "mapping" },
+	{ "pin mapping", ADC1 "    tls: { pin_sha256: { sha: x } }\n", NULL,
+	  NULL, NULL, NULL, "lbcert.yaml", 6, 24, "devices.adc1.tls.pin_sha256 "
+	  "must be a fingerprint or a list of fingerprints, not a mapping" },
+	{ "pin list too long", ADC1 "    tls:\n      pin_sha256:\n"
+	  PIN_ITEMS16 "        - " PIN_LC "\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 24, 11,
+	  "devices.adc1.tls.pin_sha256: more than 16 fingerprints" },
 	{ "insecure not bool", ADC1 "    tls: { insecure: yes }\n", NULL, NULL,
 	  NULL, NULL, "lbcert.yaml", 6, 22,
 	  "devices.adc1.tls.insecure must be true or false, not a string" },
@@ -909,6 +943,52 @@ bad_inputs(void **state)
 		run_bad(&bad[i]);
 }
 
+/* pin_sha256 as one fingerprint or a list: stored normalised, joined
+ * with ",". */
+static void
+pin_lists(void **state)
+{
+	static const struct {
+		const char *name, *tls, *want;
+	} rows[] = {
+		{ "block list", "    tls:\n      pin_sha256:\n        - "
+		  PIN_LC "\n        - 0123456789abcdef0123456789abcdef"
+		  "0123456789abcdef0123456789abcdef\n",
+		  "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+		  "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89,"
+		  "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
+		  "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF" },
+		{ "flow list of one", "    tls: { pin_sha256: [" PIN_UP "] }\n",
+		  "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+		  "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89" },
+		{ "sixteen", "    tls:\n      pin_sha256:\n" PIN_ITEMS16, NULL },
+	};
+	char dir[512], text[4096];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct config *c = NULL;
+		struct err e = { 0 };
+		const char *pin;
+
+		new_dir(dir, sizeof(dir));
+		snprintf(text, sizeof(text), "%s%s%s", ADC1, rows[i].tls,
+		    base_main + strlen(ADC1));
+		put(dir, "lbcert.yaml", text, 0644);
+		put(dir, "credentials.yaml", base_cred, 0600);
+		put(dir, "profiles/www.yaml", base_prof, 0644);
+		if (config_load(dir, &c, &e) != 0)
+			fail_msg("case '%s': %s", rows[i].name, e.msg);
+		pin = config_device(c, "adc1")->tls.pin_sha256;
+		assert_non_null(pin);
+		if (rows[i].want != NULL)
+			assert_string_equal(pin, rows[i].want);
+		else	/* 16 pins of 95 characters and 15 commas */
+			assert_int_equal(strlen(pin), 16 * 95 + 15);
+		config_free(c);
+	}
+}
+
 int
 main(void)
 {
@@ -919,6 +999,7 @@ main(void)
 		cmocka_unit_test(missing_main_file),
 		cmocka_unit_test(key_desc),
 		cmocka_unit_test(bad_inputs),
+		cmocka_unit_test(pin_lists),
 	};
 	log_init(LL_ERROR, false);
 	return cmocka_run_group_tests(tests, setup, teardown);

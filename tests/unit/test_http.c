@@ -413,6 +413,80 @@ pin_mismatch(void **state)
 	http_client_free(c);
 }
 
+/* A list of pins: the peer matching any one of them is trusted. */
+static void
+pin_list_match(void **state)
+{
+	struct fix *f = *state;
+	char list[256];
+	struct http_client *c;
+	struct http_resp r;
+	struct err e = { 0 };
+
+	snprintf(list, sizeof(list), "%s, %s", f->other_pin, f->pin);
+	struct http_tls tls = { .pin_sha256 = list };
+	c = http_client_new("t", f->base, &tls, 10);
+	assert_int_equal(get(c, "GET", "/ok", true, &r, &e), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello");
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
+/* None of the pins matches: nothing is sent, and the message shows every
+ * expected fingerprint and the presented one. */
+static void
+pin_list_mismatch(void **state)
+{
+	struct fix *f = *state;
+	char list[256], third[32 * 3];
+	struct http_resp r;
+	struct err e = { 0 };
+	long c0, r0, c1, r1, n;
+	struct http_header h = { "X-NITRO-PASS", "pw-never-sent" };
+	struct http_req req = { .method = "POST", .path = "/echo",
+	    .headers = &h, .nheaders = 1, .body = "{}", .body_len = 2 };
+
+	/* other_pin with its first byte changed: well-formed, not the server */
+	snprintf(third, sizeof(third), "%s", f->other_pin);
+	third[0] = third[0] == '0' ? '1' : '0';
+	snprintf(list, sizeof(list), "%s,%s", f->other_pin, third);
+	struct http_tls tls = { .pin_sha256 = list };
+	struct http_client *c = http_client_new("adc1", f->base, &tls, 10);
+
+	http_client_set_retry(c, 3, 10, 50);
+	stats(f, &c0, &r0, NULL, &n);
+	assert_int_equal(http_do(c, &req, &r, &e), LB_EUNREACH);
+	assert_non_null(strstr(e.msg, "adc1"));
+	assert_non_null(strstr(e.msg, f->other_pin));
+	assert_non_null(strstr(e.msg, third));
+	assert_non_null(strstr(e.msg, f->pin));
+	assert_null(strstr(e.msg, "pw-never-sent"));
+	assert_int_equal(http_client_requests(c), 1);
+	http_client_free(c);
+
+	/* sixteen pins do not fit in a message: the presented one still
+	 * shows, and how many expected ones were left out */
+	char many[HTTP_PIN_MAX * 96];
+	many[0] = '\0';
+	for (int i = 0; i < HTTP_PIN_MAX; i++) {
+		snprintf(third, sizeof(third), "%s", f->other_pin);
+		third[1] = "0123456789ABCDEF"[i];
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+		    "%s%s", i == 0 ? "" : ",", third);
+	}
+	tls.pin_sha256 = many;
+	c = http_client_new("adc1", f->base, &tls, 10);
+	http_client_set_retry(c, 1, 0, 0);
+	assert_int_equal(http_do(c, &req, &r, &e), LB_EUNREACH);
+	assert_non_null(strstr(e.msg, f->pin));
+	assert_non_null(strstr(e.msg, "more)"));
+	stats(f, &c1, &r1, NULL, &n);
+	assert_int_equal(r1, r0);
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
 static void
 ca_file_ok(void **state)
 {
@@ -756,6 +830,26 @@ scheme_policy(void **state)
 	assert_int_equal(get(c, "GET", "/x", true, &r, &e), LB_ECONFIG);
 	assert_int_equal(http_client_requests(c), 0);
 	http_client_free(c);
+	/* so does a list with a malformed or empty entry, or too many */
+	static const char good[] = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	char lists[4][32 * 65 + 32];
+	snprintf(lists[0], sizeof(lists[0]), "%s,AB:CD", good);
+	snprintf(lists[1], sizeof(lists[1]), "%s,,%s", good, good);
+	snprintf(lists[2], sizeof(lists[2]), "%s,", good);
+	lists[3][0] = '\0';
+	for (int i = 0; i <= HTTP_PIN_MAX; i++)
+		snprintf(lists[3] + strlen(lists[3]),
+		    sizeof(lists[3]) - strlen(lists[3]), "%s%s",
+		    i == 0 ? "" : ",", good);
+	for (size_t i = 0; i < 4; i++) {
+		struct http_tls lt = { .pin_sha256 = lists[i] };
+		c = http_client_new("t", "https://127.0.0.1:1", &lt, 5);
+		assert_int_equal(get(c, "GET", "/x", true, &r, &e),
+		    LB_ECONFIG);
+		assert_int_equal(http_client_requests(c), 0);
+		http_client_free(c);
+	}
 }
 
 int
@@ -775,6 +869,8 @@ main(void)
 	const struct CMUnitTest loop[] = {
 		cmocka_unit_test(pin_match),
 		cmocka_unit_test(pin_mismatch),
+		cmocka_unit_test(pin_list_match),
+		cmocka_unit_test(pin_list_mismatch),
 		cmocka_unit_test(ca_file_ok),
 		cmocka_unit_test(no_trust_fails),
 		cmocka_unit_test(retries_503),
