@@ -214,7 +214,7 @@ bigip_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 	char status[64], seen[768] = "";
 	size_t nurl = 1 + cfg->npeers, off = 0;
 	int rc = LB_ERR, last = LB_ERR;
-	bool reached = false;
+	bool reached = false, unreach = false;
 
 	*out = NULL;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
@@ -234,6 +234,8 @@ bigip_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 		if (rc != 0) {
 			if (rc != LB_EUNREACH)
 				reached = true;
+			else
+				unreach = true;
 			last = rc;
 			*e = ue;
 			icontrol_close(ic);
@@ -257,6 +259,11 @@ bigip_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 	}
 	if (d->ic == NULL) {
 		free(d);
+		/* A standby answered but a unit that may be the active one could
+		 * not be reached: a reachability problem (exit 4), not a profile's. */
+		if (seen[0] != '\0' && unreach)
+			return err_set(e, LB_EUNREACH, "%s: no ACTIVE unit reachable (%s; %s)",
+			    cfg->name, seen, e->msg);
 		if (seen[0] != '\0')
 			return err_set(e, LB_ERR, "%s: no ACTIVE unit (%s)", cfg->name, seen);
 		if (!reached) {

@@ -392,7 +392,7 @@ citrix_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 	struct device *d;
 	char state[64], why[768] = "";
 	size_t nunits = 1 + cfg->npeers;
-	bool reached = false;
+	bool reached = false, unreach = false;
 	int rc;
 
 	*out = NULL;
@@ -406,6 +406,7 @@ citrix_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 		    cfg->username, cfg->password, &d->n, e);
 		if (rc == LB_EUNREACH) {
 			note(why, sizeof(why), e->msg, "; ");
+			unreach = true;
 			continue;
 		}
 		if (rc != 0)
@@ -430,6 +431,10 @@ citrix_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 		why[strlen(why) - 2] = '\0';
 	if (!reached)
 		rc = err_set(e, LB_EUNREACH, "%s: no unit reachable: %s", cfg->name, why);
+	else if (unreach)
+		/* a secondary answered; the unit that may be primary did not */
+		rc = err_set(e, LB_EUNREACH, "%s: the HA primary could not be reached: %s",
+		    cfg->name, why);
 	else
 		rc = err_set(e, LB_ERR, "%s: no unit is the HA primary (a secondary is never "
 		    "written to): %s", cfg->name, why);

@@ -214,17 +214,17 @@ def ha_pins(w):
               "vs_www serves the enrolled certificate")
 
         # --- only the secondary's pin: the primary is never sent a byte. The
-        # secondary still answers, so the pair was reached (SPEC: exit 4 is
-        # for a device not reached at all) and the drivers report "no unit
-        # is the HA primary" (exit 1), naming the primary's mismatch. ---
+        # secondary answers "Secondary"; the unit that may be primary could
+        # not be reached, a trust/reachability problem: exit 4, naming the
+        # primary's mismatch. ---
         lab.devices["adc1"]["tls"] = {"pin_sha256": [fp_s]}
         lab.write_config()
         adc.ctl("/_sim/requests/clear", {})
         scm.ctl("/_sim/requests/clear", {})
         p = lab.run("check")
         out = p.stdout + p.stderr
-        check(p.returncode == 1 and "device adc1: FAILED" in p.stdout
-              and "no unit is the HA primary" in p.stdout,
+        check(p.returncode == 4 and "device adc1: FAILED" in p.stdout
+              and "the HA primary could not be reached" in p.stdout,
               "check: a pin list without the primary's pin fails (the secondary answered)",
               p.returncode, p.stdout, p.stderr)
         check(f"server presented SHA-256 {fp_p}, expected {fp_s}" in out,
@@ -235,8 +235,8 @@ def ha_pins(w):
         adc.ctl("/_sim/requests/clear", {})
         scm.ctl("/_sim/requests/clear", {})
         p = lab.run("run", "--force")
-        check(p.returncode == 1 and summary(p) == "0 enrolled, 0 renewed, 0 unchanged, 1 failed",
-              "run --force: fails when the primary's pin is missing", p.returncode, p.stdout,
+        check(p.returncode == 4 and summary(p) == "0 enrolled, 0 renewed, 0 unchanged, 1 failed",
+              "run --force: fails (exit 4) when the primary's pin is missing", p.returncode, p.stdout,
               p.stderr)
         check(unit_requests(0) == [], "run sent the primary nothing",
               adc.ctl("/_sim/requests"))

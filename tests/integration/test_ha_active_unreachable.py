@@ -1,0 +1,55 @@
+"""An HA pair whose active/primary unit cannot be reached while the
+standby/secondary answers: lbcert writes nothing to the standby and exits
+4 (a reachability problem, not a profile's), on BIG-IP and on Citrix."""
+import socket
+
+from harness import BigipSim, CitrixSim, Lab, ScmSim, check, main
+
+
+def closed_url():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"https://127.0.0.1:{port}"
+
+
+def scenario(w):
+    big = BigipSim(w, virtuals=("vs1",), pair=True)
+    adc = CitrixSim(w, vservers=("vs1",), ha=True)
+    scm = ScmSim(w)
+    try:
+        lab = Lab(w)
+        lab.add_bigip("big", big)
+        lab.add_citrix("adc", adc)
+        lab.add_scm("scm", scm)
+        # url: the standby / secondary; peers: a unit that does not answer
+        lab.devices["big"].update({"url": big.url(1), "peers": [closed_url()],
+                                   "tls": {"ca_file": big.units[1]["ca_file"]}})
+        lab.devices["adc"].update({"url": adc.url(1), "peers": [closed_url()],
+                                   "tls": {"ca_file": adc.units[1]["ca_file"]}})
+        lab.write_config()
+        subject = {"organization": "Example", "state": "Yorks", "country": "GB"}
+        lab.profile("b", device="big", ca="scm", common_name="b.example.com",
+                    subject=subject, vservers=[{"name": "vs1"}])
+        lab.profile("c", device="adc", ca="scm", common_name="c.example.com",
+                    subject=subject, vservers=[{"name": "vs1"}])
+        p = lab.run("run")
+        check(p.returncode == 4, "exit 4 when only the standby answers", p.stdout, p.stderr[-2000:])
+        check("no ACTIVE unit reachable" in p.stdout and
+              "the HA primary could not be reached" in p.stdout,
+              "each device says its active unit is out of reach", p.stdout)
+        for sim in (big, adc):
+            w1 = [r for r in sim.ctl("/_sim/requests", unit=1) if r.get("write")
+                  and "login" not in r["path"] and "logout" not in r["path"]
+                  and "/authz/tokens/" not in r["path"]]
+            check(w1 == [], "nothing was written to the standby", w1)
+        check(scm.ctl("/_sim/requests") == [], "the CA was not asked")
+    finally:
+        big.stop()
+        adc.stop()
+        scm.stop()
+
+
+if __name__ == "__main__":
+    main(scenario)
