@@ -41,9 +41,9 @@ static void *
 worker(void *arg)
 {
 	struct pool *pl = arg;
-	struct engine *en = engine_new(pl->a->cfg, pl->st, pl->a->state_dir);
 
 	for (;;) {
+		struct engine *en;
 		size_t d;
 
 		pthread_mutex_lock(&pl->lock);
@@ -51,22 +51,20 @@ worker(void *arg)
 		pthread_mutex_unlock(&pl->lock);
 		if (d >= pl->a->cfg->ndevices)
 			break;
-		if (en != NULL)
+		/* An engine per device: its sessions log out as soon as the
+		 * device is done. */
+		if ((en = engine_new(pl->a->cfg, pl->st, pl->a->state_dir)) != NULL) {
 			run_device(pl, en, &pl->a->cfg->devices[d]);
-		else
-			for (size_t i = 0; i < pl->n; i++)
-				if (pl->profiles[i]->device == &pl->a->cfg->devices[d]) {
-					pl->results[i].outcome = OUT_FAILED;
-					snprintf(pl->results[i].detail, sizeof(pl->results[i].detail),
-					    "out of memory");
-				}
-		if (en != NULL) {
-			/* Log out as soon as a device is done. */
 			engine_free(en);
-			en = engine_new(pl->a->cfg, pl->st, pl->a->state_dir);
+			continue;
 		}
+		for (size_t i = 0; i < pl->n; i++)
+			if (pl->profiles[i]->device == &pl->a->cfg->devices[d]) {
+				pl->results[i].outcome = OUT_FAILED;
+				snprintf(pl->results[i].detail, sizeof(pl->results[i].detail),
+				    "out of memory");
+			}
 	}
-	engine_free(en);
 	return NULL;
 }
 
