@@ -248,6 +248,27 @@ join_pem(char *const *v, size_t n)
 	return out;
 }
 
+/* A certificate issued for a key that no longer exists can never be
+ * served; revoke it so that no valid certificate is left for a deleted
+ * key. Failing that is only logged: the run goes on. */
+static void
+revoke_orphan(struct walk *w, struct ca *ca, const struct ca_ops *ops, const char *cert)
+{
+	struct cert_info ci = {0};
+	struct err e = {0};
+
+	if (x509_cert_info(cert, &ci, &e) != 0 ||
+	    ops->revoke(ca, w->job.order_ref, cert, REVOKE_SUPERSEDED, &e) != 0)
+		log_warn("%s: the certificate of the discarded key stays valid at %s: %s",
+		    w->p->name, w->p->ca->name, e.msg);
+	else {
+		log_info("%s: revoked serial %s, issued for the discarded key", w->p->name,
+		    ci.serial);
+		history(w, "revoke", ci.serial);
+	}
+	cert_info_free(&ci);
+}
+
 static int
 step_collect(struct walk *w)
 {
@@ -288,6 +309,7 @@ step_collect(struct walk *w)
 			    "ordering again", w->p->name, w->job.order_ref, w->e.msg);
 			w->rekeyed = false;
 			err_clear(&w->e);
+			revoke_orphan(w, ca, ops, cert);
 			/* walk_steps goes on with a fresh key only once the
 			 * journal says so */
 			rc = restart(w, "the order belongs to the discarded key", &w->e);
@@ -541,8 +563,15 @@ resume_checks(struct walk *w)
 
 	if (step >= STEP_KEY && step < STEP_ACTIVATED &&
 	    !w->dops->key_usable(w->dev, w->job.key_ref)) {
+		struct ca *ca;
+		const struct ca_ops *ops;
+
 		if (step == STEP_ORDERED && w->p->ca->type == CA_ACME && w->job.key_ref != NULL)
 			return rekey(w);
+		/* issued for the dead key: it will never be served */
+		if (w->job.cert_pem != NULL && get_ca(w, &ca, &ops) == 0)
+			revoke_orphan(w, ca, ops, w->job.cert_pem);
+		err_clear(&w->e);
 		return restart(w, "key no longer usable", &w->e);
 	}
 	if (step == STEP_KEY && w->job.order_ref != NULL &&

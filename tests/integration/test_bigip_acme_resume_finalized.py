@@ -6,8 +6,9 @@ finished with a fresh key).
 Here the order is bound, by its finalize, to the CSR of a key whose
 passphrase died with the run (SPEC §1.10): its certificate can never be
 served. The next run discards that key, tries the journaled order with a
-fresh key, finds the order's certificate does not match the new CSR, and
-starts over with a new order (src/engine/lifecycle.c: rekey, then the
+fresh key, finds the order's certificate does not match the new CSR,
+revokes that certificate (it can never be served) and starts over with a
+new order (src/engine/lifecycle.c: rekey, then the
 rekeyed branch of step_collect). What must hold: the run succeeds in one
 go, the killed run's key is removed, exactly one key, CSR and leaf
 certificate of the profile remain on the device, the served certificate is
@@ -103,6 +104,10 @@ def scenario(w):
               "it found the journaled order finalized for the dead key", p.stderr[-3000:])
         check(len(re.findall(r"POST \S+/order-plz", p.stderr)) == 1,
               "and placed exactly one new order")
+        m = re.search(r"revoked serial ([0-9a-f]+), issued for the discarded key", p.stderr)
+        check(m is not None, "it revoked the certificate issued for the dead key", p.stderr[-3000:])
+        check(peb.cert_status(m.group(1))["Status"] == "Revoked",
+              "Pebble lists that certificate as revoked")
         check(peb.log_text().count("POST /order-plz") == 2, "Pebble saw two orders in all")
 
         state = big.ctl("/_sim/state")

@@ -2,7 +2,10 @@
 putting it in service leaves a key whose passphrase is gone with that run.
 The next run removes that key and every object made for it (CSR,
 certificate, chain) and enrolls afresh, so the box ends with exactly the
-objects of the certificate in service."""
+objects of the certificate in service; the certificate issued for the dead
+key, which can never be served, is revoked at the CA."""
+import re
+
 from harness import BigipSim, Lab, check, main, serial_of, served_cert
 from pebble import Pebble
 
@@ -34,6 +37,9 @@ def scenario(w):
             check(p.returncode == 0 and "1 enrolled" in p.stdout, "the next run enrolls",
                   p.stdout, p.stderr[-2000:])
             check("discarding key" in p.stderr, "it discarded the dead key", p.stderr[-2000:])
+            m = re.search(r"revoked serial ([0-9a-f]+), issued for the discarded key", p.stderr)
+            check(m is not None and peb.cert_status(m.group(1))["Status"] == "Revoked",
+                  "the certificate issued for the dead key was revoked at the CA")
             st = big.ctl("/_sim/state")
             chain = st["clientssl"]["/Common/web_clientssl"]["certKeyChain"][0]
             check(web(st["key"]) == [chain["key"]], "only the key in service is left",
