@@ -442,8 +442,6 @@ step_finish(struct walk *w, struct run_result *res)
 	sc.cert_pem = w->job.cert_pem;
 	sc.chain_pem = w->job.chain_pem;
 	sc.updated = time(NULL);
-	/* device_refs stays empty: a renewal reads the objects to retire
-	 * from the device itself (decide), which is the truth. */
 	if ((rc = names_json(&ci, &sc.names)) == 0)
 		rc = store_cert_put(w->en->st, &sc, &w->e);
 	free(sc.names);

@@ -46,7 +46,7 @@ static const char *const migrations[] = {
 	" device TEXT, ca TEXT, serial TEXT,"
 	" not_before INTEGER NOT NULL DEFAULT 0,"
 	" not_after INTEGER NOT NULL DEFAULT 0,"
-	" names TEXT, key_desc TEXT, object TEXT, device_refs TEXT,"
+	" names TEXT, key_desc TEXT, object TEXT,"
 	" ca_ref TEXT, cert_pem TEXT, chain_pem TEXT,"
 	" updated INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE jobs ("
@@ -387,7 +387,7 @@ store_cert_get(struct store *s, const char *profile, struct store_cert *out,
 	*out = (struct store_cert){0};
 	pthread_mutex_lock(&s->mu);
 	if (prepare(s, "SELECT profile, device, ca, serial, not_before,"
-	    " not_after, names, key_desc, object, device_refs, ca_ref,"
+	    " not_after, names, key_desc, object, ca_ref,"
 	    " cert_pem, chain_pem, updated FROM certs WHERE profile = ?1",
 	    &st, e) != 0)
 		goto out;
@@ -407,15 +407,14 @@ store_cert_get(struct store *s, const char *profile, struct store_cert *out,
 	if (col_text(st, 0, &c.profile) || col_text(st, 1, &c.device) ||
 	    col_text(st, 2, &c.ca) || col_text(st, 3, &c.serial) ||
 	    col_text(st, 6, &c.names) || col_text(st, 7, &c.key_desc) ||
-	    col_text(st, 8, &c.object) || col_text(st, 9, &c.device_refs) ||
-	    col_text(st, 10, &c.ca_ref) || col_text(st, 11, &c.cert_pem) ||
-	    col_text(st, 12, &c.chain_pem)) {
+	    col_text(st, 8, &c.object) || col_text(st, 9, &c.ca_ref) ||
+	    col_text(st, 10, &c.cert_pem) || col_text(st, 11, &c.chain_pem)) {
 		err_set(e, LB_ERR, "out of memory");
 		goto out;
 	}
 	c.not_before = (time_t)sqlite3_column_int64(st, 4);
 	c.not_after = (time_t)sqlite3_column_int64(st, 5);
-	c.updated = (time_t)sqlite3_column_int64(st, 13);
+	c.updated = (time_t)sqlite3_column_int64(st, 12);
 	*out = c;
 	c = (struct store_cert){0};
 	rc = 0;
@@ -436,15 +435,15 @@ store_cert_put(struct store *s, const struct store_cert *c, struct err *e)
 		return err_set(e, LB_ERR, "store_cert_put: no profile");
 	pthread_mutex_lock(&s->mu);
 	if (prepare(s, "INSERT INTO certs (profile, device, ca, serial,"
-	    " not_before, not_after, names, key_desc, object, device_refs,"
+	    " not_before, not_after, names, key_desc, object,"
 	    " ca_ref, cert_pem, chain_pem, updated) VALUES (?1, ?2, ?3, ?4,"
-	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
 	    " ON CONFLICT(profile) DO UPDATE SET device = excluded.device,"
 	    " ca = excluded.ca, serial = excluded.serial,"
 	    " not_before = excluded.not_before,"
 	    " not_after = excluded.not_after, names = excluded.names,"
 	    " key_desc = excluded.key_desc, object = excluded.object,"
-	    " device_refs = excluded.device_refs, ca_ref = excluded.ca_ref,"
+	    " ca_ref = excluded.ca_ref,"
 	    " cert_pem = excluded.cert_pem, chain_pem = excluded.chain_pem,"
 	    " updated = excluded.updated", &st, e) != 0)
 		goto out;
@@ -453,10 +452,9 @@ store_cert_put(struct store *s, const struct store_cert *c, struct err *e)
 	    sqlite3_bind_int64(st, 5, (sqlite3_int64)c->not_before) ||
 	    sqlite3_bind_int64(st, 6, (sqlite3_int64)c->not_after) ||
 	    bind_text(st, 7, c->names) || bind_text(st, 8, c->key_desc) ||
-	    bind_text(st, 9, c->object) || bind_text(st, 10, c->device_refs) ||
-	    bind_text(st, 11, c->ca_ref) || bind_text(st, 12, c->cert_pem) ||
-	    bind_text(st, 13, c->chain_pem) ||
-	    sqlite3_bind_int64(st, 14, (sqlite3_int64)or_now(c->updated))) {
+	    bind_text(st, 9, c->object) || bind_text(st, 10, c->ca_ref) ||
+	    bind_text(st, 11, c->cert_pem) || bind_text(st, 12, c->chain_pem) ||
+	    sqlite3_bind_int64(st, 13, (sqlite3_int64)or_now(c->updated))) {
 		db_err(s, e, "binding");
 		goto out;
 	}
@@ -515,7 +513,6 @@ store_cert_free(struct store_cert *c)
 	free(c->names);
 	free(c->key_desc);
 	free(c->object);
-	free(c->device_refs);
 	free(c->ca_ref);
 	free(c->cert_pem);
 	free(c->chain_pem);

@@ -36,7 +36,6 @@ struct store_cert {
 	char *names;        /* JSON array of the DNS names */
 	char *key_desc;     /* "rsa:2048" ... */
 	char *object;       /* device object base name */
-	char *device_refs;  /* the driver's opaque description of its objects */
 	char *ca_ref;       /* SCM sslId or ACME order URL: for revoke */
 	char *cert_pem;
 	char *chain_pem;
@@ -71,7 +70,7 @@ struct store_job {
 	char *cert_pem;
 	char *chain_pem;
 	char *install_ref;
-	char *old_refs;     /* device_refs of the certificate being replaced */
+	char *old_refs;     /* device_cert.refs of the certificate being replaced */
 	time_t started;
 	time_t updated;
 };

@@ -142,7 +142,6 @@ cert_round_trip(void **state)
 		.not_after = 1731536000,
 		.names = "[\"www.example.com\",\"shop.example.com\"]",
 		.key_desc = "ecdsa:P-256", .object = "www-example-com",
-		.device_refs = "{\"certkey\":\"www-example-com\"}",
 		.ca_ref = "12345",
 		.cert_pem = "-----BEGIN CERTIFICATE-----\nAAA'\"\n",
 		.chain_pem = "-----BEGIN CERTIFICATE-----\nBBB\n",
@@ -164,7 +163,6 @@ cert_round_trip(void **state)
 	assert_string_equal(out.names, in.names);
 	assert_string_equal(out.key_desc, "ecdsa:P-256");
 	assert_string_equal(out.object, "www-example-com");
-	assert_string_equal(out.device_refs, in.device_refs);
 	assert_string_equal(out.ca_ref, "12345");
 	assert_string_equal(out.cert_pem, in.cert_pem);
 	assert_string_equal(out.chain_pem, in.chain_pem);
