@@ -1,6 +1,5 @@
 #include "engine/engine.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,10 +80,6 @@ engine_device(struct engine *en, const struct cfg_device *d, struct device **dev
 	return 0;
 }
 
-/* With run --jobs, engines of several threads may open the same CA at
- * once; an ACME client creates its account key file on first open. */
-static pthread_mutex_t ca_open_lock = PTHREAD_MUTEX_INITIALIZER;
-
 int
 engine_ca(struct engine *en, const struct cfg_ca *c, struct ca **ca,
     const struct ca_ops **ops, struct err *e)
@@ -99,9 +94,9 @@ engine_ca(struct engine *en, const struct cfg_ca *c, struct ca **ca,
 	if (s->cfg == NULL) {
 		s->cfg = c;
 		s->ops = ca_ops_for(c->type);
-		pthread_mutex_lock(&ca_open_lock);
+		/* Opening touches no file: the ACME account key is made (once,
+		 * safely across run --jobs threads) when first needed. */
 		s->rc = s->ops->open(c, en->state_dir, &s->ca, &oe);
-		pthread_mutex_unlock(&ca_open_lock);
 		engine_redact_copy(s->msg, sizeof(s->msg), oe.msg);
 	}
 	if (s->rc != 0)
