@@ -648,16 +648,20 @@ in_set(json_t *items, const char *fp)
  * side (the box itself insists on exactly one sniDefault among them), but
  * on a plain one ours would have to replace the admin's, and lbcert never
  * detaches an administrator's profile silently. attached[i] tells whether
- * ours is already there (a resumed run). */
+ * ours is already there (a resumed run). A non-NULL parent must be among
+ * the client-ssl profiles too (checked from the same listing). */
 static int
 preflight(struct device *d, const struct cfg_profile *p, const char *prof_fp,
-    bool *attached, struct err *e)
+    const char *parent, bool *attached, struct err *e)
 {
 	json_t *cs = NULL, *vs = NULL;
 	int rc;
 
 	if ((rc = clientssl_set(d, &cs, e)) != 0)
 		return rc;
+	if (parent != NULL && !in_set(cs, parent))
+		rc = err_set(e, LB_ERR, "%s: profile %s: parent client-ssl profile %s does not "
+		    "exist", dname(d), p->name, parent);
 	for (size_t i = 0; i < p->nvservers && rc == 0; i++) {
 		json_t *items, *x;
 		size_t j;
@@ -699,24 +703,13 @@ bigip_check_ready(struct device *d, const struct cfg_profile *p, struct err *e)
 	const char *parent = p->client_ssl.parent != NULL ? p->client_ssl.parent :
 	    "/Common/clientssl";
 	bool *attached = calloc(p->nvservers + 1, sizeof(*attached));
-	json_t *cs = NULL;
 	int rc;
 
 	prof_fp = icontrol_fullpath(d->part, profile_name(p, pbuf, sizeof(pbuf)));
-	if (attached == NULL || prof_fp == NULL) {
+	if (attached == NULL || prof_fp == NULL)
 		rc = err_set(e, LB_ERR, "%s: out of memory", dname(d));
-		goto out;
-	}
-	if ((rc = clientssl_set(d, &cs, e)) != 0)
-		goto out;
-	if (!in_set(cs, parent)) {
-		rc = err_set(e, LB_ERR, "%s: profile %s: parent client-ssl profile %s does not "
-		    "exist", dname(d), p->name, parent);
-		goto out;
-	}
-	rc = preflight(d, p, prof_fp, attached, e);
-out:
-	json_decref(cs);
+	else
+		rc = preflight(d, p, prof_fp, parent, attached, e);
 	free(attached);
 	free(prof_fp);
 	return rc;
@@ -817,7 +810,7 @@ bigip_activate(struct device *d, const struct cfg_profile *p, const char *key_re
 		rc = err_set(e, LB_ERR, "%s: out of memory", dname(d));
 		goto out;
 	}
-	if ((rc = preflight(d, p, prof_fp, attached, e)) != 0)
+	if ((rc = preflight(d, p, prof_fp, NULL, attached, e)) != 0)
 		goto out;
 	if (first) {
 		b = json_pack("{s:s, s:s, s:s, s:[O]}", "name", strrchr(prof_fp, '/') + 1,
@@ -1381,13 +1374,27 @@ out:
 	return rc;
 }
 
+/* The records of data group cur (NULL: none) other than token's. */
+static json_t *
+records_but(json_t *cur, const char *token)
+{
+	json_t *recs = json_array(), *x;
+	size_t i;
+
+	json_array_foreach(json_object_get(cur, "records"), i, x) {
+		const char *nm = jstr(x, "name");
+		if (nm != NULL && strcmp(nm, token) != 0)
+			json_array_append(recs, x);
+	}
+	return recs;
+}
+
 static int
 bigip_http01_publish(struct device *d, const struct cfg_profile *p, const char *token,
     const char *keyauth, struct err *e)
 {
 	char *dg = NULL, *rule = NULL, *text = NULL, *path = NULL;
-	json_t *b = NULL, *cur = NULL, *recs = NULL, *x;
-	size_t i;
+	json_t *b = NULL, *cur = NULL, *recs = NULL;
 	int rc;
 
 	if (p->challenge_vserver == NULL)
@@ -1415,12 +1422,7 @@ bigip_http01_publish(struct device *d, const struct cfg_profile *p, const char *
 		err_clear(e);
 		if ((rc = get_obj(d, "ltm/data-group/internal", dg, NULL, &cur, e)) != 0)
 			goto out;
-		recs = json_array();
-		json_array_foreach(json_object_get(cur, "records"), i, x) {
-			const char *nm = jstr(x, "name");
-			if (nm != NULL && strcmp(nm, token) != 0)
-				json_array_append(recs, x);
-		}
+		recs = records_but(cur, token);
 		json_array_append_new(recs, json_pack("{s:s, s:s}", "name", token, "data", keyauth));
 		json_decref(b);
 		b = json_pack("{s:O}", "records", recs);
@@ -1455,8 +1457,7 @@ bigip_http01_withdraw(struct device *d, const struct cfg_profile *p, const char 
     struct err *e)
 {
 	char *dg = NULL, *rule = NULL, *path = NULL;
-	json_t *cur = NULL, *recs = NULL, *b = NULL, *x;
-	size_t i;
+	json_t *cur = NULL, *recs = NULL, *b = NULL;
 	int rc;
 
 	if (p->challenge_vserver == NULL)
@@ -1472,12 +1473,7 @@ bigip_http01_withdraw(struct device *d, const struct cfg_profile *p, const char 
 		rc = 0;
 	} else if (rc != 0)
 		goto out;
-	recs = json_array();
-	json_array_foreach(json_object_get(cur, "records"), i, x) {
-		const char *nm = jstr(x, "name");
-		if (nm != NULL && strcmp(nm, token) != 0)
-			json_array_append(recs, x);
-	}
+	recs = records_but(cur, token);
 	if (json_array_size(recs) > 0) {
 		b = json_pack("{s:O}", "records", recs);
 		path = obj_path(d, "ltm/data-group/internal", dg, NULL);

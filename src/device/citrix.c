@@ -871,6 +871,7 @@ citrix_cert_install(struct device *d, const struct cfg_profile *p, const char *k
 	struct cert_info leaf = {0}, ci;
 	char *certf = NULL, **names = NULL, **files = NULL, short_serial[13];
 	json_t *ref = NULL;
+	bool synced = false;
 	int rc;
 
 	(void)key_ref;
@@ -910,12 +911,14 @@ citrix_cert_install(struct device *d, const struct cfg_profile *p, const char *k
 		if (rc != 0)
 			goto out;
 	}
-	/* the secondary needs the files before the propagated certkey adds */
-	if ((rc = ha_sync(d, e)) != 0)
-		goto out;
 	for (size_t i = 0; i < nchain; i++) {
 		if (files[i] == NULL)
 			continue;
+		/* the secondary needs the files before the propagated certkey
+		 * adds; with none to add, activate's sync carries the leaf */
+		if (!synced && (rc = ha_sync(d, e)) != 0)
+			goto out;
+		synced = true;
 		rc = certkey_add(d, json_pack("{s:{s:s, s:s}}", "sslcertkey", "certkey", names[i],
 		    "cert", files[i]), names[i], files[i], NULL, e);
 		if (rc != 0)

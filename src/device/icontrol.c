@@ -36,12 +36,6 @@ icontrol_url(const struct icontrol *ic)
 	return ic->url;
 }
 
-struct http_client *
-icontrol_http(struct icontrol *ic)
-{
-	return ic->http;
-}
-
 static void
 drop_token(struct icontrol *ic)
 {

@@ -29,7 +29,6 @@ int icontrol_open(const char *name, const char *url, const struct http_tls *tls,
 /* Deletes the token (best effort) and frees; NULL is fine. */
 void icontrol_close(struct icontrol *ic);
 const char *icontrol_url(const struct icontrol *ic);
-struct http_client *icontrol_http(struct icontrol *ic);
 
 /* One request; path starts with "/mgmt/". body (borrowed, may be NULL) is
  * sent as JSON. coord (may be NULL) is a transaction id sent as

@@ -396,12 +396,6 @@ nitro_url(const struct nitro *n)
 	return n->url;
 }
 
-struct http_client *
-nitro_http(struct nitro *n)
-{
-	return n->http;
-}
-
 static void
 drop_token(struct nitro *n)
 {

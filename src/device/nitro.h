@@ -40,7 +40,6 @@ int nitro_open(const char *name, const char *url, const struct http_tls *tls,
 /* Logs out (best effort) and frees; NULL is fine. */
 void nitro_close(struct nitro *n);
 const char *nitro_url(const struct nitro *n);
-struct http_client *nitro_http(struct nitro *n);
 
 /* One request. path is relative to /nitro/v1/config/ ("sslcertkey/x?..."),
  * already escaped (see nitro_path). body (borrowed, may be NULL) is sent as
