@@ -312,15 +312,6 @@ acme_poll_wait_ms(const char *retry_after, time_t now, int attempt, long cap_ms)
 /* ---- transport ---- */
 
 static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static void
 take_nonce(struct ca *c, const struct http_resp *r)
 {
 	const char *n = http_resp_header(r, "replay-nonce");
@@ -800,7 +791,7 @@ wait_next(struct ca *c, struct wait *w, const struct http_resp *r, const char *w
 	if (now + (ms + 999) / 1000 > w->deadline)
 		return err_set(e, LB_EPENDING, "acme %s: %s: not done within the wait "
 		    "(poll timeout); collect again later", c->cfg->name, what);
-	sleep_ms(ms);
+	http_sleep_ms(ms);
 	return 0;
 }
 
@@ -1044,7 +1035,7 @@ fetch_cert(struct ca *c, const char *url, struct http_resp *r, struct err *e)
 			return 0;
 		if (r->status != 404 || i >= CERT_TRIES)
 			return problem(c, "certificate download", r, e);
-		sleep_ms(1000L * i);
+		http_sleep_ms(1000L * i);
 	}
 }
 

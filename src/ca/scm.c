@@ -6,7 +6,6 @@
 #include "ca/scm_internal.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <jansson.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
@@ -564,15 +563,6 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-sleep_s(int s)
-{
-	struct timespec ts = { .tv_sec = s, .tv_nsec = 0 };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 static char *
 collect_path(const struct ca *c, const char *order_ref)
 {
@@ -634,7 +624,7 @@ scm_collect(struct ca *c, const struct ca_request *req, const char *order_ref,
 		}
 		log_debug("scm %s: %s not collectable yet, next try in %d s", c->name,
 		    order_ref, c->poll_interval_s);
-		sleep_s(c->poll_interval_s);
+		http_sleep_ms(c->poll_interval_s * 1000L);
 	}
 out:
 	free(path);

@@ -448,12 +448,8 @@ read_whole(const char *path, bool secret, char **buf, size_t *len,
 		err_set(e, LB_ECONFIG, "%s: not a regular file", path);
 		goto out;
 	}
-	if (secret && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
-		err_set(e, LB_ECONFIG, "%s: mode %04o lets group or others "
-		    "read secrets; refusing it (chmod 600 %s)", path,
-		    (unsigned)(st.st_mode & 07777), path);
+	if (secret && secret_check_stat(path, &st, e) != 0)
 		goto out;
-	}
 	if (st.st_size > CONFIG_FILE_MAX) {
 		err_set(e, LB_ECONFIG, "%s: larger than %d bytes", path,
 		    CONFIG_FILE_MAX);
@@ -1847,8 +1843,8 @@ wipe(char *s)
 	secret_free(s);
 }
 
-static void
-device_free(struct cfg_device *d)
+void
+config_device_free(struct cfg_device *d)
 {
 	free(d->name);
 	free(d->url);
@@ -1862,8 +1858,8 @@ device_free(struct cfg_device *d)
 	wipe(d->password);
 }
 
-static void
-ca_free(struct cfg_ca *ca)
+void
+config_ca_free(struct cfg_ca *ca)
 {
 	free(ca->name);
 	free(ca->ca_file);
@@ -1880,8 +1876,8 @@ ca_free(struct cfg_ca *ca)
 	wipe(ca->eab_hmac_key);
 }
 
-static void
-profile_free(struct cfg_profile *p)
+void
+config_profile_free(struct cfg_profile *p)
 {
 	struct cfg_subject *s = &p->subject;
 
@@ -1913,11 +1909,11 @@ config_free(struct config *c)
 	if (c == NULL)
 		return;
 	for (size_t i = 0; i < c->ndevices; i++)
-		device_free(&c->devices[i]);
+		config_device_free(&c->devices[i]);
 	for (size_t i = 0; i < c->ncas; i++)
-		ca_free(&c->cas[i]);
+		config_ca_free(&c->cas[i]);
 	for (size_t i = 0; i < c->nprofiles; i++)
-		profile_free(&c->profiles[i]);
+		config_profile_free(&c->profiles[i]);
 	free(c->devices);
 	free(c->cas);
 	free(c->profiles);

@@ -70,7 +70,9 @@ struct cfg_ca {
 	enum challenge_type challenge;
 	char *preferred_chain; /* optional: issuer CN of the preferred alternate chain */
 	char *credentials;
-	/* Resolved secrets (wiped by config_free, registered for redaction). */
+	/* Resolved from credentials.yaml. login is an account name, like a
+	 * device's username; the others are secrets (wiped by config_free,
+	 * registered for redaction). */
 	char *login;        /* scm */
 	char *password;     /* scm */
 	char *eab_kid;      /* acme, optional */
@@ -128,6 +130,13 @@ struct config {
  * On success *out is owned by the caller (config_free). */
 int config_load(const char *dir, struct config **out, struct err *e);
 void config_free(struct config *c);
+/* Free the strings one entry owns (not the entry itself, nor a profile's
+ * device/ca, which point into the config). Secrets are unregistered from
+ * the log redactor and wiped. config_free() uses them; so do the test tools
+ * that fill these structs by hand. NULL fields are fine. */
+void config_device_free(struct cfg_device *d);
+void config_ca_free(struct cfg_ca *ca);
+void config_profile_free(struct cfg_profile *p);
 
 struct cfg_profile *config_profile(const struct config *c, const char *name);
 struct cfg_device *config_device(const struct config *c, const char *name);

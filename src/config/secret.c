@@ -58,8 +58,8 @@ secret_resolve_value(const char *raw, char **out, struct err *e)
 	return 0;
 }
 
-static int
-mode_ok(const char *path, const struct stat *st, struct err *e)
+int
+secret_check_stat(const char *path, const struct stat *st, struct err *e)
 {
 	if ((st->st_mode & (S_IRGRP | S_IROTH)) != 0)
 		return err_set(e, LB_ECONFIG,
@@ -76,7 +76,7 @@ secret_check_mode(const char *path, struct err *e)
 
 	if (stat(path, &st) == -1)
 		return err_set(e, LB_ECONFIG, "%s: %s", path, strerror(errno));
-	return mode_ok(path, &st, e);
+	return secret_check_stat(path, &st, e);
 }
 
 int
@@ -100,7 +100,7 @@ secret_resolve_file(const char *path, char **out, struct err *e)
 		err_set(e, LB_ECONFIG, "%s: not a regular file", path);
 		goto out;
 	}
-	if ((rc = mode_ok(path, &st, e)) != 0)
+	if ((rc = secret_check_stat(path, &st, e)) != 0)
 		goto out;
 	rc = LB_ECONFIG;
 	if (st.st_size > SECRET_FILE_MAX) {

@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "crypto/jws.h"
 #include "util/mem.h"
 
 #define MAX_CHAIN	16
@@ -641,9 +642,8 @@ int
 x509_csr_der_b64url(const char *csr_pem, char **out, struct err *e)
 {
 	unsigned char *der = NULL;
-	char *b64 = NULL;
 	X509_REQ *r;
-	int len, n, rc = LB_ERR;
+	int len, rc = LB_ERR;
 
 	*out = NULL;
 	if ((r = load_csr(csr_pem, e)) == NULL)
@@ -652,26 +652,13 @@ x509_csr_der_b64url(const char *csr_pem, char **out, struct err *e)
 		err_set(e, LB_ERR, "cannot encode CSR");
 		goto out;
 	}
-	if ((b64 = malloc(4 * (((size_t)len + 2) / 3) + 1)) == NULL) {
+	/* RFC 8555 §7.4: the CSR field is base64url without padding. */
+	if ((*out = jws_b64url_encode(der, (size_t)len)) == NULL) {
 		err_set(e, LB_ERR, "out of memory");
 		goto out;
 	}
-	n = EVP_EncodeBlock((unsigned char *)b64, der, len);
-	/* RFC 4648 §5: the URL alphabet, padding dropped (RFC 8555 §6.1). */
-	while (n > 0 && b64[n - 1] == '=')
-		n--;
-	b64[n] = '\0';
-	for (char *p = b64; *p != '\0'; p++) {
-		if (*p == '+')
-			*p = '-';
-		else if (*p == '/')
-			*p = '_';
-	}
-	*out = b64;
-	b64 = NULL;
 	rc = 0;
 out:
-	free(b64);
 	OPENSSL_free(der);
 	X509_REQ_free(r);
 	ERR_clear_error();

@@ -807,8 +807,8 @@ out:
 	return proto;
 }
 
-static void
-sleep_ms(long ms)
+void
+http_sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -842,6 +842,27 @@ chomp(char *s)
 		s[--n] = '\0';
 }
 
+/* Logs the trace text b of one request or response, redacted, then wipes
+ * it: the unredacted copy holds whatever the exchange carries (a login
+ * body's password, an auth header, a session id or token). */
+static void
+trace_emit(struct http_client *c, const char *what, struct sbuf *b,
+    const char *const *extra, size_t nextra)
+{
+	char *red;
+
+	if (b->s == NULL)
+		return;
+	red = http_redact_trace(b->s, extra, nextra);
+	if (red != NULL) {
+		chomp(red);
+		log_trace("http %s: %s\n%.*s", c->name, what, TRACE_BODY_MAX, red);
+	}
+	free(red);
+	OPENSSL_cleanse(b->s, b->len);
+	free(b->s);
+}
+
 static void
 trace_request(struct http_client *c, const struct http_req *req,
     const char *url)
@@ -849,7 +870,6 @@ trace_request(struct http_client *c, const struct http_req *req,
 	struct sbuf b = { 0 };
 	size_t nextra;
 	const char *const *extra = req_extra(req, &nextra);
-	char *red;
 
 	if (!log_enabled(LL_TRACE))
 		return;
@@ -869,18 +889,7 @@ trace_request(struct http_client *c, const struct http_req *req,
 		sb_str(&b, "\n");
 		sb_add(&b, req->body, strnlen(req->body, req->body_len));
 	}
-	if (b.s == NULL)
-		return;
-	red = http_redact_trace(b.s, extra, nextra);
-	if (red != NULL) {
-		chomp(red);
-		log_trace("http %s: request\n%.*s", c->name, TRACE_BODY_MAX, red);
-	}
-	free(red);
-	/* the unredacted copy holds whatever the request carries (a login
-	 * body's password, an auth header) */
-	OPENSSL_cleanse(b.s, b.len);
-	free(b.s);
+	trace_emit(c, "request", &b, extra, nextra);
 }
 
 static void
@@ -890,7 +899,7 @@ trace_response(struct http_client *c, const struct http_req *req,
 	struct sbuf b = { 0 };
 	size_t nextra;
 	const char *const *extra = req_extra(req, &nextra);
-	char st[32], *red;
+	char st[32];
 
 	if (!log_enabled(LL_TRACE))
 		return;
@@ -907,17 +916,7 @@ trace_response(struct http_client *c, const struct http_req *req,
 		sb_str(&b, "\n");
 		sb_add(&b, r->body, strnlen(r->body, r->body_len));
 	}
-	if (b.s == NULL)
-		return;
-	red = http_redact_trace(b.s, extra, nextra);
-	if (red != NULL) {
-		chomp(red);
-		log_trace("http %s: response\n%.*s", c->name, TRACE_BODY_MAX, red);
-	}
-	free(red);
-	/* a login answer's session id or token */
-	OPENSSL_cleanse(b.s, b.len);
-	free(b.s);
+	trace_emit(c, "response", &b, extra, nextra);
 }
 
 /* The list may carry credentials (X-Nitro-Pass, Authorization). */
@@ -1192,7 +1191,7 @@ http_do(struct http_client *c, const struct http_req *req,
 		    "%ld ms", c->name, req->method, shown, rc == 0 ?
 		    "server busy" : (e ? e->msg : "failed"), attempt,
 		    c->attempts, wait);
-		sleep_ms(wait);
+		http_sleep_ms(wait);
 	}
 	if (rc == 0)
 		err_clear(e);

@@ -89,6 +89,8 @@ long http_parse_retry_after(const char *value, time_t now);
 /* Backoff for attempt n (1-based): min(cap, base * 2^(n-1)) with full
  * jitter drawn from rnd in [0,1). */
 long http_backoff_ms(int attempt, long base_ms, long cap_ms, double rnd);
+/* Sleeps ms milliseconds (nothing when ms <= 0), resuming after a signal. */
+void http_sleep_ms(long ms);
 /* Redacts header values and JSON string fields by name in a trace text;
  * returns a malloc'd string. */
 char *http_redact_trace(const char *text, const char *const *extra, size_t nextra);

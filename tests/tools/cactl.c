@@ -146,9 +146,7 @@ main(int argc, char **argv)
 	}
 	ops->close(ca);
 out:
-	log_secret_remove(cfg.password);
-	log_secret_remove(cfg.eab_hmac_key);
-	spec_ca_free(&cfg);
+	config_ca_free(&cfg); /* unregisters the secrets, then wipes them */
 	json_decref(spec);
 	return 0;
 }

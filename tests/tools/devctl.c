@@ -232,9 +232,8 @@ main(int argc, char **argv)
 	}
 	if (x.d != NULL)
 		x.ops->close(x.d);
-	log_secret_remove(x.dev.password);
-	spec_profile_free(&x.prof);
-	spec_device_free(&x.dev);
+	config_profile_free(&x.prof);
+	config_device_free(&x.dev); /* unregisters the password, then wipes it */
 	json_decref(spec);
 	return 0;
 }

@@ -62,21 +62,6 @@ spec_device(json_t *j, struct cfg_device *d)
 	return 0;
 }
 
-void
-spec_device_free(struct cfg_device *d)
-{
-	free(d->name);
-	free(d->url);
-	strv_free(d->peers, d->npeers);
-	free(d->tls.ca_file);
-	free(d->tls.pin_sha256);
-	free(d->username);
-	secret_free(d->password);
-	free(d->partition);
-	free(d->sync_group);
-	free(d->credentials);
-}
-
 int
 spec_profile(json_t *j, struct cfg_device *d, struct cfg_profile *p)
 {
@@ -124,30 +109,6 @@ spec_profile(json_t *j, struct cfg_device *d, struct cfg_profile *p)
 	return 0;
 }
 
-void
-spec_profile_free(struct cfg_profile *p)
-{
-	free(p->name);
-	free(p->common_name);
-	strv_free(p->sans, p->nsans);
-	free(p->subject.organization);
-	free(p->subject.organizational_unit);
-	free(p->subject.locality);
-	free(p->subject.state);
-	free(p->subject.country);
-	free(p->subject.email);
-	free(p->object_name);
-	for (size_t i = 0; i < p->nvservers; i++) {
-		free(p->vservers[i].name);
-		free(p->vservers[i].check);
-	}
-	free(p->vservers);
-	free(p->client_ssl.parent);
-	free(p->client_ssl.profile);
-	free(p->client_ssl.server_name);
-	free(p->challenge_vserver);
-}
-
 int
 spec_ca(json_t *j, struct cfg_ca *c)
 {
@@ -180,24 +141,6 @@ spec_ca(json_t *j, struct cfg_ca *c)
 	c->eab_kid = str(j, "eab_kid");
 	c->eab_hmac_key = str(j, "eab_hmac_key");
 	return 0;
-}
-
-void
-spec_ca_free(struct cfg_ca *c)
-{
-	free(c->name);
-	free(c->ca_file);
-	free(c->url);
-	free(c->customer_uri);
-	free(c->cert_type);
-	free(c->directory);
-	strv_free(c->contact, c->ncontact);
-	free(c->preferred_chain);
-	free(c->credentials);
-	secret_free(c->login);
-	secret_free(c->password);
-	secret_free(c->eab_kid);
-	secret_free(c->eab_hmac_key);
 }
 
 char *

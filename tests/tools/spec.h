@@ -8,13 +8,11 @@
 #include "config/config.h"
 
 /* Fill *d / *p / *c from JSON; strings are malloc'd copies, released by
- * spec_*_free. Return 0, or -1 with a message on stderr. */
+ * config_device_free / config_profile_free / config_ca_free (config.h), the
+ * same release the product uses. Return 0, or -1 with a message on stderr. */
 int spec_device(json_t *j, struct cfg_device *d);
 int spec_profile(json_t *j, struct cfg_device *d, struct cfg_profile *p);
 int spec_ca(json_t *j, struct cfg_ca *c);
-void spec_device_free(struct cfg_device *d);
-void spec_profile_free(struct cfg_profile *p);
-void spec_ca_free(struct cfg_ca *c);
 
 /* Reads a whole file into a malloc'd NUL-terminated string, or NULL. */
 char *spec_slurp(const char *path);
