@@ -39,7 +39,7 @@ def scenario(w):
             der = served_cert(big.port(vs), "www.example.com")
             check(der is not None and serial_of(der) == st["serial"],
                   f"{vs} serves the SCM certificate over TLS")
-        check(before is None or serial_of(before) != st["serial"], "it was not served before")
+        check(before is None, "vs_www served nothing before the run")
         der = served_cert(big.port("vs_www"), "api.example.com")
         check("api.example.com" in cert_field(der, "-ext", "subjectAltName"),
               "the certificate carries the SAN")

@@ -97,13 +97,22 @@ def scenario(w):
         objs = json_lines(p.stderr, "run -l error --log-format json")
         check({o["level"] for o in objs} == {"error"}, "-l error in JSON: only level error",
               p.stderr)
+        # the control: the same runs log info lines at -l info, so the two
+        # checks below see a filter at work, not a quiet command
+        p = lab.run("run", "www", level="info")
+        check(p.returncode == 0 and re.search(r"^\S+ lbcert info: ", p.stderr, re.M),
+              "control: run www logs info lines at -l info", p.stderr)
         p = lab.run("run", "www", level="error")
         check(p.returncode == 0 and p.stderr == "",
               "-l error and nothing wrong: stderr stays empty", p.stderr)
-        p = lab.run("run", "www", level="warn")
-        check(p.returncode == 0 and all(" warn: " in ln or " error: " in ln
-                                        for ln in p.stderr.splitlines()),
-              "-l warn: no info or debug lines", p.stderr)
+        p = lab.run("run", level="info")
+        check(p.returncode == 4 and re.search(r"^\S+ lbcert info: ", p.stderr, re.M),
+              "control: the failing run logs info lines at -l info", p.stderr)
+        p = lab.run("run", level="warn")
+        lines = p.stderr.splitlines()
+        check(p.returncode == 4 and lines and all(" warn: " in ln or " error: " in ln
+                                                  for ln in lines),
+              "-l warn: the error, and no info or debug lines", p.stderr)
 
         # --- usage errors: exit 2, nothing contacted ---
         adc.ctl("/_sim/requests/clear", {})

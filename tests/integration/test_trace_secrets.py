@@ -26,6 +26,9 @@ def scenario(w):
         check(len(sessions) >= 1, "the ADC issued session ids")
         for s in secrets + sessions:
             check(s not in out, f"secret {s[:6]}… absent from the logs")
+        walked = [f for _, _, files in os.walk(lab.state) for f in files]
+        check("lbcert.db" in walked, "the state directory holds the database searched below",
+              walked)
         for root, _, files in os.walk(lab.state):
             for f in files:
                 data = open(os.path.join(root, f), "rb").read()
