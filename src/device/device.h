@@ -70,10 +70,17 @@ struct device_ops {
 	 * by the engine) names the key on the device; *csr_pem is the CSR. */
 	int (*key_create)(struct device *d, const struct cfg_profile *p, const char *tag,
 	    char **key_ref, char **csr_pem, struct err *e);
+	/* The key_ref that key_create(d, p, tag) returns, computed without a
+	 * request (malloc'd; NULL when out of memory). The engine journals it
+	 * before the create request, so a key whose creation answer was lost
+	 * is found and removed by the next run. */
+	char *(*key_ref_for)(struct device *d, const struct cfg_profile *p, const char *tag);
 	/* Whether this process can still use key_ref (BIG-IP: only while the
 	 * passphrase made for it is in memory). */
 	bool (*key_usable)(struct device *d, const char *key_ref);
-	/* Removes a key (and its CSR) that will not be used. */
+	/* Removes a key and everything made for it (CSR, transfer files) that
+	 * will not be used. Objects that do not exist count as removed: the
+	 * key may never have been made, or made only in part. */
 	int (*key_discard)(struct device *d, const struct cfg_profile *p,
 	    const char *key_ref, struct err *e);
 
@@ -90,6 +97,11 @@ struct device_ops {
 	    const char *key_ref, const char *install_ref, bool first, struct err *e);
 	/* Saves the running configuration (and syncs the device group). */
 	int (*save)(struct device *d, struct err *e);
+	/* Whether this session changed the running configuration since its
+	 * last save(); the engine saves before it closes a device that has
+	 * (a failed profile, a discarded key, revoke --remove), so the saved
+	 * configuration never names objects that are gone. NULL: never. */
+	bool (*unsaved)(struct device *d);
 	/* Removes objects of a replaced certificate (refs from device_cert)
 	 * that nothing uses any more. */
 	int (*retire)(struct device *d, const struct cfg_profile *p, const char *refs,

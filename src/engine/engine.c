@@ -37,14 +37,35 @@ engine_new(const struct config *cfg, struct store *st, const char *state_dir)
 	return en;
 }
 
+/* Whatever a run left changed on a device (a failed profile's installed
+ * objects, a discarded key, revoke --remove) is saved before the session
+ * ends, so that the saved configuration and the HA peer match what runs. */
+static void
+save_if_changed(struct dev_slot *s)
+{
+	struct err e = {0};
+
+	if (s->ops->unsaved == NULL || !s->ops->unsaved(s->dev))
+		return;
+	log_info("device %s: saving the configuration changed by this run", s->cfg->name);
+	if (s->ops->save(s->dev, &e) != 0) {
+		char msg[sizeof(e.msg)];
+
+		engine_redact_copy(msg, sizeof(msg), e.msg);
+		log_warn("device %s: running configuration left unsaved: %s", s->cfg->name, msg);
+	}
+}
+
 void
 engine_free(struct engine *en)
 {
 	if (en == NULL)
 		return;
 	for (size_t i = 0; en->devs != NULL && i < en->cfg->ndevices; i++)
-		if (en->devs[i].dev != NULL)
+		if (en->devs[i].dev != NULL) {
+			save_if_changed(&en->devs[i]);
 			en->devs[i].ops->close(en->devs[i].dev);
+		}
 	for (size_t i = 0; en->cas != NULL && i < en->cfg->ncas; i++)
 		if (en->cas[i].ca != NULL)
 			en->cas[i].ops->close(en->cas[i].ca);

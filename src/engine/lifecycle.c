@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "crypto/x509.h"
@@ -62,17 +63,22 @@ set_str(char **dst, const char *src)
 	return src != NULL && *dst == NULL ? -1 : 0;
 }
 
-/* A key that will not be used is removed from the device; failing that
- * only leaves an unused object behind, so the run goes on. */
-static void
-discard_key(struct walk *w)
+/* Removes a key that will not be used from the device and forgets it.
+ * When the device does not confirm, the journal keeps naming the key, so
+ * a later run removes it before it makes another (drop_stale_key). */
+static int
+discard_key(struct walk *w, struct err *e)
 {
-	struct err e = {0};
+	int rc;
 
-	if (w->dops->key_discard(w->dev, w->p, w->job.key_ref, &e) != 0)
-		log_warn("%s: could not remove key %s: %s", w->p->name, w->job.key_ref, e.msg);
-	else
-		history(w, "key_discard", w->job.key_ref);
+	if (w->job.key_ref == NULL)
+		return 0;
+	if ((rc = w->dops->key_discard(w->dev, w->p, w->job.key_ref, e)) != 0) {
+		err_prefix(e, "%s: could not remove key %s", w->p->name, w->job.key_ref);
+		return rc;
+	}
+	history(w, "key_discard", w->job.key_ref);
+	return set_str(&w->job.key_ref, NULL) != 0 ? err_set(e, LB_ERR, "out of memory") : 0;
 }
 
 /* Throws the key away and starts the profile over from a fresh key. A
@@ -80,9 +86,11 @@ discard_key(struct walk *w)
 static int
 restart(struct walk *w, const char *why, struct err *je)
 {
+	struct err de = {0};
+
 	log_warn("%s: %s: discarding key %s and starting over", w->p->name, why, w->job.key_ref);
-	discard_key(w);
-	set_str(&w->job.key_ref, NULL);
+	if (discard_key(w, &de) != 0)
+		log_warn("%s", de.msg);
 	set_str(&w->job.csr_pem, NULL);
 	set_str(&w->job.order_ref, NULL);
 	set_str(&w->job.cert_pem, NULL);
@@ -106,7 +114,7 @@ restart_keep_error(struct walk *w, const char *why)
 static int
 make_key(struct walk *w)
 {
-	char tag[40], stamp[24];
+	char tag[40], stamp[24], *ref = NULL, *csr = NULL;
 	unsigned char rnd[2];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -120,11 +128,44 @@ make_key(struct walk *w)
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return err_set(&w->e, LB_ERR, "no random bytes for a key name");
 	snprintf(tag, sizeof(tag), "%s-%02x%02x", stamp, rnd[0], rnd[1]);
-	rc = w->dops->key_create(w->dev, w->p, tag, &w->job.key_ref, &w->job.csr_pem, &w->e);
-	if (rc != 0)
+	/* Named in the journal before the request: should the answer be lost
+	 * (a killed run, a dropped connection), the next run finds the name
+	 * and removes whatever the device made. */
+	set_str(&w->job.csr_pem, NULL);
+	if (w->dops->key_ref_for != NULL) {
+		if ((w->job.key_ref = w->dops->key_ref_for(w->dev, w->p, tag)) == NULL)
+			return err_set(&w->e, LB_ERR, "out of memory");
+		if ((rc = journal(w, w->job.step)) != 0)
+			return rc;
+	}
+	rc = w->dops->key_create(w->dev, w->p, tag, &ref, &csr, &w->e);
+	if (rc != 0) {
+		struct err de = {0};
+
+		/* the device may have made the key before it failed */
+		if (w->job.key_ref != NULL &&
+		    (discard_key(w, &de) != 0 || journal_e(w, w->job.step, &de) != 0))
+			log_warn("%s", de.msg);
 		return rc;
+	}
+	free(w->job.key_ref);
+	w->job.key_ref = ref;
+	w->job.csr_pem = csr;
 	history(w, "key_create", w->job.key_ref);
 	return 0;
+}
+
+/* A key named in the journal at the start of a profile was being made
+ * when an earlier run died: it is removed before another is made. */
+static int
+drop_stale_key(struct walk *w)
+{
+	int rc;
+
+	log_warn("%s: removing key %s, left by an earlier run", w->p->name, w->job.key_ref);
+	if ((rc = discard_key(w, &w->e)) != 0)
+		return rc;
+	return journal(w, STEP_NONE);
 }
 
 static int
@@ -147,11 +188,10 @@ rekey(struct walk *w)
 
 	log_warn("%s: key %s no longer usable: discarding it, finishing order %s with a "
 	    "fresh key", w->p->name, w->job.key_ref, w->job.order_ref);
-	discard_key(w);
-	/* Until the journal names the new key, a run dying here finds the
-	 * old one gone and re-keys again. */
-	set_str(&w->job.key_ref, NULL);
-	set_str(&w->job.csr_pem, NULL);
+	/* Until the journal names the new key with its CSR, a run dying here
+	 * finds no usable key and re-keys again. */
+	if ((rc = discard_key(w, &w->e)) != 0)
+		return rc;
 	if ((rc = make_key(w)) != 0)
 		return rc;
 	w->rekeyed = true;
@@ -363,12 +403,29 @@ step_activate(struct walk *w)
 	return journal(w, STEP_ACTIVATED);
 }
 
+/* Old objects go only once the new certificate is in service, and before
+ * the save: the saved configuration must not name objects that are gone.
+ * Repeating it after a crash finds them gone, which counts as done. */
+static void
+retire_old(struct walk *w)
+{
+	struct err e = {0};
+
+	if (w->job.first || w->job.old_refs == NULL || w->job.old_refs[0] == '\0')
+		return;
+	if (w->dops->retire(w->dev, w->p, w->job.old_refs, &e) != 0)
+		log_warn("%s: old objects left on the device: %s", w->p->name, e.msg);
+	else
+		history(w, "retire", w->job.old_refs);
+}
+
 static int
 step_save(struct walk *w)
 {
-	int rc = w->dops->save(w->dev, &w->e);
+	int rc;
 
-	if (rc != 0)
+	retire_old(w);
+	if ((rc = w->dops->save(w->dev, &w->e)) != 0)
 		return rc;
 	history(w, "save", NULL);
 	return journal(w, STEP_SAVED);
@@ -418,18 +475,10 @@ step_finish(struct walk *w, struct run_result *res)
 {
 	struct cert_info ci = {0};
 	struct store_cert sc = {0};
-	struct err e = {0};
 	int rc;
 
 	if ((rc = x509_cert_info(w->job.cert_pem, &ci, &w->e)) != 0)
 		return rc;
-	/* Old objects go only after the new certificate is saved in service. */
-	if (!w->job.first && w->job.old_refs != NULL && w->job.old_refs[0] != '\0') {
-		if (w->dops->retire(w->dev, w->p, w->job.old_refs, &e) != 0)
-			log_warn("%s: old objects left on the device: %s", w->p->name, e.msg);
-		else
-			history(w, "retire", w->job.old_refs);
-	}
 	sc.profile = w->p->name;
 	sc.device = w->p->device->name;
 	sc.ca = w->p->ca->name;
@@ -493,6 +542,23 @@ revoked_override(struct engine *en, const struct cfg_profile *p,
 	}
 }
 
+/* A device may not report when its certificate became valid (a BIG-IP
+ * ssl-cert object gives only the expiry); the store knows it for what
+ * lbcert installed. */
+static void
+fill_not_before(struct walk *w, struct device_cert *cur)
+{
+	struct store_cert sc = {0};
+	struct err e = {0};
+
+	if (cur->not_before != 0 || cur->serial == NULL)
+		return;
+	if (store_cert_get(w->en->st, w->p->name, &sc, &e) == 0 && sc.serial != NULL &&
+	    strcasecmp(sc.serial, cur->serial) == 0)
+		cur->not_before = sc.not_before;
+	store_cert_free(&sc);
+}
+
 /* What is due for the profile, from the certificate on the device. */
 static int
 judge(struct walk *w, bool force, struct policy_decision *d, struct device_cert *cur)
@@ -502,6 +568,8 @@ judge(struct walk *w, bool force, struct policy_decision *d, struct device_cert 
 	if (rc != 0 && rc != LB_ENOTFOUND)
 		return rc;
 	err_clear(&w->e);
+	if (rc == 0)
+		fill_not_before(w, cur);
 	policy_decide(w->p, rc == 0 ? cur : NULL, force, time(NULL), d);
 	revoked_override(w->en, w->p, rc == 0 ? cur : NULL, d);
 	/* Refused before a key is made or a certificate ordered: a profile
@@ -559,8 +627,8 @@ resume_checks(struct walk *w)
 {
 	int step = w->job.step;
 
-	if (step >= STEP_KEY && step < STEP_ACTIVATED &&
-	    !w->dops->key_usable(w->dev, w->job.key_ref)) {
+	if (step >= STEP_KEY && step < STEP_ACTIVATED && (w->job.csr_pem == NULL ||
+	    !w->dops->key_usable(w->dev, w->job.key_ref))) {
 		struct ca *ca;
 		const struct ca_ops *ops;
 
@@ -587,7 +655,7 @@ walk_steps(struct walk *w, bool resumed, struct run_result *res)
 	while (rc == 0) {
 		switch (w->job.step) {
 		case STEP_NONE:
-			rc = step_key(w);
+			rc = w->job.key_ref != NULL ? drop_stale_key(w) : step_key(w);
 			break;
 		case STEP_KEY:
 			rc = step_submit(w);

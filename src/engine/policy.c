@@ -23,9 +23,13 @@ policy_window(const struct cfg_profile *p, time_t not_before, time_t not_after)
 {
 	if (p->renew_before_days > 0)
 		return (long)p->renew_before_days * 86400;
+	/* Unknown not-before (0): a lifetime cannot be taken a third of, and
+	 * guessing it short would renew, and buy, on every run. */
+	if (not_before <= 0 || not_after <= not_before)
+		return (long)POLICY_DEFAULT_DAYS * 86400;
 	/* One third of the lifetime: short-lived certificates (6 or 45 days)
 	 * renew in proportion instead of looping on a fixed 30-day window. */
-	return not_after > not_before ? (long)((not_after - not_before) / 3) : 0;
+	return (long)((not_after - not_before) / 3);
 }
 
 static bool
@@ -101,6 +105,10 @@ policy_decide(const struct cfg_profile *p, const struct device_cert *installed,
 		if (p->renew_before_days > 0)
 			snprintf(out->reason, sizeof(out->reason),
 			    "expires in %ld days (renew_before_days %d)", days, p->renew_before_days);
+		else if (installed->not_before <= 0)
+			snprintf(out->reason, sizeof(out->reason),
+			    "expires in %ld days (issue date unknown: %d-day window)", days,
+			    POLICY_DEFAULT_DAYS);
 		else
 			snprintf(out->reason, sizeof(out->reason),
 			    "expires in %ld days (less than a third of its lifetime left)", days);

@@ -21,8 +21,13 @@ struct policy_decision {
 void policy_decide(const struct cfg_profile *p, const struct device_cert *installed,
     bool force, time_t now, struct policy_decision *out);
 
+/* Days before not_after a certificate whose not-before is unknown becomes
+ * due when the profile sets no renew_before_days. */
+#define POLICY_DEFAULT_DAYS 30
+
 /* The renewal threshold in seconds before not_after: renew_before_days
- * when set, else one third of the lifetime (not_after - not_before). */
+ * when set, else one third of the lifetime (not_after - not_before), else
+ * (not_before unknown, 0) POLICY_DEFAULT_DAYS. */
 long policy_window(const struct cfg_profile *p, time_t not_before, time_t not_after);
 
 const char *policy_action_name(enum policy_action a);

@@ -107,6 +107,27 @@ window(void **state)
 	assert_int_equal(policy_window(&p, 0, 90 * DAY), 10 * DAY);
 }
 
+/* A device that does not report the issue date must not make every run
+ * renew (and buy): the default window applies instead of a third of an
+ * unknown lifetime. */
+static void
+unknown_not_before(void **state)
+{
+	(void)state;
+	const time_t now = 1800000000;
+	struct cfg_profile p = profile(-1);
+	struct device_cert c = installed(0, now + 60 * DAY, names_same, 2, "rsa:2048");
+	struct policy_decision d;
+
+	policy_decide(&p, &c, false, now, &d);
+	assert_int_equal(d.action, POLICY_NONE);
+	c.not_after = now + 29 * DAY;
+	policy_decide(&p, &c, false, now, &d);
+	assert_int_equal(d.action, POLICY_RENEW);
+	assert_non_null(strstr(d.reason, "issue date unknown: 30-day window"));
+	assert_int_equal(policy_window(&p, 0, now), POLICY_DEFAULT_DAYS * DAY);
+}
+
 int
 main(void)
 {
@@ -114,6 +135,7 @@ main(void)
 		cmocka_unit_test(decides),
 		cmocka_unit_test(enrolls_when_nothing_installed),
 		cmocka_unit_test(window),
+		cmocka_unit_test(unknown_not_before),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
