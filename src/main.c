@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "cmd/cmd.h"
 #include "util/log.h"
@@ -45,6 +47,21 @@ env_or(const char *name, const char *def)
 	return v != NULL && v[0] != '\0' ? v : def;
 }
 
+/* Passwords, tokens and BIG-IP key passphrases live in this process's
+ * memory: it must never be written to a core file or read by ptrace from
+ * another process of the same user. */
+static int
+no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &none) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		perror("lbcert: cannot disable core dumps");
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -65,6 +82,8 @@ main(int argc, char **argv)
 	int c, level = LL_INFO, rc;
 	bool json = false;
 
+	if (no_core_dumps() != 0)
+		return 1;
 	while ((c = getopt_long(argc, argv, "+c:l:hV", opts, NULL)) != -1)
 		switch (c) {
 		case 'c':

@@ -450,6 +450,12 @@ read_whole(const char *path, bool secret, char **buf, size_t *len,
 	}
 	if (secret && secret_check_stat(path, &st, e) != 0)
 		goto out;
+	/* anyone could point a profile at their own device or CA */
+	if (!secret && (st.st_mode & S_IWOTH) != 0) {
+		err_set(e, LB_ECONFIG, "%s: mode %04o lets anyone change it; refusing it "
+		    "(chmod o-w %s)", path, (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
 	if (st.st_size > CONFIG_FILE_MAX) {
 		err_set(e, LB_ECONFIG, "%s: larger than %d bytes", path,
 		    CONFIG_FILE_MAX);

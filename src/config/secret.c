@@ -66,6 +66,17 @@ secret_check_stat(const char *path, const struct stat *st, struct err *e)
 		    "%s: mode %04o lets group or others read secrets; "
 		    "refusing it (chmod 600 %s)", path,
 		    (unsigned)(st->st_mode & 07777), path);
+	/* Whoever can write a secret file can swap the credentials for
+	 * their own and capture what lbcert then sends. */
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return err_set(e, LB_ECONFIG,
+		    "%s: mode %04o lets group or others change secrets; "
+		    "refusing it (chmod 600 %s)", path,
+		    (unsigned)(st->st_mode & 07777), path);
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return err_set(e, LB_ECONFIG,
+		    "%s: owned by uid %u, neither root nor this user (uid %u); refusing it",
+		    path, (unsigned)st->st_uid, (unsigned)geteuid());
 	return 0;
 }
 

@@ -19,6 +19,7 @@
  * defer to a later run instead of blocking. */
 #include "net/http.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <ctype.h>
 #include <curl/curl.h>
@@ -768,11 +769,17 @@ join_url(const char *base, const char *path)
 	return xasprintf("%s%s", base, path);
 }
 
+/* Only a literal: a name such as "127.attacker.example" resolves
+ * wherever its owner likes. */
 static bool
 loopback_host(const char *h)
 {
-	return strncmp(h, "127.", 4) == 0 || strcmp(h, "[::1]") == 0 ||
-	    strcmp(h, "::1") == 0 || strcasecmp(h, "localhost") == 0;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, h, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return strcmp(h, "[::1]") == 0 || strcmp(h, "::1") == 0 ||
+	    strcasecmp(h, "localhost") == 0;
 }
 
 /* Returns the curl protocol list for url, or NULL when it is refused. */
@@ -849,16 +856,21 @@ static void
 trace_emit(struct http_client *c, const char *what, struct sbuf *b,
     const char *const *extra, size_t nextra)
 {
-	char *red;
+	char *red, *full = NULL;
 
 	if (b->s == NULL)
 		return;
+	/* Every registered secret goes before the cut: cut first, and a
+	 * secret straddling the cut would show its first half. */
 	red = http_redact_trace(b->s, extra, nextra);
-	if (red != NULL) {
-		chomp(red);
-		log_trace("http %s: %s\n%.*s", c->name, what, TRACE_BODY_MAX, red);
+	if (red != NULL)
+		full = log_redact(red);
+	if (full != NULL) {
+		chomp(full);
+		log_trace("http %s: %s\n%.*s", c->name, what, TRACE_BODY_MAX, full);
 	}
 	free(red);
+	free(full);
 	OPENSSL_cleanse(b->s, b->len);
 	free(b->s);
 }

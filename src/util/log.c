@@ -12,8 +12,15 @@
 static enum log_level cur_level = LL_INFO;
 static bool cur_json;
 /* Grows as devices and CAs register their secrets; a fleet may have
- * hundreds of devices, each with its own resolved password. */
-static const char **secrets;
+ * hundreds of devices, each with its own resolved password. A secret is
+ * also looked for in the forms a JSON body gives it (a password with a
+ * quote, a backslash, a slash or non-ASCII characters is escaped there). */
+#define SECRET_FORMS 4
+struct secret {
+	const char *value;          /* the caller's; NULL: free slot */
+	char *forms[SECRET_FORMS];  /* escaped forms that differ, owned */
+};
+static struct secret *secrets;
 static size_t nsecrets, capsecrets;
 /* run --jobs: workers register secrets and log at the same time. */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -41,37 +48,86 @@ log_level_parse(const char *s)
 	return -1;
 }
 
+/* value as it stands inside a JSON string under the given jansson
+ * flags (without the quotes); NULL when it reads the same as value. */
+static char *
+json_form(const char *value, size_t flags)
+{
+	json_t *j = json_string(value);
+	char *d = j != NULL ? json_dumps(j, JSON_ENCODE_ANY | flags) : NULL;
+	size_t n = d != NULL ? strlen(d) : 0;
+
+	json_decref(j);
+	if (d == NULL)
+		return NULL;
+	if (n < 2 || (n - 2 == strlen(value) && strncmp(d + 1, value, n - 2) == 0)) {
+		OPENSSL_cleanse(d, n);
+		free(d);
+		return NULL;
+	}
+	memmove(d, d + 1, n - 2);
+	d[n - 2] = '\0';
+	return d;
+}
+
+static void
+forms_free(struct secret *s)
+{
+	for (size_t i = 0; i < SECRET_FORMS; i++) {
+		if (s->forms[i] != NULL)
+			OPENSSL_cleanse(s->forms[i], strlen(s->forms[i]));
+		free(s->forms[i]);
+		s->forms[i] = NULL;
+	}
+}
+
+static void
+forms_make(struct secret *s)
+{
+	static const size_t flags[SECRET_FORMS] = { 0, JSON_ESCAPE_SLASH, JSON_ENSURE_ASCII,
+		JSON_ESCAPE_SLASH | JSON_ENSURE_ASCII };
+
+	for (size_t i = 0; i < SECRET_FORMS; i++)
+		s->forms[i] = json_form(s->value, flags[i]);
+}
+
 static void
 secret_add_locked(const char *value)
 {
-	const char **grown;
+	struct secret *grown, *slot = NULL;
 
-	if (value == NULL || strlen(value) < 4)
+	/* Every length: a short password is still a password. */
+	if (value == NULL || value[0] == '\0')
 		return;
 	for (size_t i = 0; i < nsecrets; i++)
-		if (secrets[i] == value)
+		if (secrets[i].value == value)
 			return;
-	for (size_t i = 0; i < nsecrets; i++)
-		if (secrets[i] == NULL) {
-			secrets[i] = value;
-			return;
+	for (size_t i = 0; i < nsecrets && slot == NULL; i++)
+		if (secrets[i].value == NULL)
+			slot = &secrets[i];
+	if (slot == NULL) {
+		if (nsecrets == capsecrets) {
+			size_t cap = capsecrets ? capsecrets * 2 : 16;
+			if ((grown = realloc(secrets, cap * sizeof(*secrets))) == NULL)
+				abort(); /* never let a secret through unredacted */
+			secrets = grown;
+			capsecrets = cap;
 		}
-	if (nsecrets == capsecrets) {
-		size_t cap = capsecrets ? capsecrets * 2 : 16;
-		if ((grown = realloc(secrets, cap * sizeof(*secrets))) == NULL)
-			abort(); /* never let a secret through unredacted */
-		secrets = grown;
-		capsecrets = cap;
+		slot = &secrets[nsecrets++];
 	}
-	secrets[nsecrets++] = value;
+	memset(slot, 0, sizeof(*slot));
+	slot->value = value;
+	forms_make(slot);
 }
 
 static void
 secret_remove_locked(const char *value)
 {
 	for (size_t i = 0; i < nsecrets; i++)
-		if (secrets[i] == value)
-			secrets[i] = NULL;
+		if (secrets[i].value == value) {
+			forms_free(&secrets[i]);
+			secrets[i].value = NULL;
+		}
 }
 
 static char *
@@ -112,9 +168,16 @@ redact_locked(const char *s)
 {
 	char *out = strdup(s);
 
-	for (size_t i = 0; i < nsecrets && out != NULL; i++)
-		if (secrets[i] != NULL && strlen(secrets[i]) >= 4)
-			out = replace_all(out, secrets[i]);
+	/* Longest first would be kinder to secrets that contain each other;
+	 * any order still leaves none of them readable. */
+	for (size_t i = 0; i < nsecrets && out != NULL; i++) {
+		if (secrets[i].value == NULL)
+			continue;
+		out = replace_all(out, secrets[i].value);
+		for (size_t f = 0; f < SECRET_FORMS && out != NULL; f++)
+			if (secrets[i].forms[f] != NULL)
+				out = replace_all(out, secrets[i].forms[f]);
+	}
 	return out;
 }
 

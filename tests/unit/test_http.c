@@ -783,6 +783,45 @@ trace_redacts(void **state)
 	http_client_free(c);
 }
 
+/* The trace is cut at 64 KiB; a registered secret that straddles the cut
+ * must not show its first half. */
+static void
+trace_cut_after_redaction(void **state)
+{
+	struct fix *f = *state;
+	struct http_client *c = pinned(f);
+	static char secret[] = "straddle-secret-XYZ";
+	size_t fill = 60000, reps = 2000, sl = strlen(secret);
+	char *body = malloc(fill + reps * sl + 1), path[128], *log;
+	struct http_resp r;
+	struct err e = { 0 };
+	int saved, rc;
+
+	assert_non_null(body);
+	memset(body, 'x', fill);
+	for (size_t i = 0; i < reps; i++)
+		memcpy(body + fill + i * sl, secret, sl);
+	body[fill + reps * sl] = '\0';
+	struct http_req req = { .method = "POST", .path = "/echo", .body = body,
+	    .body_len = strlen(body), .idempotent = false };
+
+	log_secret_add(secret);
+	log_init(LL_TRACE, false);
+	capture_stderr(&saved, path, sizeof(path));
+	rc = http_do(c, &req, &r, &e);
+	log = release_stderr(saved, path);
+	log_init(LL_INFO, false);
+	log_secret_remove(secret);
+	assert_int_equal(rc, 0);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "[REDACTED]"));
+	assert_null(strstr(log, "straddle"));
+	free(log);
+	free(body);
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
 static void
 insecure_warns(void **state)
 {
@@ -817,6 +856,12 @@ scheme_policy(void **state)
 	/* absolute URLs are checked too */
 	assert_int_equal(get(c, "GET", "ftp://127.0.0.1/x", true, &r, &e),
 	    LB_ECONFIG);
+	/* a name that only looks like loopback resolves anywhere */
+	assert_int_equal(get(c, "GET", "http://127.attacker.invalid/x", true, &r, &e),
+	    LB_ECONFIG);
+	assert_int_equal(get(c, "GET", "http://127.0.0.1.nip.invalid/x", true, &r, &e),
+	    LB_ECONFIG);
+	assert_int_equal(http_client_requests(c), 0);
 	http_client_free(c);
 	/* plain http to loopback is allowed (nothing listens on port 1) */
 	c = http_client_new("t", "http://127.0.0.1:1", NULL, 5);
@@ -880,6 +925,7 @@ main(void)
 		cmocka_unit_test(keep_alive),
 		cmocka_unit_test(methods),
 		cmocka_unit_test(trace_redacts),
+		cmocka_unit_test(trace_cut_after_redaction),
 		cmocka_unit_test(insecure_warns),
 	};
 	int rc = cmocka_run_group_tests_name("http", pure, NULL, NULL);

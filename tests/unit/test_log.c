@@ -24,16 +24,29 @@ redacts_every_occurrence(void **state)
 	free(out);
 }
 
+/* A short password is still a password; so is its JSON-escaped form in a
+ * login body. */
 static void
-ignores_short_values(void **state)
+redacts_short_and_escaped_values(void **state)
 {
 	(void)state;
 	char shortv[] = "ab";
+	char quoted[] = "pa\"ss/w\\rd";
+	char *out;
+
 	log_secret_add(shortv);
-	char *out = log_redact("tab cab");
-	assert_string_equal(out, "tab cab");
+	out = log_redact("tab cab");
+	assert_string_equal(out, "t[REDACTED] c[REDACTED]");
 	free(out);
 	log_secret_remove(shortv);
+	log_secret_add(quoted);
+	out = log_redact("{\"password\":\"pa\\\"ss/w\\\\rd\"} {\"p\":\"pa\\\"ss\\/w\\\\rd\"}");
+	assert_string_equal(out, "{\"password\":\"[REDACTED]\"} {\"p\":\"[REDACTED]\"}");
+	free(out);
+	log_secret_remove(quoted);
+	out = log_redact("pa\\\"ss");
+	assert_string_equal(out, "pa\\\"ss");
+	free(out);
 }
 
 static void
@@ -69,7 +82,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(redacts_every_occurrence),
-		cmocka_unit_test(ignores_short_values),
+		cmocka_unit_test(redacts_short_and_escaped_values),
 		cmocka_unit_test(registry_grows),
 		cmocka_unit_test(parses_levels),
 	};

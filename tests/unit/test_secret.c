@@ -160,6 +160,21 @@ file_mode_refused(void **state)
 	assert_int_equal(secret_check_mode(path, &e), LB_ECONFIG);
 	write_file("pw-600", "fine\n", 0600, path, sizeof(path));
 	assert_int_equal(secret_check_mode(path, &e), 0);
+
+	/* writable by group or others: someone else's credentials */
+	write_file("pw-620", "fine\n", 0620, path, sizeof(path));
+	assert_int_equal(secret_check_mode(path, &e), LB_ECONFIG);
+	assert_non_null(strstr(e.msg, "mode 0620 lets group or others change"));
+	write_file("pw-602", "fine\n", 0602, path, sizeof(path));
+	assert_int_equal(secret_check_mode(path, &e), LB_ECONFIG);
+	/* owned by another ordinary user (the tests run as root or as the
+	 * owner; root may hand the file away) */
+	write_file("pw-other", "fine\n", 0600, path, sizeof(path));
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 4242, (gid_t)-1), 0);
+		assert_int_equal(secret_resolve_file(path, &v, &e), LB_ECONFIG);
+		assert_non_null(strstr(e.msg, "owned by uid 4242"));
+	}
 }
 
 static void
@@ -192,6 +207,14 @@ credentials_mode_refused(void **state)
 	assert_int_equal(chmod(path, 0400), 0);
 	assert_int_equal(config_load(tmpdir, &c, &e), 0);
 	config_free(c);
+
+	/* a world-writable lbcert.yaml could name anyone's device or CA */
+	snprintf(path, sizeof(path), "%s/lbcert.yaml", tmpdir);
+	assert_int_equal(chmod(path, 0646), 0);
+	assert_int_equal(config_load(tmpdir, &c, &e), LB_ECONFIG);
+	assert_null(c);
+	assert_non_null(strstr(e.msg, "lets anyone change it"));
+	assert_int_equal(chmod(path, 0644), 0);
 }
 
 int
