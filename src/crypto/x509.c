@@ -22,9 +22,8 @@
 #include <openssl/x509v3.h>
 
 #include "crypto/jws.h"
+#include "crypto/x509_int.h"
 #include "util/mem.h"
-
-#define MAX_CHAIN	16
 
 /* The first queued OpenSSL reason, for a user message; empties the queue. */
 static const char *
@@ -43,8 +42,8 @@ ossl_reason(char *buf, size_t len)
 	return r;
 }
 
-static X509 *
-load_cert(const char *pem, const char *what, struct err *e)
+X509 *
+x509_load_cert(const char *pem, const char *what, struct err *e)
 {
 	char rb[256];
 	BIO *b;
@@ -62,8 +61,8 @@ load_cert(const char *pem, const char *what, struct err *e)
 	return x;
 }
 
-static X509_REQ *
-load_csr(const char *pem, struct err *e)
+X509_REQ *
+x509_load_csr(const char *pem, struct err *e)
 {
 	char rb[256];
 	X509_REQ *r;
@@ -138,8 +137,8 @@ name_cn(const X509_NAME *name)
 	return cn;
 }
 
-static char *
-name_rfc2253(const X509_NAME *name)
+char *
+x509_name_rfc2253(const X509_NAME *name)
 {
 	BIO *b;
 	char *s = NULL, *p;
@@ -157,23 +156,23 @@ name_rfc2253(const X509_NAME *name)
 }
 
 /* How messages name a certificate: "CN=x", or its whole subject. */
-static void
-cert_label(X509 *x, char *buf, size_t len)
+void
+x509_cert_label(X509 *x, char *buf, size_t len)
 {
 	char *s = name_cn(X509_get_subject_name(x));
 
 	if (s != NULL) {
 		snprintf(buf, len, "CN=%s", s);
 	} else {
-		s = name_rfc2253(X509_get_subject_name(x));
+		s = x509_name_rfc2253(X509_get_subject_name(x));
 		snprintf(buf, len, "%s", s != NULL && *s != '\0' ? s :
 		    "no subject");
 	}
 	free(s);
 }
 
-static int
-asn1_time(const ASN1_TIME *t, time_t *out)
+int
+x509_asn1_time(const ASN1_TIME *t, time_t *out)
 {
 	struct tm tm;
 
@@ -185,8 +184,8 @@ asn1_time(const ASN1_TIME *t, time_t *out)
 	return 0;
 }
 
-static void
-fmt_time(time_t t, char *buf, size_t len)
+void
+x509_fmt_time(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
 
@@ -232,8 +231,8 @@ out:
 
 /* DNS SANs, lower-cased. A name with an embedded NUL is refused: it is
  * the classic way to smuggle "good.com\0.evil.com" past a check. */
-static int
-dns_sans(X509 *x, char ***out, size_t *n, struct err *e)
+int
+x509_dns_sans(X509 *x, char ***out, size_t *n, struct err *e)
 {
 	GENERAL_NAMES *gens;
 	char **v = NULL;
@@ -301,14 +300,14 @@ fill_info(X509 *x, struct cert_info *ci, struct err *e)
 
 	if (serial_hex(x, ci->serial, sizeof(ci->serial), e) != 0)
 		return LB_ERR;
-	if (asn1_time(X509_get0_notBefore(x), &ci->not_before) != 0 ||
-	    asn1_time(X509_get0_notAfter(x), &ci->not_after) != 0)
+	if (x509_asn1_time(X509_get0_notBefore(x), &ci->not_before) != 0 ||
+	    x509_asn1_time(X509_get0_notAfter(x), &ci->not_after) != 0)
 		return err_set(e, LB_ERR, "certificate validity unreadable");
 	ci->subject_cn = name_cn(X509_get_subject_name(x));
 	ci->issuer_cn = name_cn(X509_get_issuer_name(x));
-	if ((ci->issuer_dn = name_rfc2253(X509_get_issuer_name(x))) == NULL)
+	if ((ci->issuer_dn = x509_name_rfc2253(X509_get_issuer_name(x))) == NULL)
 		return err_set(e, LB_ERR, "out of memory");
-	if (dns_sans(x, &ci->names, &ci->nnames, e) != 0)
+	if (x509_dns_sans(x, &ci->names, &ci->nnames, e) != 0)
 		return LB_ERR;
 	if (key_desc(X509_get0_pubkey(x), ci->key_desc, sizeof(ci->key_desc),
 	    e) != 0)
@@ -328,7 +327,7 @@ x509_cert_info(const char *pem, struct cert_info *out, struct err *e)
 	int rc;
 
 	*out = (struct cert_info){0};
-	if ((x = load_cert(pem, "certificate", e)) == NULL)
+	if ((x = x509_load_cert(pem, "certificate", e)) == NULL)
 		return LB_ERR;
 	rc = fill_info(x, &ci, e);
 	X509_free(x);
@@ -471,15 +470,13 @@ out:
 	return rc;
 }
 
-enum { ISS_OK, ISS_NAME, ISS_OTHER };
-
 /*
  * Whether issuer issued subject: names, AKID and key usage agree, the
  * issuer is a CA, and the signature verifies. *why (may be NULL) gets
  * the reason when not.
  */
-static int
-did_issue(X509 *issuer, X509 *subject, const char **why)
+int
+x509_did_issue(X509 *issuer, X509 *subject, const char **why)
 {
 	const char *w = NULL;
 	int r, res = ISS_OTHER;
@@ -516,11 +513,11 @@ x509_order_chain(char **certs, size_t n, struct err *e)
 		    " than %d", n, MAX_CHAIN);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "chain certificate %zu", i + 1);
-		if ((x[i] = load_cert(certs[i], what, e)) == NULL)
+		if ((x[i] = x509_load_cert(certs[i], what, e)) == NULL)
 			goto out;
 		for (size_t j = 0; j < i; j++) {
 			if (X509_cmp(x[i], x[j]) == 0) {
-				cert_label(x[i], lab[0], sizeof(lab[0]));
+				x509_cert_label(x[i], lab[0], sizeof(lab[0]));
 				err_set(e, LB_ERR, "chain holds %s twice",
 				    lab[0]);
 				goto out;
@@ -532,13 +529,13 @@ x509_order_chain(char **certs, size_t n, struct err *e)
 
 		for (size_t j = 0; j < n && !issuer; j++)
 			issuer = j != i &&
-			    did_issue(x[i], x[j], NULL) == ISS_OK;
+			    x509_did_issue(x[i], x[j], NULL) == ISS_OK;
 		if (!issuer) {
 			if (nleaves++ == 0)
 				leaf = i;
 			else {
-				cert_label(x[leaf], lab[0], sizeof(lab[0]));
-				cert_label(x[i], lab[1], sizeof(lab[1]));
+				x509_cert_label(x[leaf], lab[0], sizeof(lab[0]));
+				x509_cert_label(x[i], lab[1], sizeof(lab[1]));
 				err_set(e, LB_ERR, "certificates do not form one"
 				    " chain: neither %s nor %s issued any of the"
 				    " others", lab[0], lab[1]);
@@ -559,14 +556,14 @@ x509_order_chain(char **certs, size_t n, struct err *e)
 
 		for (size_t j = 0; j < n && next == n; j++)
 			if (!used[j] &&
-			    did_issue(x[j], x[cur], NULL) == ISS_OK)
+			    x509_did_issue(x[j], x[cur], NULL) == ISS_OK)
 				next = j;
 		if (next == n) {
 			for (size_t j = 0; j < n; j++)
 				if (!used[j])
 					next = j;
-			cert_label(x[next], lab[0], sizeof(lab[0]));
-			cert_label(x[cur], lab[1], sizeof(lab[1]));
+			x509_cert_label(x[next], lab[0], sizeof(lab[0]));
+			x509_cert_label(x[cur], lab[1], sizeof(lab[1]));
 			err_set(e, LB_ERR, "certificates do not form one chain:"
 			    " %s is not in the issuer path of %s", lab[0],
 			    lab[1]);
@@ -591,7 +588,7 @@ x509_csr_key_desc(const char *csr_pem, char *buf, size_t len, struct err *e)
 	X509_REQ *r;
 	int rc;
 
-	if ((r = load_csr(csr_pem, e)) == NULL)
+	if ((r = x509_load_csr(csr_pem, e)) == NULL)
 		return LB_ERR;
 	if ((rc = key_desc(X509_REQ_get0_pubkey(r), buf, len, e)) != 0)
 		err_prefix(e, "CSR");
@@ -600,8 +597,8 @@ x509_csr_key_desc(const char *csr_pem, char *buf, size_t len, struct err *e)
 	return rc;
 }
 
-static int
-keys_equal(X509_REQ *r, X509 *x, struct err *e)
+int
+x509_keys_equal(X509_REQ *r, X509 *x, struct err *e)
 {
 	EVP_PKEY *rk = X509_REQ_get0_pubkey(r), *xk = X509_get0_pubkey(x);
 	int eq;
@@ -627,11 +624,11 @@ x509_csr_matches_cert(const char *csr_pem, const char *cert_pem,
 	X509 *x = NULL;
 	int rc = LB_ERR;
 
-	if ((r = load_csr(csr_pem, e)) == NULL)
+	if ((r = x509_load_csr(csr_pem, e)) == NULL)
 		goto out;
-	if ((x = load_cert(cert_pem, "certificate", e)) == NULL)
+	if ((x = x509_load_cert(cert_pem, "certificate", e)) == NULL)
 		goto out;
-	rc = keys_equal(r, x, e);
+	rc = x509_keys_equal(r, x, e);
 out:
 	X509_REQ_free(r);
 	X509_free(x);
@@ -646,7 +643,7 @@ x509_csr_der_b64url(const char *csr_pem, char **out, struct err *e)
 	int len, rc = LB_ERR;
 
 	*out = NULL;
-	if ((r = load_csr(csr_pem, e)) == NULL)
+	if ((r = x509_load_csr(csr_pem, e)) == NULL)
 		return LB_ERR;
 	if ((len = i2d_X509_REQ(r, &der)) <= 0) {
 		err_set(e, LB_ERR, "cannot encode CSR");
@@ -665,141 +662,6 @@ out:
 	return rc;
 }
 
-/* Requested names missing from the SANs, joined by ", ", into buf. */
-static size_t
-missing_names(char *const *names, size_t nnames, char **sans, size_t nsans,
-    char *buf, size_t len)
-{
-	size_t missing = 0, off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < nnames; i++) {
-		bool found = false;
-
-		for (size_t j = 0; j < nsans && !found; j++)
-			found = strcasecmp(names[i], sans[j]) == 0;
-		if (found)
-			continue;
-		if (off < len)
-			off += (size_t)snprintf(buf + off, len - off, "%s%s",
-			    missing > 0 ? ", " : "", names[i]);
-		missing++;
-	}
-	return missing;
-}
-
-static int
-check_validity(X509 *x, time_t now, struct err *e)
-{
-	time_t nb, na;
-	char ts[32];
-
-	if (asn1_time(X509_get0_notBefore(x), &nb) != 0 ||
-	    asn1_time(X509_get0_notAfter(x), &na) != 0)
-		return err_set(e, LB_ERR, "certificate validity unreadable");
-	if (now < nb) {
-		fmt_time(nb, ts, sizeof(ts));
-		return err_set(e, LB_ERR, "certificate not valid before %s", ts);
-	}
-	if (now > na) {
-		fmt_time(na, ts, sizeof(ts));
-		return err_set(e, LB_ERR, "certificate expired %s", ts);
-	}
-	return 0;
-}
-
-static int
-check_links(X509 *leaf, X509 **chain, size_t nchain, struct err *e)
-{
-	char ilab[256], slab[256], why_buf[600];
-	const char *why = NULL;
-	int r, res;
-
-	if (nchain == 0) {
-		/* Not X509_check_issued: a self-signed leaf lacks keyCertSign. */
-		r = X509_self_signed(leaf, 1);
-		ERR_clear_error();
-		if (r != 1)
-			return err_set(e, LB_ERR, "no chain came with the"
-			    " certificate and it is not self-issued");
-		return 0;
-	}
-	for (size_t i = 0; i < nchain; i++) {
-		X509 *sub = i == 0 ? leaf : chain[i - 1];
-
-		if ((res = did_issue(chain[i], sub, &why)) == ISS_OK)
-			continue;
-		cert_label(chain[i], ilab, sizeof(ilab));
-		if (res == ISS_NAME) {
-			char *dn = name_rfc2253(X509_get_issuer_name(sub));
-			char idx[24];
-
-			snprintf(idx, sizeof(idx), "%zu", i - 1);
-
-			snprintf(why_buf, sizeof(why_buf), "%s%s%s names %s as"
-			    " issuer", i == 0 ? "the certificate" : "chain[",
-			    i == 0 ? "" : idx, i == 0 ? "" : "]",
-			    dn != NULL ? dn : "?");
-			free(dn);
-			why = why_buf;
-		}
-		if (i == 0)
-			return err_set(e, LB_ERR, "chain[0] (%s) did not issue"
-			    " the certificate: %s", ilab, why);
-		cert_label(sub, slab, sizeof(slab));
-		return err_set(e, LB_ERR, "chain[%zu] (%s) did not issue"
-		    " chain[%zu] (%s): %s", i, ilab, i - 1, slab, why);
-	}
-	return 0;
-}
-
-int
-x509_check_issued(const char *cert_pem, char *const *chain, size_t nchain,
-    const char *csr_pem, char *const *names, size_t nnames, time_t now,
-    struct err *e)
-{
-	X509 *x = NULL, *cx[MAX_CHAIN] = {0};
-	X509_REQ *r = NULL;
-	char **sans = NULL, miss[768], what[32];
-	size_t nsans = 0, nmiss;
-	int rc = LB_ERR;
-
-	if (nchain > MAX_CHAIN)
-		return err_set(e, LB_ERR, "chain of %zu certificates is longer"
-		    " than %d", nchain, MAX_CHAIN);
-	if ((x = load_cert(cert_pem, "issued certificate", e)) == NULL)
-		goto out;
-	for (size_t i = 0; i < nchain; i++) {
-		snprintf(what, sizeof(what), "chain[%zu]", i);
-		if ((cx[i] = load_cert(chain[i], what, e)) == NULL)
-			goto out;
-	}
-	if ((r = load_csr(csr_pem, e)) == NULL)
-		goto out;
-	if (keys_equal(r, x, e) != 0)
-		goto out;
-	if (dns_sans(x, &sans, &nsans, e) != 0)
-		goto out;
-	nmiss = missing_names(names, nnames, sans, nsans, miss, sizeof(miss));
-	if (nmiss > 0) {
-		err_set(e, LB_ERR, "certificate does not cover %s", miss);
-		goto out;
-	}
-	if (check_validity(x, now, e) != 0)
-		goto out;
-	if (check_links(x, cx, nchain, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	strv_free(sans, nsans);
-	X509_REQ_free(r);
-	X509_free(x);
-	for (size_t i = 0; i < nchain && i < MAX_CHAIN; i++)
-		X509_free(cx[i]);
-	ERR_clear_error();
-	return rc;
-}
-
 int
 x509_fingerprint_colon(const char *pem, char *buf, size_t len, struct err *e)
 {
@@ -808,7 +670,7 @@ x509_fingerprint_colon(const char *pem, char *buf, size_t len, struct err *e)
 	X509 *x;
 	int rc;
 
-	if ((x = load_cert(pem, "certificate", e)) == NULL)
+	if ((x = x509_load_cert(pem, "certificate", e)) == NULL)
 		return LB_ERR;
 	rc = der_sha256(x, md, &mdlen, e);
 	X509_free(x);

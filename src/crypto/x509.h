@@ -42,9 +42,12 @@ int x509_csr_der_b64url(const char *csr_pem, char **out, struct err *e);
 
 /* SPEC §1 step 5: the certificate's public key equals the CSR's, it
  * covers every name (wildcards matched literally: "*.a.b" needs "*.a.b"),
- * it is valid at now, and chain[0] issued it (each chain[i] issued
- * chain[i-1], signatures verified). chain may be empty only when the
- * certificate is self-issued. */
+ * it is valid at now, it is no CA, its extended key usage (when present)
+ * includes serverAuth and its key usage fits its key type, every
+ * intermediate is valid at now, and chain[0] issued it (each chain[i]
+ * issued chain[i-1], signatures verified). chain may be empty only when
+ * the certificate is self-issued. Names the CA added beyond the request
+ * are logged as a warning. (x509_check.c) */
 int x509_check_issued(const char *cert_pem, char *const *chain, size_t nchain,
     const char *csr_pem, char *const *names, size_t nnames, time_t now,
     struct err *e);

@@ -73,6 +73,8 @@ struct spec {
 	const char *not_before; /* NULL: 20250101000000Z */
 	const char *not_after;  /* NULL: 20300101000000Z */
 	const char *serial_hex; /* NULL: 01 */
+	const char *ku;         /* leaf key usage; NULL: critical,digitalSignature */
+	const char *eku;        /* NULL: no extended key usage */
 };
 
 static X509 *
@@ -110,8 +112,10 @@ make_cert(const struct spec *s)
 		add_ext(iss, x, NID_basic_constraints, "critical,CA:FALSE");
 		if (!s->no_ku)
 			add_ext(iss, x, NID_key_usage,
-			    "critical,digitalSignature");
+			    s->ku ? s->ku : "critical,digitalSignature");
 	}
+	if (s->eku != NULL)
+		add_ext(iss, x, NID_ext_key_usage, s->eku);
 	if (!s->no_skid)
 		add_ext(iss, x, NID_subject_key_identifier, "hash");
 	if (s->issuer != NULL && !s->no_skid)
@@ -533,6 +537,74 @@ issued_validity(void **state)
 	assert_string_equal(e.msg, "certificate expired 2030-01-01T00:00:00Z");
 }
 
+/* A certificate a TLS client would refuse is refused before install. */
+static void
+issued_server_use(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	char *chain[] = { F.inter_pem }, *api[] = { "api.example.com" }, *pem;
+	struct spec leaf = { .cn = "www.example.com", .key = F.rsa_key,
+	    .issuer = F.inter, .issuer_key = F.inter_key, .sans = FULL_SANS };
+	struct spec s = leaf;
+
+	s.ca = true;
+	pem = make_cert_pem(&s);
+	assert_int_equal(check(pem, chain, 1, WWW_NAMES, 3, F.now, &e), LB_ERR);
+	assert_string_equal(e.msg, "certificate is a CA certificate (basicConstraints CA:TRUE)");
+	free(pem);
+
+	s = leaf;
+	s.eku = "clientAuth";
+	pem = make_cert_pem(&s);
+	assert_int_equal(check(pem, chain, 1, WWW_NAMES, 3, F.now, &e), LB_ERR);
+	assert_string_equal(e.msg,
+	    "certificate's extended key usage does not include serverAuth");
+	free(pem);
+	s.eku = "serverAuth,clientAuth";
+	pem = make_cert_pem(&s);
+	assert_int_equal(check(pem, chain, 1, WWW_NAMES, 3, F.now, &e), 0);
+	free(pem);
+
+	/* RSA may encipher (TLS 1.2 key exchange); ECDSA must sign */
+	s = leaf;
+	s.ku = "critical,keyEncipherment";
+	pem = make_cert_pem(&s);
+	assert_int_equal(check(pem, chain, 1, WWW_NAMES, 3, F.now, &e), 0);
+	free(pem);
+	s = (struct spec){ .cn = "api.example.com", .key = F.ec_key, .issuer = F.inter,
+	    .issuer_key = F.inter_key, .sans = "DNS:api.example.com",
+	    .ku = "critical,keyEncipherment" };
+	pem = make_cert_pem(&s);
+	assert_int_equal(x509_check_issued(pem, chain, 1, F.csr_ec_pem, api, 1, F.now, &e),
+	    LB_ERR);
+	assert_string_equal(e.msg, "certificate's key usage allows neither digitalSignature");
+	free(pem);
+}
+
+/* An intermediate that expired fails every client, whatever the leaf. */
+static void
+issued_chain_expired(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	X509 *old = make_cert(&(struct spec){ .cn = "Old Intermediate", .key = F.inter_key,
+	    .issuer = F.root, .issuer_key = F.root_key, .ca = true,
+	    .not_after = "20260101000000Z", .serial_hex = "2000" });
+	char *old_pem = cert_pem(old), *chain[] = { old_pem, F.root_pem };
+	char *pem = make_cert_pem(&(struct spec){ .cn = "www.example.com", .key = F.rsa_key,
+	    .issuer = old, .issuer_key = F.inter_key, .sans = FULL_SANS });
+
+	assert_int_equal(check(pem, chain, 2, WWW_NAMES, 3, F.now, &e), LB_ERR);
+	assert_string_equal(e.msg,
+	    "chain[0] (CN=Old Intermediate) expired 2026-01-01T00:00:00Z");
+	/* before it expired, the same chain is fine */
+	assert_int_equal(check(pem, chain, 2, WWW_NAMES, 3, utc(2025, 6, 1), &e), 0);
+	free(pem);
+	free(old_pem);
+	X509_free(old);
+}
+
 static void
 issued_chain_links(void **state)
 {
@@ -767,6 +839,8 @@ main(void)
 		cmocka_unit_test(issued_names),
 		cmocka_unit_test(issued_validity),
 		cmocka_unit_test(issued_chain_links),
+		cmocka_unit_test(issued_server_use),
+		cmocka_unit_test(issued_chain_expired),
 		cmocka_unit_test(split_and_order),
 		cmocka_unit_test(order_not_one_chain),
 		cmocka_unit_test(split_garbage),
