@@ -37,6 +37,9 @@ int cmd_select_profiles(struct app *a, int argc, char **argv,
 /* Opens the store (and takes the lock when lock_fd != NULL). Returns an
  * exit code; prints the reason. */
 int cmd_open_store(struct app *a, struct store **st, int *lock_fd);
+/* s with control characters escaped (util err_escape) in buf, for tables:
+ * names and messages come from devices and CAs. NULL stays NULL. */
+const char *cmd_text(const char *s, char *buf, size_t len);
 /* "2026-12-01T13:00:00Z" */
 void cmd_rfc3339(long t, char *buf, size_t len);
 

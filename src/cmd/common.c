@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "util/err.h"
 #include "util/log.h"
 
 int
@@ -63,4 +64,13 @@ cmd_rfc3339(long t, char *buf, size_t len)
 
 	gmtime_r(&tt, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+const char *
+cmd_text(const char *s, char *buf, size_t len)
+{
+	if (s == NULL)
+		return NULL;
+	err_escape(buf, len, s, false);
+	return buf;
 }

@@ -88,15 +88,17 @@ print_text(json_t *all)
 		size_t j;
 
 		const char *prof = json_string_value(json_object_get(o, "profile"));
+		char nb[1024], vb[1024];
 
+		/* object names are the device's, whoever made them */
 		printf("%-12s %-40s %-21s %5lld %-12s ",
 		    json_string_value(json_object_get(o, "device")),
-		    json_string_value(json_object_get(o, "name")),
+		    cmd_text(json_string_value(json_object_get(o, "name")), nb, sizeof(nb)),
 		    json_string_value(json_object_get(o, "not_after")),
 		    (long long)json_integer_value(json_object_get(o, "days_left")),
 		    prof != NULL ? prof : json_is_true(json_object_get(o, "is_ca")) ? "(ca)" : "-");
 		json_array_foreach(b, j, v)
-			printf("%s%s", j ? "," : "", json_string_value(v));
+			printf("%s%s", j ? "," : "", cmd_text(json_string_value(v), vb, sizeof(vb)));
 		printf("\n");
 	}
 }

@@ -47,7 +47,9 @@ print_text(json_t *all)
 		const char *serial = json_string_value(json_object_get(o, "serial"));
 		const char *na = json_string_value(json_object_get(o, "not_after"));
 		const char *res = json_string_value(json_object_get(o, "last_result"));
-		const char *err = json_string_value(json_object_get(o, "last_error"));
+		char eb[4096];
+		const char *err = cmd_text(json_string_value(json_object_get(o, "last_error")),
+		    eb, sizeof(eb));
 		json_t *days = json_object_get(o, "days_left");
 		char d[16] = "-";
 

@@ -14,7 +14,7 @@ engine_redact_copy(char *dst, size_t len, const char *msg)
 	char *r = log_redact(msg);
 
 	/* no copy, no text: an unredacted message is worse than none */
-	snprintf(dst, len, "%s", r != NULL ? r : "(message withheld: out of memory)");
+	err_escape(dst, len, r != NULL ? r : "(message withheld: out of memory)", false);
 	free(r);
 }
 

@@ -3,6 +3,7 @@
 #ifndef LB_ERR_H
 #define LB_ERR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum {
@@ -22,8 +23,9 @@ struct err {
 	char msg[1024];
 };
 
-/* Sets e->msg (printf-style) and e->code; returns code so that
- * `return err_set(e, LB_ERR, ...)` reads naturally. e may be NULL. */
+/* Sets e->msg (printf-style, control characters escaped as \xNN) and
+ * e->code; returns code so that `return err_set(e, LB_ERR, ...)` reads
+ * naturally. e may be NULL; an argument may be e->msg. */
 int err_set(struct err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -32,5 +34,10 @@ int err_prefix(struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 void err_clear(struct err *e);
+
+/* Copies src into dst (len bytes, always terminated, cut when full) with
+ * every control character written as \xNN, newlines kept when asked:
+ * text from a device or CA is never printed raw. Returns the length. */
+size_t err_escape(char *dst, size_t len, const char *src, bool keep_newlines);
 
 #endif

@@ -1,4 +1,5 @@
 #include "util/log.h"
+#include "util/err.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -228,6 +229,21 @@ log_vmsg(enum log_level level, bool bare, const char *fmt, va_list ap)
 	free(raw);
 	if (line == NULL)
 		return;
+	/* A device's text may hold terminal escapes or a forged log line;
+	 * only a trace keeps its line breaks (it shows whole bodies). JSON
+	 * lines are escaped by jansson. */
+	if (!cur_json) {
+		size_t n = strlen(line) * 4 + 1;
+		char *safe = malloc(n);
+
+		if (safe == NULL) {
+			free(line);
+			return;
+		}
+		err_escape(safe, n, line, level == LL_TRACE);
+		free(line);
+		line = safe;
+	}
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (cur_json) {

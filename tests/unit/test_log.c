@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/err.h"
 #include "util/log.h"
 
 static void
@@ -77,6 +78,30 @@ parses_levels(void **state)
 	assert_int_equal(log_level_parse("verbose"), -1);
 }
 
+/* Device text never reaches a terminal or a log raw, and a message may
+ * keep its cause by naming e->msg. */
+static void
+err_escapes_and_keeps_cause(void **state)
+{
+	(void)state;
+	struct err e = { 0 };
+	char buf[16];
+
+	err_set(&e, LB_ERR, "device said: %s", "bad\x1b[2Jthing\nlbcert error: forged\x7f");
+	assert_string_equal(e.msg, "device said: bad\\x1b[2Jthing\\x0albcert error: forged\\x7f");
+	err_set(&e, LB_ERR, "cause");
+	err_set(&e, LB_EUNREACH, "unit b unreachable (%s)", e.msg);
+	assert_string_equal(e.msg, "unit b unreachable (cause)");
+	assert_int_equal(e.code, LB_EUNREACH);
+	err_prefix(&e, "pre\tfix");
+	assert_string_equal(e.msg, "pre\\x09fix: unit b unreachable (cause)");
+	/* cut whole: never half an escape */
+	assert_int_equal(err_escape(buf, sizeof(buf), "abcdefghijkl\x01z", false), 12);
+	assert_string_equal(buf, "abcdefghijkl");
+	err_escape(buf, sizeof(buf), "a\nb", true);
+	assert_string_equal(buf, "a\nb");
+}
+
 int
 main(void)
 {
@@ -85,6 +110,7 @@ main(void)
 		cmocka_unit_test(redacts_short_and_escaped_values),
 		cmocka_unit_test(registry_grows),
 		cmocka_unit_test(parses_levels),
+		cmocka_unit_test(err_escapes_and_keeps_cause),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
