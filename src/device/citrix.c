@@ -21,9 +21,22 @@
 #define NOTIFY_DAYS 30
 #define ACME_PATH "/.well-known/acme-challenge/"
 
+enum tristate { TRI_UNKNOWN, TRI_NO, TRI_YES };
+
 struct device {
 	const struct cfg_device *cfg;
 	struct nitro *n;
+	/* From the unit's own hanode listing, not from the configured peers:
+	 * a pair is often managed through one address (a floating management
+	 * IP), and its secondary still needs the files. */
+	bool ha_pair;
+	/* A write since the last successful save (files included: a save also
+	 * syncs them to the HA peer). Set before the request is sent, as a lost
+	 * answer may still have changed the device. */
+	bool dirty;
+	/* `set ssl parameter -defaultProfile ENABLED`: SSL settings live on the
+	 * vserver's SSL profile, not on the vserver. */
+	enum tristate defprofile;
 };
 
 /* --- request helpers --- */
@@ -37,6 +50,10 @@ call(struct device *d, const char *method, const char *resource, const char *nam
 
 	if ((path = nitro_path(resource, name, query)) == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
+	/* saving and syncing files change nothing that needs saving */
+	if (strcmp(method, "GET") != 0 && strcmp(resource, "nsconfig") != 0 &&
+	    strcmp(resource, "hafiles") != 0)
+		d->dirty = true;
 	rc = nitro_call(d->n, method, path, body, what, out, NULL, e);
 	free(path);
 	return rc;
@@ -335,7 +352,7 @@ ha_sync(struct device *d, struct err *e)
 {
 	json_t *body;
 
-	if (d->cfg->npeers == 0)
+	if (!d->ha_pair)
 		return 0;
 	body = json_pack("{s:{s:[s]}}", "hafiles", "mode", "ssl");
 	return write_obj(d, "POST", "hafiles", "action=sync", body, "HA file sync (ssl)", e);
@@ -344,9 +361,10 @@ ha_sync(struct device *d, struct err *e)
 /* --- open / close --- */
 
 /* The HA state of the unit we are logged in to ("Primary", "Secondary",
- * ...), from the hanode entry with id 0. */
+ * ...), from the hanode entry with id 0; *pair when the listing has any
+ * other node (the peer). */
 static int
-local_state(struct device *d, char *buf, size_t len, struct err *e)
+local_state(struct device *d, char *buf, size_t len, bool *pair, struct err *e)
 {
 	json_t *items = NULL, *it, *local = NULL;
 	const char *st;
@@ -355,13 +373,16 @@ local_state(struct device *d, char *buf, size_t len, struct err *e)
 	int rc;
 
 	buf[0] = '\0';
+	*pair = false;
 	if ((rc = get_items(d, "hanode", NULL, NULL, "HA nodes", &items, e)) != 0)
 		return rc;
 	json_array_foreach(items, i, it) {
-		if (nitro_json_long(json_object_get(it, "id"), &id) == 0 && id == 0) {
+		if (nitro_json_long(json_object_get(it, "id"), &id) != 0)
+			continue;
+		if (id == 0 && local == NULL)
 			local = it;
-			break;
-		}
+		else if (id != 0)
+			*pair = true;
 	}
 	if (local == NULL)
 		local = json_array_get(items, 0);
@@ -392,7 +413,7 @@ citrix_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 	struct device *d;
 	char state[64], why[768] = "";
 	size_t nunits = 1 + cfg->npeers;
-	bool reached = false, unreach = false;
+	bool reached = false, unreach = false, pair = false;
 	int rc;
 
 	*out = NULL;
@@ -412,12 +433,13 @@ citrix_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 		if (rc != 0)
 			goto fail;
 		reached = true;
-		if ((rc = local_state(d, state, sizeof(state), e)) != 0)
+		if ((rc = local_state(d, state, sizeof(state), &pair, e)) != 0)
 			goto fail;
 		if (strcasecmp(state, "Primary") == 0 ||
 		    (cfg->npeers == 0 && strcasecmp(state, "Secondary") != 0)) {
-			log_debug("%s: using %s (HA state %s)", cfg->name, url,
-			    state[0] ? state : "none");
+			log_debug("%s: using %s (HA state %s%s)", cfg->name, url,
+			    state[0] ? state : "none", pair ? ", HA pair" : "");
+			d->ha_pair = pair;
 			*out = d;
 			return 0;
 		}
@@ -655,23 +677,98 @@ keygen_body(const struct cfg_profile *p, const char *keyf, const char **res)
 	    "bits", p->key.size > 0 ? p->key.size : 2048, "exponent", "F4", "keyform", "PEM");
 }
 
+/* NITRO flags come as JSON booleans or as strings, by build. */
+static bool
+flag_on(const json_t *v)
+{
+	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+
+	if (json_is_true(v))
+		return true;
+	return s != NULL && (strcasecmp(s, "true") == 0 || strcasecmp(s, "ENABLED") == 0 ||
+	    strcasecmp(s, "YES") == 0 || strcasecmp(s, "ON") == 0);
+}
+
+/* Whether default SSL profiles are on (sslparameter.defaultprofile), read
+ * once per session. */
+static int
+default_profile(struct device *d, bool *on, struct err *e)
+{
+	json_t *items = NULL;
+	int rc;
+
+	if (d->defprofile == TRI_UNKNOWN) {
+		if ((rc = get_items(d, "sslparameter", NULL, NULL, "SSL parameters", &items,
+		    e)) != 0)
+			return rc;
+		d->defprofile = flag_on(json_object_get(json_array_get(items, 0),
+		    "defaultprofile")) ? TRI_YES : TRI_NO;
+		json_decref(items);
+	}
+	*on = d->defprofile == TRI_YES;
+	return 0;
+}
+
+/* http-01 is answered by responder policies, which the appliance skips
+ * while the RESPONDER feature is off: the CA would see 404s and the order
+ * would fail after it was placed. */
+static int
+responder_ready(struct device *d, const struct cfg_profile *p, struct err *e)
+{
+	json_t *items = NULL, *f, *v;
+	bool on;
+	size_t i;
+	int rc;
+
+	if ((rc = get_items(d, "nsfeature", NULL, NULL, "features", &items, e)) != 0)
+		return rc;
+	f = json_array_get(items, 0);
+	on = flag_on(json_object_get(f, "responder"));
+	json_array_foreach(json_object_get(f, "feature"), i, v)
+		if (json_is_string(v) && strcasecmp(json_string_value(v), "RESPONDER") == 0)
+			on = true;
+	json_decref(items);
+	if (!on)
+		return err_set(e, LB_ERR, "%s: profile %s validates http-01 through the "
+		    "responder, but the RESPONDER feature is disabled on %s; enable it "
+		    "(enable ns feature RESPONDER) or use another challenge", d->cfg->name,
+		    p->name, citrix_active_url(d));
+	return 0;
+}
+
 static int
 citrix_check_ready(struct device *d, const struct cfg_profile *p, struct err *e)
 {
 	json_t *items = NULL;
+	const char *prof;
 	char what[160];
+	bool defprof = false, sni = false;
 	int rc = 0;
 
+	for (size_t i = 0; i < p->nvservers; i++)
+		sni = sni || p->vservers[i].sni;
+	if (sni && (rc = default_profile(d, &defprof, e)) != 0)
+		return rc;
 	/* One GET per listed vserver: sslvserver covers lb, cs and vpn. */
 	for (size_t i = 0; i < p->nvservers && rc == 0; i++) {
 		snprintf(what, sizeof(what), "SSL vserver %s", p->vservers[i].name);
 		rc = get_items(d, "sslvserver", p->vservers[i].name, NULL, what, &items, e);
-		json_decref(items);
-		items = NULL;
 		if (rc == LB_ENOTFOUND)
 			err_prefix(e, "profile %s lists SSL vserver %s, which %s does not have",
 			    p->name, p->vservers[i].name, d->cfg->name);
+		prof = nitro_json_str(json_array_get(items, 0), "sslprofile");
+		/* with default profiles on, SNI can only be set on the profile
+		 * (activation does that); a vserver without one cannot get it */
+		if (rc == 0 && defprof && p->vservers[i].sni && str_empty(prof))
+			rc = err_set(e, LB_ERR, "%s: default SSL profiles are enabled, so SNI for "
+			    "vserver %s must be set on its SSL profile, but it has none bound; bind "
+			    "one (set ssl vserver %s -sslProfile NAME) or list it without sni",
+			    d->cfg->name, p->vservers[i].name, p->vservers[i].name);
+		json_decref(items);
+		items = NULL;
 	}
+	if (rc == 0 && p->ca != NULL && p->ca->challenge == CHALLENGE_HTTP01)
+		rc = responder_ready(d, p, e);
 	return rc;
 }
 
@@ -720,6 +817,13 @@ out:
 	return rc;
 }
 
+static char *
+citrix_key_ref_for(struct device *d, const struct cfg_profile *p, const char *tag)
+{
+	(void)d;
+	return nitro_name(p->object_name, tag, ".key", NITRO_FILENAME_MAX);
+}
+
 static bool
 citrix_key_usable(struct device *d, const char *key_ref)
 {
@@ -750,12 +854,48 @@ citrix_key_discard(struct device *d, const struct cfg_profile *p, const char *ke
 
 /* --- install --- */
 
+/* Whether the certkey's certificate file holds exactly the certificate
+ * with that SHA-256 fingerprint. A serial is only unique per issuer, and
+ * another CA (or a forged object) may reuse it: the DER fingerprint pins
+ * subject, key identifier and everything else. An unreadable file is no
+ * match. */
+static bool
+ca_same(struct device *d, const json_t *ck, const char *fingerprint)
+{
+	struct cert_info ci = {0};
+	struct err e = {0};
+	const char *f = nitro_json_str(ck, "cert");
+	char *pem = NULL, **pems = NULL;
+	size_t npems = 0;
+	bool same = false;
+
+	if (str_empty(f) || file_get(d, f, &pem, NULL, &e) != 0 ||
+	    x509_split_pem(pem, &pems, &npems, &e) != 0 || npems == 0 ||
+	    x509_cert_info(pems[0], &ci, &e) != 0) {
+		if (e.msg[0] != '\0')
+			log_debug("%s: not reusing CA certkey %s: %s", d->cfg->name,
+			    nitro_json_str(ck, "certkey"), e.msg);
+		goto out;
+	}
+	same = strcmp(ci.fingerprint, fingerprint) == 0;
+	if (!same)
+		log_info("%s: certkey %s has the serial of chain certificate %s but another "
+		    "certificate; not reusing it", d->cfg->name, nitro_json_str(ck, "certkey"),
+		    ci.serial);
+out:
+	cert_info_free(&ci);
+	strv_free(pems, npems);
+	free(pem);
+	return same;
+}
+
 /* An existing certkey holding the certificate with that (normalized)
- * serial. NITRO's serial format varies by build (case, leading zeros,
- * colons), so the filter is tried in two forms and matches are compared
- * normalized. *name is NULL when none. */
+ * serial and fingerprint. NITRO's serial format varies by build (case,
+ * leading zeros, colons), so the filter is tried in two forms and matches
+ * are compared normalized. *name is NULL when none. */
 static int
-ca_find(struct device *d, const char *serial, char **name, struct err *e)
+ca_find(struct device *d, const char *serial, const char *fingerprint, char **name,
+    struct err *e)
 {
 	char upper[140], variants[2][140], have[140], what[200];
 	size_t l = strlen(serial);
@@ -788,7 +928,8 @@ ca_find(struct device *d, const char *serial, char **name, struct err *e)
 			const char *ck = nitro_json_str(it, "certkey");
 
 			nitro_serial_norm(nitro_json_str(it, "serial"), have, sizeof(have));
-			if (ck != NULL && strcmp(have, serial) == 0) {
+			if (ck != NULL && strcmp(have, serial) == 0 &&
+			    ca_same(d, it, fingerprint)) {
 				*name = xstrdup(ck);
 				break;
 			}
@@ -896,7 +1037,7 @@ citrix_cert_install(struct device *d, const struct cfg_profile *p, const char *k
 			    p->object_name);
 			goto out;
 		}
-		rc = ca_find(d, ci.serial, &names[i], e);
+		rc = ca_find(d, ci.serial, ci.fingerprint, &names[i], e);
 		if (rc == 0 && names[i] == NULL) {
 			base = ci.subject_cn != NULL ? ci.subject_cn : "ca";
 			snprintf(short_serial, sizeof(short_serial), "%.12s", ci.serial);
@@ -963,6 +1104,51 @@ parse_install_ref(struct device *d, const char *install_ref, char **certf, char 
 	return rc;
 }
 
+/* Turns SNI on for vs where the appliance keeps it. With default SSL
+ * profiles on, the vserver refuses SSL settings (errorcode 3740) and SNI is
+ * a property of its profile. The profile may be shared (the built-in
+ * ns_default_ssl_profile_frontend usually is); enabling SNI there changes
+ * no handshake of the other vservers: without SNI certificates bound, a
+ * vserver keeps serving its default certificate to every client. */
+static int
+sni_enable(struct device *d, const char *vs, struct err *e)
+{
+	json_t *items = NULL, *o;
+	const char *prof, *cur;
+	char what[200];
+	bool defprof;
+	int rc;
+
+	snprintf(what, sizeof(what), "SSL vserver %s", vs);
+	if ((rc = get_items(d, "sslvserver", vs, NULL, what, &items, e)) != 0)
+		return rc;
+	o = json_array_get(items, 0);
+	cur = nitro_json_str(o, "snienable");
+	prof = nitro_json_str(o, "sslprofile");
+	if (cur != NULL && strcasecmp(cur, "ENABLED") == 0)
+		goto out;
+	if ((rc = default_profile(d, &defprof, e)) != 0)
+		goto out;
+	if (defprof && str_empty(prof)) {
+		rc = err_set(e, LB_ERR, "%s: default SSL profiles are enabled and vserver %s "
+		    "has no SSL profile to enable SNI on", d->cfg->name, vs);
+		goto out;
+	}
+	if (defprof) {
+		snprintf(what, sizeof(what), "enable SNI on SSL profile %s (of vserver %s)",
+		    prof, vs);
+		rc = write_obj(d, "PUT", "sslprofile", NULL, json_pack("{s:{s:s, s:s}}",
+		    "sslprofile", "name", prof, "snienable", "ENABLED"), what, e);
+	} else {
+		snprintf(what, sizeof(what), "enable SNI on vserver %s", vs);
+		rc = write_obj(d, "PUT", "sslvserver", NULL, json_pack("{s:{s:s, s:s}}",
+		    "sslvserver", "vservername", vs, "snienable", "ENABLED"), what, e);
+	}
+out:
+	json_decref(items);
+	return rc;
+}
+
 /* Binds obj to vs (as SNI cert when sni); an existing binding is done. */
 static int
 ensure_bound(struct device *d, const char *obj, const struct cfg_vserver *vs,
@@ -984,13 +1170,8 @@ ensure_bound(struct device *d, const char *obj, const struct cfg_vserver *vs,
 		}
 	}
 	json_decref(items);
-	if (vs->sni) {
-		snprintf(what, sizeof(what), "enable SNI on vserver %s", vs->name);
-		rc = write_obj(d, "PUT", "sslvserver", NULL, json_pack("{s:{s:s, s:s}}",
-		    "sslvserver", "vservername", vs->name, "snienable", "ENABLED"), what, e);
-		if (rc != 0)
-			return rc;
-	}
+	if (vs->sni && (rc = sni_enable(d, vs->name, e)) != 0)
+		return rc;
 	b = json_pack("{s:s, s:s}", "vservername", vs->name, "certkeyname", obj);
 	if (b != NULL && vs->sni)
 		json_object_set_new(b, "snicert", json_true());
@@ -1083,11 +1264,26 @@ out:
 	return rc;
 }
 
+/* Saves, then brings the HA peer's files level with ours (the config
+ * itself reaches the peer by command propagation): after a save both units
+ * could serve from what is saved. */
 static int
 citrix_save(struct device *d, struct err *e)
 {
-	return write_obj(d, "POST", "nsconfig", "action=save",
+	int rc = write_obj(d, "POST", "nsconfig", "action=save",
 	    json_pack("{s:{}}", "nsconfig"), "save running configuration", e);
+
+	if (rc == 0)
+		rc = ha_sync(d, e);
+	if (rc == 0)
+		d->dirty = false;
+	return rc;
+}
+
+static bool
+citrix_unsaved(struct device *d)
+{
+	return d != NULL && d->dirty;
 }
 
 /* --- retire / remove --- */
@@ -1603,11 +1799,13 @@ const struct device_ops citrix_ops = {
 	.cert_get = citrix_cert_get,
 	.check_ready = citrix_check_ready,
 	.key_create = citrix_key_create,
+	.key_ref_for = citrix_key_ref_for,
 	.key_usable = citrix_key_usable,
 	.key_discard = citrix_key_discard,
 	.cert_install = citrix_cert_install,
 	.activate = citrix_activate,
 	.save = citrix_save,
+	.unsaved = citrix_unsaved,
 	.retire = citrix_retire,
 	.http01_publish = citrix_http01_publish,
 	.http01_withdraw = citrix_http01_withdraw,
