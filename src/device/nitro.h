@@ -2,7 +2,7 @@
  * requests under /nitro/v1/config/ with the error envelope turned into
  * err messages, one re-login and replay when the session expired (401 with
  * errorcode 444 or 1027), and the pure helpers the driver needs (names,
- * dates, query arguments, base64). The certificate logic is in citrix.c. */
+ * dates, query arguments, base64). The certificate logic is in citrix/. */
 #ifndef LB_NITRO_H
 #define LB_NITRO_H
 
