@@ -1,5 +1,6 @@
 /* Internal to the Citrix ADC driver: the device state and the helpers
- * its files share. Nothing here is part of the device interface. */
+ * its files share (prefix cx_). Nothing here is part of the device
+ * interface, which is citrix_ops alone. */
 #ifndef LB_CITRIX_INT_H
 #define LB_CITRIX_INT_H
 
@@ -35,86 +36,86 @@ struct device {
 /* --- session.c: requests, login and HA, save --- */
 
 int
-call(struct device *d, const char *method, const char *resource, const char *name,
+cx_call(struct device *d, const char *method, const char *resource, const char *name,
     const char *query, json_t *body, const char *what, json_t **out, struct err *e);
 
 /* Writes: body is consumed (json_decref'd). */
 int
-write_obj(struct device *d, const char *method, const char *resource,
+cx_write(struct device *d, const char *method, const char *resource,
     const char *query, json_t *body, const char *what, struct err *e);
 
 /* GET resource[/name][?query] → the array of resource objects (new
  * reference). LB_ENOTFOUND passes through. */
 int
-get_items(struct device *d, const char *resource, const char *name,
+cx_get_items(struct device *d, const char *resource, const char *name,
     const char *query, const char *what, json_t **items, struct err *e);
 
-/* Like get_items for bindings: a missing object means no bindings. */
+/* Like cx_get_items for bindings: a missing object means no bindings. */
 int
-get_bindings(struct device *d, const char *resource, const char *name,
+cx_get_bindings(struct device *d, const char *resource, const char *name,
     const char *query, const char *what, json_t **items, struct err *e);
 
 /* The certkey object (new reference); LB_ENOTFOUND when absent. */
 int
-get_certkey(struct device *d, const char *name, json_t **ck, struct err *e);
+cx_get_certkey(struct device *d, const char *name, json_t **ck, struct err *e);
 
 bool
-str_eq(const char *a, const char *b);
+cx_str_eq(const char *a, const char *b);
 
 bool
-str_empty(const char *s);
+cx_str_empty(const char *s);
 
 int
-ha_sync(struct device *d, struct err *e);
+cx_ha_sync(struct device *d, struct err *e);
 
 const char *
 citrix_active_url(struct device *d);
 
 int
-strv_push(char ***v, size_t *n, const char *s);
+cx_strv_push(char ***v, size_t *n, const char *s);
 
 /* NITRO flags come as JSON booleans or as strings, by build. */
 bool
-flag_on(const json_t *v);
+cx_flag_on(const json_t *v);
 
 /* Whether default SSL profiles are on (sslparameter.defaultprofile), read
  * once per session. */
 int
-default_profile(struct device *d, bool *on, struct err *e);
+cx_default_profile(struct device *d, bool *on, struct err *e);
 
 int
-ignore_exists(int rc, struct err *e);
+cx_ignore_exists(int rc, struct err *e);
 
 int
-ignore_absent(int rc, struct err *e);
+cx_ignore_absent(int rc, struct err *e);
 
 /* --- files.c: systemfile --- */
 
 /* Whether two file references name the same file (bare names live in
  * /nsconfig/ssl, which is also /flash/nsconfig/ssl). */
 bool
-file_same(const char *a, const char *b);
+cx_file_same(const char *a, const char *b);
 
 int
-file_get(struct device *d, const char *ref, char **content, size_t *len, struct err *e);
+cx_file_get(struct device *d, const char *ref, char **content, size_t *len, struct err *e);
 
 /* Whether a file exists, from the directory listing (which carries no
  * content: a private key is never downloaded just to see it is there). */
 int
-file_exists(struct device *d, const char *ref, bool *exists, struct err *e);
+cx_file_exists(struct device *d, const char *ref, bool *exists, struct err *e);
 
 /* Uploads name (in /nsconfig/ssl); a file of that name with the same
  * content counts as done, another content is an error (never overwrite). */
 int
-file_put(struct device *d, const char *name, const char *content, struct err *e);
+cx_file_put(struct device *d, const char *name, const char *content, struct err *e);
 
 /* Deletes a file; an absent file is fine. */
 int
-file_del(struct device *d, const char *ref, struct err *e);
+cx_file_del(struct device *d, const char *ref, struct err *e);
 
 /* The CSR made with a key file: same stem, ".csr". */
 char *
-csr_of(const char *key_ref);
+cx_csr_of(const char *key_ref);
 
 /* --- keys.c: readiness, keys and CSRs --- */
 
@@ -138,7 +139,7 @@ citrix_key_discard(struct device *d, const struct cfg_profile *p, const char *ke
 /* --- install.c: install and activate --- */
 
 int
-certkey_unlink(struct device *d, const char *from, struct err *e);
+cx_certkey_unlink(struct device *d, const char *from, struct err *e);
 
 int
 citrix_cert_install(struct device *d, const struct cfg_profile *p, const char *key_ref,
@@ -171,7 +172,7 @@ citrix_inventory(struct device *d, struct device_inv **out, size_t *n, struct er
  * while the RESPONDER feature is off: the CA would see 404s and the order
  * would fail after it was placed. */
 int
-responder_ready(struct device *d, const struct cfg_profile *p, struct err *e);
+cx_responder_ready(struct device *d, const struct cfg_profile *p, struct err *e);
 
 int
 citrix_http01_publish(struct device *d, const struct cfg_profile *p, const char *token,

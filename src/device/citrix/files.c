@@ -39,7 +39,7 @@ file_split(const char *ref, char *dir, size_t dlen, const char **base)
 /* Whether two file references name the same file (bare names live in
  * /nsconfig/ssl, which is also /flash/nsconfig/ssl). */
 bool
-file_same(const char *a, const char *b)
+cx_file_same(const char *a, const char *b)
 {
 	char da[256], db[256];
 	const char *ba, *bb;
@@ -62,7 +62,7 @@ file_same(const char *a, const char *b)
 }
 
 int
-file_get(struct device *d, const char *ref, char **content, size_t *len, struct err *e)
+cx_file_get(struct device *d, const char *ref, char **content, size_t *len, struct err *e)
 {
 	json_t *items = NULL;
 	const char *base, *b64;
@@ -81,7 +81,7 @@ file_get(struct device *d, const char *ref, char **content, size_t *len, struct 
 	{
 		char *q = xasprintf("args=%s", args);
 
-		rc = q != NULL ? get_items(d, "systemfile", NULL, q, what, &items, e) :
+		rc = q != NULL ? cx_get_items(d, "systemfile", NULL, q, what, &items, e) :
 		    err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
 		free(q);
 	}
@@ -107,7 +107,7 @@ out:
 /* Whether a file exists, from the directory listing (which carries no
  * content: a private key is never downloaded just to see it is there). */
 int
-file_exists(struct device *d, const char *ref, bool *exists, struct err *e)
+cx_file_exists(struct device *d, const char *ref, bool *exists, struct err *e)
 {
 	json_t *items = NULL, *it;
 	const char *base;
@@ -124,11 +124,11 @@ file_exists(struct device *d, const char *ref, bool *exists, struct err *e)
 	ef = http_escape(base);
 	q = args != NULL && ef != NULL ? xasprintf("args=%s&filter=filename:%s", args, ef) :
 	    NULL;
-	rc = q != NULL ? get_bindings(d, "systemfile", NULL, q, what, &items, e) :
+	rc = q != NULL ? cx_get_bindings(d, "systemfile", NULL, q, what, &items, e) :
 	    err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
 	if (rc == 0)
 		json_array_foreach(items, i, it)
-			if (str_eq(nitro_json_str(it, "filename"), base))
+			if (cx_str_eq(nitro_json_str(it, "filename"), base))
 				*exists = true;
 	json_decref(items);
 	free(args);
@@ -163,7 +163,7 @@ pem_same(const char *a, const char *b)
 /* Uploads name (in /nsconfig/ssl); a file of that name with the same
  * content counts as done, another content is an error (never overwrite). */
 int
-file_put(struct device *d, const char *name, const char *content, struct err *e)
+cx_file_put(struct device *d, const char *name, const char *content, struct err *e)
 {
 	json_t *body;
 	char what[128], *b64, *have = NULL;
@@ -175,11 +175,11 @@ file_put(struct device *d, const char *name, const char *content, struct err *e)
 	body = json_pack("{s:{s:s, s:s, s:s, s:s}}", "systemfile", "filename", name,
 	    "filecontent", b64, "filelocation", SSL_DIR "/", "fileencoding", "BASE64");
 	free(b64);
-	rc = write_obj(d, "POST", "systemfile", NULL, body, what, e);
+	rc = cx_write(d, "POST", "systemfile", NULL, body, what, e);
 	if (rc != LB_EEXIST)
 		return rc;
 	err_clear(e);
-	if ((rc = file_get(d, name, &have, NULL, e)) != 0)
+	if ((rc = cx_file_get(d, name, &have, NULL, e)) != 0)
 		return rc;
 	if (!pem_same(have, content))
 		rc = err_set(e, LB_EEXIST, "%s: %s already exists with other content; "
@@ -190,7 +190,7 @@ file_put(struct device *d, const char *name, const char *content, struct err *e)
 
 /* Deletes a file; an absent file is fine. */
 int
-file_del(struct device *d, const char *ref, struct err *e)
+cx_file_del(struct device *d, const char *ref, struct err *e)
 {
 	const char *base;
 	char dir[256], what[320], *args, *q;
@@ -202,7 +202,7 @@ file_del(struct device *d, const char *ref, struct err *e)
 	snprintf(what, sizeof(what), "file %s/%s", dir, base);
 	args = nitro_args("filelocation", dir, NULL);
 	q = args != NULL ? xasprintf("args=%s", args) : NULL;
-	rc = q != NULL ? call(d, "DELETE", "systemfile", base, q, NULL, what, NULL, e) :
+	rc = q != NULL ? cx_call(d, "DELETE", "systemfile", base, q, NULL, what, NULL, e) :
 	    err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
 	free(args);
 	free(q);
@@ -215,7 +215,7 @@ file_del(struct device *d, const char *ref, struct err *e)
 
 /* The CSR made with a key file: same stem, ".csr". */
 char *
-csr_of(const char *key_ref)
+cx_csr_of(const char *key_ref)
 {
 	size_t l = strlen(key_ref);
 

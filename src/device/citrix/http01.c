@@ -18,17 +18,17 @@
  * while the RESPONDER feature is off: the CA would see 404s and the order
  * would fail after it was placed. */
 int
-responder_ready(struct device *d, const struct cfg_profile *p, struct err *e)
+cx_responder_ready(struct device *d, const struct cfg_profile *p, struct err *e)
 {
 	json_t *items = NULL, *f, *v;
 	bool on;
 	size_t i;
 	int rc;
 
-	if ((rc = get_items(d, "nsfeature", NULL, NULL, "features", &items, e)) != 0)
+	if ((rc = cx_get_items(d, "nsfeature", NULL, NULL, "features", &items, e)) != 0)
 		return rc;
 	f = json_array_get(items, 0);
-	on = flag_on(json_object_get(f, "responder"));
+	on = cx_flag_on(json_object_get(f, "responder"));
 	json_array_foreach(json_object_get(f, "feature"), i, v)
 		if (json_is_string(v) && strcasecmp(json_string_value(v), "RESPONDER") == 0)
 			on = true;
@@ -46,7 +46,7 @@ responder_ready(struct device *d, const struct cfg_profile *p, struct err *e)
 static bool
 b64url_ok(const char *s, bool dot)
 {
-	if (str_empty(s) || strlen(s) > 512)
+	if (cx_str_empty(s) || strlen(s) > 512)
 		return false;
 	for (; *s != '\0'; s++)
 		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && !(dot && *s == '.'))
@@ -82,7 +82,7 @@ free_priority(json_t *items, const char *pol, long *prio, bool *done)
 
 	*done = false;
 	json_array_foreach(items, i, it)
-		if (str_eq(nitro_json_str(it, "policyname"), pol))
+		if (cx_str_eq(nitro_json_str(it, "policyname"), pol))
 			*done = true;
 	do {
 		used = false;
@@ -111,9 +111,9 @@ http01_bind(struct device *d, const struct cfg_profile *p, const char *pol, stru
 	snprintf(what, sizeof(what), "responder bindings of %s%s", vs != NULL ? "vserver " :
 	    "global REQ_OVERRIDE", vs != NULL ? vs : "");
 	if (vs != NULL)
-		rc = get_bindings(d, "lbvserver_responderpolicy_binding", vs, NULL, what, &items, e);
+		rc = cx_get_bindings(d, "lbvserver_responderpolicy_binding", vs, NULL, what, &items, e);
 	else
-		rc = get_bindings(d, "responderglobal_responderpolicy_binding", NULL,
+		rc = cx_get_bindings(d, "responderglobal_responderpolicy_binding", NULL,
 		    "args=type:REQ_OVERRIDE", what, &items, e);
 	if (rc != 0)
 		return rc;
@@ -131,7 +131,7 @@ http01_bind(struct device *d, const struct cfg_profile *p, const char *pol, stru
 		body = json_pack("{s:{s:s, s:I, s:s, s:s}}",
 		    "responderglobal_responderpolicy_binding", "policyname", pol, "priority",
 		    (json_int_t)prio, "gotopriorityexpression", "END", "type", "REQ_OVERRIDE");
-	rc = write_obj(d, "PUT", vs != NULL ? "lbvserver_responderpolicy_binding" :
+	rc = cx_write(d, "PUT", vs != NULL ? "lbvserver_responderpolicy_binding" :
 	    "responderglobal_responderpolicy_binding", NULL, body, what, e);
 	if (rc == LB_EEXIST) {
 		err_clear(e);
@@ -165,13 +165,13 @@ citrix_http01_publish(struct device *d, const struct cfg_profile *p, const char 
 		goto out;
 	}
 	snprintf(what, sizeof(what), "responder action %s", act);
-	rc = ignore_exists(write_obj(d, "POST", "responderaction", NULL,
+	rc = cx_ignore_exists(cx_write(d, "POST", "responderaction", NULL,
 	    json_pack("{s:{s:s, s:s, s:s}}", "responderaction", "name", act, "type",
 	    "respondwith", "target", target), what, e), e);
 	if (rc != 0)
 		goto out;
 	snprintf(what, sizeof(what), "responder policy %s", pol);
-	rc = ignore_exists(write_obj(d, "POST", "responderpolicy", NULL,
+	rc = cx_ignore_exists(cx_write(d, "POST", "responderpolicy", NULL,
 	    json_pack("{s:{s:s, s:s, s:s}}", "responderpolicy", "name", pol, "rule", rule,
 	    "action", act), what, e), e);
 	if (rc != 0)
@@ -204,17 +204,18 @@ citrix_http01_withdraw(struct device *d, const struct cfg_profile *p, const char
 	if (q == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
 	snprintf(what, sizeof(what), "unbind responder policy %s", pol);
-	rc = ignore_absent(call(d, "DELETE", vs != NULL ? "lbvserver_responderpolicy_binding" :
-	    "responderglobal_responderpolicy_binding", vs, q, NULL, what, NULL, e), e);
+	rc = cx_ignore_absent(cx_call(d, "DELETE", vs != NULL ?
+	    "lbvserver_responderpolicy_binding" : "responderglobal_responderpolicy_binding", vs,
+	    q, NULL, what, NULL, e), e);
 	free(q);
 	if (rc != 0)
 		return rc;
 	snprintf(what, sizeof(what), "responder policy %s", pol);
-	rc = ignore_absent(call(d, "DELETE", "responderpolicy", pol, NULL, NULL, what, NULL,
+	rc = cx_ignore_absent(cx_call(d, "DELETE", "responderpolicy", pol, NULL, NULL, what, NULL,
 	    e), e);
 	if (rc != 0)
 		return rc;
 	snprintf(what, sizeof(what), "responder action %s", act);
-	return ignore_absent(call(d, "DELETE", "responderaction", act, NULL, NULL, what, NULL,
-	    e), e);
+	return cx_ignore_absent(cx_call(d, "DELETE", "responderaction", act, NULL, NULL, what,
+	    NULL, e), e);
 }

@@ -31,7 +31,7 @@ ca_same(struct device *d, const json_t *ck, const char *fingerprint)
 	size_t npems = 0;
 	bool same = false;
 
-	if (str_empty(f) || file_get(d, f, &pem, NULL, &e) != 0 ||
+	if (cx_str_empty(f) || cx_file_get(d, f, &pem, NULL, &e) != 0 ||
 	    x509_split_pem(pem, &pems, &npems, &e) != 0 || npems == 0 ||
 	    x509_cert_info(pems[0], &ci, &e) != 0) {
 		if (e.msg[0] != '\0')
@@ -82,7 +82,7 @@ ca_find(struct device *d, const char *serial, const char *fingerprint, char **na
 		free(ev);
 		if (q == NULL)
 			return err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
-		rc = get_bindings(d, "sslcertkey", NULL, q, what, &items, e);
+		rc = cx_get_bindings(d, "sslcertkey", NULL, q, what, &items, e);
 		free(q);
 		if (rc != 0)
 			return rc;
@@ -111,14 +111,14 @@ certkey_add(struct device *d, json_t *body, const char *name, const char *certf,
 	int rc;
 
 	snprintf(what, sizeof(what), "certkey %s", name);
-	rc = write_obj(d, "POST", "sslcertkey", NULL, body, what, e);
+	rc = cx_write(d, "POST", "sslcertkey", NULL, body, what, e);
 	if (rc != LB_EEXIST)
 		return rc;
 	err_clear(e);
-	if ((rc = get_certkey(d, name, &ck, e)) != 0)
+	if ((rc = cx_get_certkey(d, name, &ck, e)) != 0)
 		return rc;
-	if (!file_same(nitro_json_str(ck, "cert"), certf) ||
-	    (keyf != NULL && !file_same(nitro_json_str(ck, "key"), keyf)))
+	if (!cx_file_same(nitro_json_str(ck, "cert"), certf) ||
+	    (keyf != NULL && !cx_file_same(nitro_json_str(ck, "key"), keyf)))
 		rc = err_set(e, LB_EEXIST, "%s: certkey %s already exists with other files "
 		    "(cert %s, key %s)", d->cfg->name, name,
 		    nitro_json_str(ck, "cert") ? nitro_json_str(ck, "cert") : "-",
@@ -128,12 +128,12 @@ certkey_add(struct device *d, json_t *body, const char *name, const char *certf,
 }
 
 int
-certkey_unlink(struct device *d, const char *from, struct err *e)
+cx_certkey_unlink(struct device *d, const char *from, struct err *e)
 {
 	char what[128];
 
 	snprintf(what, sizeof(what), "unlink certkey %s", from);
-	return write_obj(d, "POST", "sslcertkey", "action=unlink",
+	return cx_write(d, "POST", "sslcertkey", "action=unlink",
 	    json_pack("{s:{s:s}}", "sslcertkey", "certkey", from), what, e);
 }
 
@@ -148,18 +148,18 @@ certkey_link(struct device *d, const char *from, const char *to, bool replace,
 	char what[160];
 	int rc;
 
-	if ((rc = get_certkey(d, from, &ck, e)) != 0)
+	if ((rc = cx_get_certkey(d, from, &ck, e)) != 0)
 		return rc;
 	cur = nitro_json_str(ck, "linkcertkeyname");
-	if (str_eq(cur, to) || (!str_empty(cur) && !replace)) {
-		if (!str_eq(cur, to))
+	if (cx_str_eq(cur, to) || (!cx_str_empty(cur) && !replace)) {
+		if (!cx_str_eq(cur, to))
 			log_info("%s: certkey %s stays linked to %s", d->cfg->name, from, cur);
 		goto out;
 	}
-	if (!str_empty(cur) && (rc = certkey_unlink(d, from, e)) != 0)
+	if (!cx_str_empty(cur) && (rc = cx_certkey_unlink(d, from, e)) != 0)
 		goto out;
 	snprintf(what, sizeof(what), "link certkey %s to %s", from, to);
-	rc = write_obj(d, "POST", "sslcertkey", "action=link", json_pack("{s:{s:s, s:s}}",
+	rc = cx_write(d, "POST", "sslcertkey", "action=link", json_pack("{s:{s:s, s:s}}",
 	    "sslcertkey", "certkey", from, "linkcertkeyname", to), what, e);
 out:
 	json_decref(ck);
@@ -189,7 +189,7 @@ citrix_cert_install(struct device *d, const struct cfg_profile *p, const char *k
 	}
 	if ((certf = nitro_name(p->object_name, leaf.serial, ".crt", NITRO_FILENAME_MAX)) == NULL)
 		goto oom;
-	if ((rc = file_put(d, certf, cert_pem, e)) != 0)
+	if ((rc = cx_file_put(d, certf, cert_pem, e)) != 0)
 		goto out;
 	for (size_t i = 0; i < nchain; i++) {
 		const char *base;
@@ -208,7 +208,7 @@ citrix_cert_install(struct device *d, const struct cfg_profile *p, const char *k
 			if (names[i] == NULL || files[i] == NULL)
 				rc = err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
 			else
-				rc = file_put(d, files[i], chain[i], e);
+				rc = cx_file_put(d, files[i], chain[i], e);
 		}
 		cert_info_free(&ci);
 		if (rc != 0)
@@ -219,7 +219,7 @@ citrix_cert_install(struct device *d, const struct cfg_profile *p, const char *k
 			continue;
 		/* the secondary needs the files before the propagated certkey
 		 * adds; with none to add, activate's sync carries the leaf */
-		if (!synced && (rc = ha_sync(d, e)) != 0)
+		if (!synced && (rc = cx_ha_sync(d, e)) != 0)
 			goto out;
 		synced = true;
 		rc = certkey_add(d, json_pack("{s:{s:s, s:s}}", "sslcertkey", "certkey", names[i],
@@ -257,10 +257,10 @@ parse_install_ref(struct device *d, const char *install_ref, char **certf, char 
 	int rc = 0;
 
 	*certf = *ca = NULL;
-	if (str_empty(c))
+	if (cx_str_empty(c))
 		rc = err_set(e, LB_ERR, "%s: install reference '%s' has no certificate file",
 		    d->cfg->name, install_ref != NULL ? install_ref : "");
-	else if ((*certf = xstrdup(c)) == NULL || (!str_empty(a) && (*ca = xstrdup(a)) == NULL))
+	else if ((*certf = xstrdup(c)) == NULL || (!cx_str_empty(a) && (*ca = xstrdup(a)) == NULL))
 		rc = err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
 	json_decref(o);
 	return rc;
@@ -282,16 +282,16 @@ sni_enable(struct device *d, const char *vs, struct err *e)
 	int rc;
 
 	snprintf(what, sizeof(what), "SSL vserver %s", vs);
-	if ((rc = get_items(d, "sslvserver", vs, NULL, what, &items, e)) != 0)
+	if ((rc = cx_get_items(d, "sslvserver", vs, NULL, what, &items, e)) != 0)
 		return rc;
 	o = json_array_get(items, 0);
 	cur = nitro_json_str(o, "snienable");
 	prof = nitro_json_str(o, "sslprofile");
 	if (cur != NULL && strcasecmp(cur, "ENABLED") == 0)
 		goto out;
-	if ((rc = default_profile(d, &defprof, e)) != 0)
+	if ((rc = cx_default_profile(d, &defprof, e)) != 0)
 		goto out;
-	if (defprof && str_empty(prof)) {
+	if (defprof && cx_str_empty(prof)) {
 		rc = err_set(e, LB_ERR, "%s: default SSL profiles are enabled and vserver %s "
 		    "has no SSL profile to enable SNI on", d->cfg->name, vs);
 		goto out;
@@ -299,11 +299,11 @@ sni_enable(struct device *d, const char *vs, struct err *e)
 	if (defprof) {
 		snprintf(what, sizeof(what), "enable SNI on SSL profile %s (of vserver %s)",
 		    prof, vs);
-		rc = write_obj(d, "PUT", "sslprofile", NULL, json_pack("{s:{s:s, s:s}}",
+		rc = cx_write(d, "PUT", "sslprofile", NULL, json_pack("{s:{s:s, s:s}}",
 		    "sslprofile", "name", prof, "snienable", "ENABLED"), what, e);
 	} else {
 		snprintf(what, sizeof(what), "enable SNI on vserver %s", vs);
-		rc = write_obj(d, "PUT", "sslvserver", NULL, json_pack("{s:{s:s, s:s}}",
+		rc = cx_write(d, "PUT", "sslvserver", NULL, json_pack("{s:{s:s, s:s}}",
 		    "sslvserver", "vservername", vs, "snienable", "ENABLED"), what, e);
 	}
 out:
@@ -322,11 +322,11 @@ ensure_bound(struct device *d, const char *obj, const struct cfg_vserver *vs,
 	int rc;
 
 	snprintf(what, sizeof(what), "certificate bindings of vserver %s", vs->name);
-	if ((rc = get_bindings(d, "sslvserver_sslcertkey_binding", vs->name, NULL, what,
+	if ((rc = cx_get_bindings(d, "sslvserver_sslcertkey_binding", vs->name, NULL, what,
 	    &items, e)) != 0)
 		return rc;
 	json_array_foreach(items, i, it) {
-		if (str_eq(nitro_json_str(it, "certkeyname"), obj)) {
+		if (cx_str_eq(nitro_json_str(it, "certkeyname"), obj)) {
 			json_decref(items);
 			return 0;
 		}
@@ -339,7 +339,7 @@ ensure_bound(struct device *d, const char *obj, const struct cfg_vserver *vs,
 		json_object_set_new(b, "snicert", json_true());
 	snprintf(what, sizeof(what), "bind certkey %s to vserver %s%s", obj, vs->name,
 	    vs->sni ? " (SNI)" : "");
-	rc = write_obj(d, "PUT", "sslvserver_sslcertkey_binding", NULL,
+	rc = cx_write(d, "PUT", "sslvserver_sslcertkey_binding", NULL,
 	    b != NULL ? json_pack("{s:o}", "sslvserver_sslcertkey_binding", b) : NULL, what, e);
 	if (rc == LB_EEXIST) {
 		err_clear(e);
@@ -371,7 +371,7 @@ activate_renew(struct device *d, const struct cfg_profile *p, const char *key_re
 	char what[160];
 	int rc;
 
-	rc = get_certkey(d, p->object_name, &ck, e);
+	rc = cx_get_certkey(d, p->object_name, &ck, e);
 	if (rc == LB_ENOTFOUND) {
 		/* gone since cert_get (restored config, manual removal): the
 		 * first-time path is the only way to serve again */
@@ -382,17 +382,17 @@ activate_renew(struct device *d, const struct cfg_profile *p, const char *key_re
 	}
 	if (rc != 0)
 		return rc;
-	if (file_same(nitro_json_str(ck, "cert"), certf) &&
-	    file_same(nitro_json_str(ck, "key"), key_ref)) {
+	if (cx_file_same(nitro_json_str(ck, "cert"), certf) &&
+	    cx_file_same(nitro_json_str(ck, "key"), key_ref)) {
 		log_info("%s: certkey %s already holds %s", d->cfg->name, p->object_name, certf);
 		goto out;
 	}
 	link = nitro_json_str(ck, "linkcertkeyname");
-	if (!str_empty(link) && !str_eq(link, ca) &&
-	    (rc = certkey_unlink(d, p->object_name, e)) != 0)
+	if (!cx_str_empty(link) && !cx_str_eq(link, ca) &&
+	    (rc = cx_certkey_unlink(d, p->object_name, e)) != 0)
 		goto out;
 	snprintf(what, sizeof(what), "update certkey %s to %s", p->object_name, certf);
-	rc = write_obj(d, "POST", "sslcertkey", "action=update",
+	rc = cx_write(d, "POST", "sslcertkey", "action=update",
 	    json_pack("{s:{s:s, s:s, s:s, s:b}}", "sslcertkey", "certkey", p->object_name,
 	    "cert", certf, "key", key_ref, "nodomaincheck", 1), what, e);
 out:
@@ -409,7 +409,7 @@ citrix_activate(struct device *d, const struct cfg_profile *p, const char *key_r
 
 	if ((rc = parse_install_ref(d, install_ref, &certf, &ca, e)) != 0)
 		goto out;
-	if ((rc = ha_sync(d, e)) != 0)
+	if ((rc = cx_ha_sync(d, e)) != 0)
 		goto out;
 	rc = first ? activate_first(d, p, key_ref, certf, e) :
 	    activate_renew(d, p, key_ref, certf, ca, e);

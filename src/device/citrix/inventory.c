@@ -33,13 +33,13 @@ certkey_bound(struct device *d, const char *obj, char ***bound, size_t *n, struc
 	int rc;
 
 	snprintf(what, sizeof(what), "bindings of certkey %s", obj);
-	if ((rc = get_bindings(d, "sslcertkey_sslvserver_binding", obj, NULL, what,
+	if ((rc = cx_get_bindings(d, "sslcertkey_sslvserver_binding", obj, NULL, what,
 	    &items, e)) != 0)
 		return rc;
 	json_array_foreach(items, i, it) {
 		const char *vs = binding_vserver(it);
 
-		if (vs != NULL && strv_push(bound, n, vs) != 0) {
+		if (vs != NULL && cx_strv_push(bound, n, vs) != 0) {
 			rc = err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
 			break;
 		}
@@ -52,10 +52,10 @@ static char *
 refs_json(const char *cert, const char *key, const char *ca)
 {
 	json_t *o;
-	char *csr = key != NULL ? csr_of(key) : NULL, *s;
+	char *csr = key != NULL ? cx_csr_of(key) : NULL, *s;
 
 	o = json_pack("{s:s?, s:s?, s:s?, s:s?}", "cert", cert, "key", key,
-	    "ca", str_empty(ca) ? NULL : ca, "csr", csr);
+	    "ca", cx_str_empty(ca) ? NULL : ca, "csr", csr);
 	s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	free(csr);
@@ -91,18 +91,18 @@ citrix_cert_get(struct device *d, const struct cfg_profile *p,
 	int rc;
 
 	*out = (struct device_cert){0};
-	if ((rc = get_certkey(d, p->object_name, &ck, e)) != 0)
+	if ((rc = cx_get_certkey(d, p->object_name, &ck, e)) != 0)
 		goto out;
 	certf = nitro_json_str(ck, "cert");
 	keyf = nitro_json_str(ck, "key");
 	if ((out->object = xstrdup(p->object_name)) == NULL)
 		goto oom;
-	if (str_empty(certf)) {
+	if (cx_str_empty(certf)) {
 		rc = err_set(e, LB_ERR, "%s: certkey %s has no certificate file",
 		    d->cfg->name, p->object_name);
 		goto out;
 	}
-	rc = file_get(d, certf, &pem, NULL, e);
+	rc = cx_file_get(d, certf, &pem, NULL, e);
 	if (rc == LB_ENOTFOUND) {
 		log_warn("%s: certkey %s: %s; using the certkey's own fields", d->cfg->name,
 		    p->object_name, e->msg);
@@ -158,8 +158,8 @@ file_in_use(json_t *certkeys, const char *ref)
 	size_t i;
 
 	json_array_foreach(certkeys, i, it) {
-		if (file_same(nitro_json_str(it, "cert"), ref) ||
-		    file_same(nitro_json_str(it, "key"), ref))
+		if (cx_file_same(nitro_json_str(it, "cert"), ref) ||
+		    cx_file_same(nitro_json_str(it, "key"), ref))
 			return true;
 	}
 	return false;
@@ -172,12 +172,12 @@ drop_files(struct device *d, json_t *certkeys, const char *cert, const char *key
 {
 	int rc = 0;
 
-	if (!str_empty(cert) && !file_in_use(certkeys, cert))
-		rc = file_del(d, cert, e);
-	if (rc == 0 && !str_empty(key) && !file_in_use(certkeys, key)) {
-		rc = file_del(d, key, e);
-		if (rc == 0 && !str_empty(csr))
-			rc = file_del(d, csr, e);
+	if (!cx_str_empty(cert) && !file_in_use(certkeys, cert))
+		rc = cx_file_del(d, cert, e);
+	if (rc == 0 && !cx_str_empty(key) && !file_in_use(certkeys, key)) {
+		rc = cx_file_del(d, key, e);
+		if (rc == 0 && !cx_str_empty(csr))
+			rc = cx_file_del(d, csr, e);
 	}
 	return rc;
 }
@@ -192,21 +192,21 @@ drop_ca(struct device *d, json_t *certkeys, const char *ca, struct err *e)
 	int rc = 0;
 
 	json_array_foreach(certkeys, i, it) {
-		if (str_eq(nitro_json_str(it, "linkcertkeyname"), ca)) {
+		if (cx_str_eq(nitro_json_str(it, "linkcertkeyname"), ca)) {
 			log_debug("%s: CA certkey %s still linked from %s", d->cfg->name, ca,
 			    nitro_json_str(it, "certkey"));
 			return 0;
 		}
-		if (str_eq(nitro_json_str(it, "certkey"), ca))
+		if (cx_str_eq(nitro_json_str(it, "certkey"), ca))
 			self = it;
 	}
 	if (self == NULL)
 		return 0;
-	if (!str_empty(nitro_json_str(self, "linkcertkeyname")) &&
-	    (rc = certkey_unlink(d, ca, e)) != 0)
+	if (!cx_str_empty(nitro_json_str(self, "linkcertkeyname")) &&
+	    (rc = cx_certkey_unlink(d, ca, e)) != 0)
 		return rc;
 	snprintf(what, sizeof(what), "CA certkey %s", ca);
-	rc = call(d, "DELETE", "sslcertkey", ca, NULL, NULL, what, NULL, e);
+	rc = cx_call(d, "DELETE", "sslcertkey", ca, NULL, NULL, what, NULL, e);
 	if (rc == LB_ENOTFOUND) {
 		err_clear(e);
 		rc = 0;
@@ -234,13 +234,13 @@ citrix_retire(struct device *d, const struct cfg_profile *p, const char *refs,
 	if ((o = json_loads(refs != NULL ? refs : "", 0, NULL)) == NULL)
 		return err_set(e, LB_ERR, "%s: retire: references '%s' are not JSON",
 		    d->cfg->name, refs != NULL ? refs : "");
-	if ((rc = get_bindings(d, "sslcertkey", NULL, NULL, "certkeys", &certkeys, e)) != 0)
+	if ((rc = cx_get_bindings(d, "sslcertkey", NULL, NULL, "certkeys", &certkeys, e)) != 0)
 		goto out;
 	if ((rc = drop_files(d, certkeys, nitro_json_str(o, "cert"), nitro_json_str(o, "key"),
 	    nitro_json_str(o, "csr"), e)) != 0)
 		goto out;
 	ca = nitro_json_str(o, "ca");
-	if (!str_empty(ca) && drop_ca(d, certkeys, ca, e) != 0) {
+	if (!cx_str_empty(ca) && drop_ca(d, certkeys, ca, e) != 0) {
 		/* a CA object may serve other purposes (client auth): keep it */
 		log_warn("%s: keeping CA certkey %s: %s", d->cfg->name, ca, e->msg);
 		err_clear(e);
@@ -255,7 +255,7 @@ static bool
 listed(const struct cfg_profile *p, const char *vs)
 {
 	for (size_t i = 0; i < p->nvservers; i++)
-		if (str_eq(p->vservers[i].name, vs))
+		if (cx_str_eq(p->vservers[i].name, vs))
 			return true;
 	return false;
 }
@@ -272,7 +272,7 @@ has_other_cert(struct device *d, const char *vs, const char *obj, bool *other,
 
 	*other = *sni = false;
 	snprintf(what, sizeof(what), "certificate bindings of vserver %s", vs);
-	if ((rc = get_bindings(d, "sslvserver_sslcertkey_binding", vs, NULL, what, &items,
+	if ((rc = cx_get_bindings(d, "sslvserver_sslcertkey_binding", vs, NULL, what, &items,
 	    e)) != 0)
 		return rc;
 	json_array_foreach(items, i, it) {
@@ -282,7 +282,7 @@ has_other_cert(struct device *d, const char *vs, const char *obj, bool *other,
 		if (json_is_true(ca) || (json_is_string(ca) &&
 		    strcasecmp(json_string_value(ca), "true") == 0))
 			continue;
-		if (str_eq(ck, obj))
+		if (cx_str_eq(ck, obj))
 			*sni = json_is_true(sn) || (json_is_string(sn) &&
 			    strcasecmp(json_string_value(sn), "true") == 0);
 		else if (ck != NULL)
@@ -301,7 +301,7 @@ citrix_remove(struct device *d, const struct cfg_profile *p, struct err *e)
 	bool other, sni;
 	int rc;
 
-	if ((rc = get_certkey(d, p->object_name, &ck, e)) != 0)
+	if ((rc = cx_get_certkey(d, p->object_name, &ck, e)) != 0)
 		goto out;
 	if ((rc = certkey_bound(d, p->object_name, &bound, &nbound, e)) != 0)
 		goto out;
@@ -335,7 +335,7 @@ citrix_remove(struct device *d, const struct cfg_profile *p, struct err *e)
 		}
 		snprintf(what, sizeof(what), "unbind certkey %s from vserver %s", p->object_name,
 		    bound[i]);
-		rc = call(d, "DELETE", "sslvserver_sslcertkey_binding", bound[i], q, NULL, what,
+		rc = cx_call(d, "DELETE", "sslvserver_sslcertkey_binding", bound[i], q, NULL, what,
 		    NULL, e);
 		if (rc == LB_ENOTFOUND) {
 			err_clear(e);
@@ -344,21 +344,21 @@ citrix_remove(struct device *d, const struct cfg_profile *p, struct err *e)
 		if (rc != 0)
 			goto out;
 	}
-	if (!str_empty(nitro_json_str(ck, "linkcertkeyname")) &&
-	    (rc = certkey_unlink(d, p->object_name, e)) != 0)
+	if (!cx_str_empty(nitro_json_str(ck, "linkcertkeyname")) &&
+	    (rc = cx_certkey_unlink(d, p->object_name, e)) != 0)
 		goto out;
 	snprintf(what, sizeof(what), "certkey %s", p->object_name);
-	if ((rc = call(d, "DELETE", "sslcertkey", p->object_name, NULL, NULL, what, NULL,
+	if ((rc = cx_call(d, "DELETE", "sslcertkey", p->object_name, NULL, NULL, what, NULL,
 	    e)) != 0)
 		goto out;
-	if ((rc = get_bindings(d, "sslcertkey", NULL, NULL, "certkeys", &certkeys, e)) != 0)
+	if ((rc = cx_get_bindings(d, "sslcertkey", NULL, NULL, "certkeys", &certkeys, e)) != 0)
 		goto out;
 	rest = json_array();
 	json_array_foreach(certkeys, i, it)
-		if (!str_eq(nitro_json_str(it, "certkey"), p->object_name))
+		if (!cx_str_eq(nitro_json_str(it, "certkey"), p->object_name))
 			json_array_append(rest, it);
 	if (nitro_json_str(ck, "key") != NULL)
-		csr = csr_of(nitro_json_str(ck, "key"));
+		csr = cx_csr_of(nitro_json_str(ck, "key"));
 	rc = drop_files(d, rest, nitro_json_str(ck, "cert"), nitro_json_str(ck, "key"), csr, e);
 out:
 	free(csr);
@@ -379,7 +379,7 @@ is_ca_certkey(const json_t *ck)
 	const json_t *t = json_object_get(ck, "certificatetype"), *v;
 	size_t i;
 
-	if (str_empty(nitro_json_str(ck, "key")))
+	if (cx_str_empty(nitro_json_str(ck, "key")))
 		return true;
 	if (json_is_string(t))
 		return strstr(json_string_value(t), "ROOT") != NULL ||
@@ -403,10 +403,10 @@ citrix_inventory(struct device *d, struct device_inv **out, size_t *n, struct er
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = get_bindings(d, "sslcertkey", NULL, NULL, "certkeys", &cks, e)) != 0)
+	if ((rc = cx_get_bindings(d, "sslcertkey", NULL, NULL, "certkeys", &cks, e)) != 0)
 		goto out;
 	/* one bulk listing of every vserver's certificate bindings (ref §1.5) */
-	if ((rc = get_bindings(d, "sslvserver_sslcertkey_binding", NULL, "bulkbindings=yes",
+	if ((rc = cx_get_bindings(d, "sslvserver_sslcertkey_binding", NULL, "bulkbindings=yes",
 	    "certificate bindings", &binds, e)) != 0)
 		goto out;
 	if ((v = calloc(json_array_size(cks) + 1, sizeof(*v))) == NULL)
@@ -436,8 +436,8 @@ citrix_inventory(struct device *d, struct device_inv **out, size_t *n, struct er
 
 			if (bn == NULL)
 				bn = nitro_json_str(b, "certkey");
-			if (vs != NULL && str_eq(bn, name) &&
-			    strv_push(&it->bound, &it->nbound, vs) != 0)
+			if (vs != NULL && cx_str_eq(bn, name) &&
+			    cx_strv_push(&it->bound, &it->nbound, vs) != 0)
 				goto oom;
 		}
 	}

@@ -19,7 +19,7 @@
 static void
 set_opt(json_t *o, const char *k, const char *v)
 {
-	if (!str_empty(v))
+	if (!cx_str_empty(v))
 		json_object_set_new(o, k, json_string(v));
 }
 
@@ -71,19 +71,19 @@ citrix_check_ready(struct device *d, const struct cfg_profile *p, struct err *e)
 
 	for (size_t i = 0; i < p->nvservers; i++)
 		sni = sni || p->vservers[i].sni;
-	if (sni && (rc = default_profile(d, &defprof, e)) != 0)
+	if (sni && (rc = cx_default_profile(d, &defprof, e)) != 0)
 		return rc;
 	/* One GET per listed vserver: sslvserver covers lb, cs and vpn. */
 	for (size_t i = 0; i < p->nvservers && rc == 0; i++) {
 		snprintf(what, sizeof(what), "SSL vserver %s", p->vservers[i].name);
-		rc = get_items(d, "sslvserver", p->vservers[i].name, NULL, what, &items, e);
+		rc = cx_get_items(d, "sslvserver", p->vservers[i].name, NULL, what, &items, e);
 		if (rc == LB_ENOTFOUND)
 			err_prefix(e, "profile %s lists SSL vserver %s, which %s does not have",
 			    p->name, p->vservers[i].name, d->cfg->name);
 		prof = nitro_json_str(json_array_get(items, 0), "sslprofile");
 		/* with default profiles on, SNI can only be set on the profile
 		 * (activation does that); a vserver without one cannot get it */
-		if (rc == 0 && defprof && p->vservers[i].sni && str_empty(prof))
+		if (rc == 0 && defprof && p->vservers[i].sni && cx_str_empty(prof))
 			rc = err_set(e, LB_ERR, "%s: default SSL profiles are enabled, so SNI for "
 			    "vserver %s must be set on its SSL profile, but it has none bound; bind "
 			    "one (set ssl vserver %s -sslProfile NAME) or list it without sni",
@@ -92,7 +92,7 @@ citrix_check_ready(struct device *d, const struct cfg_profile *p, struct err *e)
 		items = NULL;
 	}
 	if (rc == 0 && p->ca != NULL && p->ca->challenge == CHALLENGE_HTTP01)
-		rc = responder_ready(d, p, e);
+		rc = cx_responder_ready(d, p, e);
 	return rc;
 }
 
@@ -114,7 +114,7 @@ citrix_key_create(struct device *d, const struct cfg_profile *p, const char *tag
 	}
 	snprintf(what, sizeof(what), "key file %s", keyf);
 	body = keygen_body(p, keyf, &res);
-	rc = write_obj(d, "POST", res, "action=create", body, what, e);
+	rc = cx_write(d, "POST", res, "action=create", body, what, e);
 	if (rc == LB_EEXIST) {
 		/* a resumed run made it already (the name carries the tag) */
 		log_info("%s: key file %s exists, reusing it", d->cfg->name, keyf);
@@ -124,14 +124,14 @@ citrix_key_create(struct device *d, const struct cfg_profile *p, const char *tag
 	if (rc != 0)
 		goto out;
 	snprintf(what, sizeof(what), "CSR file %s", csrf);
-	rc = write_obj(d, "POST", "sslcertreq", "action=create", certreq_body(p, keyf, csrf),
+	rc = cx_write(d, "POST", "sslcertreq", "action=create", certreq_body(p, keyf, csrf),
 	    what, e);
 	if (rc == LB_EEXIST) {
 		log_info("%s: CSR file %s exists, reading it back", d->cfg->name, csrf);
 		err_clear(e);
 		rc = 0;
 	}
-	if (rc != 0 || (rc = file_get(d, csrf, csr_pem, NULL, e)) != 0)
+	if (rc != 0 || (rc = cx_file_get(d, csrf, csr_pem, NULL, e)) != 0)
 		goto out;
 	*key_ref = keyf;
 	keyf = NULL;
@@ -154,7 +154,7 @@ citrix_key_usable(struct device *d, const char *key_ref)
 	struct err e = {0};
 	bool exists = false;
 
-	if (file_exists(d, key_ref, &exists, &e) != 0)
+	if (cx_file_exists(d, key_ref, &exists, &e) != 0)
 		log_warn("%s", e.msg);
 	return exists;
 }
@@ -163,15 +163,15 @@ int
 citrix_key_discard(struct device *d, const struct cfg_profile *p, const char *key_ref,
     struct err *e)
 {
-	char *csr = csr_of(key_ref);
+	char *csr = cx_csr_of(key_ref);
 	int rc;
 
 	(void)p;
 	if (csr == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
-	rc = file_del(d, key_ref, e);
+	rc = cx_file_del(d, key_ref, e);
 	if (rc == 0)
-		rc = file_del(d, csr, e);
+		rc = cx_file_del(d, csr, e);
 	free(csr);
 	return rc;
 }

@@ -21,7 +21,7 @@
 /* --- request helpers --- */
 
 int
-call(struct device *d, const char *method, const char *resource, const char *name,
+cx_call(struct device *d, const char *method, const char *resource, const char *name,
     const char *query, json_t *body, const char *what, json_t **out, struct err *e)
 {
 	char *path;
@@ -40,14 +40,14 @@ call(struct device *d, const char *method, const char *resource, const char *nam
 
 /* Writes: body is consumed (json_decref'd). */
 int
-write_obj(struct device *d, const char *method, const char *resource,
+cx_write(struct device *d, const char *method, const char *resource,
     const char *query, json_t *body, const char *what, struct err *e)
 {
 	int rc;
 
 	if (body == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
-	rc = call(d, method, resource, NULL, query, body, what, NULL, e);
+	rc = cx_call(d, method, resource, NULL, query, body, what, NULL, e);
 	json_decref(body);
 	return rc;
 }
@@ -55,26 +55,26 @@ write_obj(struct device *d, const char *method, const char *resource,
 /* GET resource[/name][?query] → the array of resource objects (new
  * reference). LB_ENOTFOUND passes through. */
 int
-get_items(struct device *d, const char *resource, const char *name,
+cx_get_items(struct device *d, const char *resource, const char *name,
     const char *query, const char *what, json_t **items, struct err *e)
 {
 	json_t *resp = NULL;
 	int rc;
 
 	*items = NULL;
-	if ((rc = call(d, "GET", resource, name, query, NULL, what, &resp, e)) != 0)
+	if ((rc = cx_call(d, "GET", resource, name, query, NULL, what, &resp, e)) != 0)
 		return rc;
 	*items = nitro_items(resp, resource);
 	json_decref(resp);
 	return 0;
 }
 
-/* Like get_items for bindings: a missing object means no bindings. */
+/* Like cx_get_items for bindings: a missing object means no bindings. */
 int
-get_bindings(struct device *d, const char *resource, const char *name,
+cx_get_bindings(struct device *d, const char *resource, const char *name,
     const char *query, const char *what, json_t **items, struct err *e)
 {
-	int rc = get_items(d, resource, name, query, what, items, e);
+	int rc = cx_get_items(d, resource, name, query, what, items, e);
 
 	if (rc == LB_ENOTFOUND) {
 		err_clear(e);
@@ -86,7 +86,7 @@ get_bindings(struct device *d, const char *resource, const char *name,
 
 /* The certkey object (new reference); LB_ENOTFOUND when absent. */
 int
-get_certkey(struct device *d, const char *name, json_t **ck, struct err *e)
+cx_get_certkey(struct device *d, const char *name, json_t **ck, struct err *e)
 {
 	json_t *items = NULL;
 	char what[128];
@@ -94,7 +94,7 @@ get_certkey(struct device *d, const char *name, json_t **ck, struct err *e)
 
 	*ck = NULL;
 	snprintf(what, sizeof(what), "certkey %s", name);
-	if ((rc = get_items(d, "sslcertkey", name, NULL, what, &items, e)) != 0)
+	if ((rc = cx_get_items(d, "sslcertkey", name, NULL, what, &items, e)) != 0)
 		return rc;
 	if (json_array_size(items) == 0)
 		rc = err_set(e, LB_ENOTFOUND, "%s: certkey %s not found", d->cfg->name, name);
@@ -105,26 +105,26 @@ get_certkey(struct device *d, const char *name, json_t **ck, struct err *e)
 }
 
 bool
-str_eq(const char *a, const char *b)
+cx_str_eq(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
 bool
-str_empty(const char *s)
+cx_str_empty(const char *s)
 {
 	return s == NULL || s[0] == '\0';
 }
 
 int
-ha_sync(struct device *d, struct err *e)
+cx_ha_sync(struct device *d, struct err *e)
 {
 	json_t *body;
 
 	if (!d->ha_pair)
 		return 0;
 	body = json_pack("{s:{s:[s]}}", "hafiles", "mode", "ssl");
-	return write_obj(d, "POST", "hafiles", "action=sync", body, "HA file sync (ssl)", e);
+	return cx_write(d, "POST", "hafiles", "action=sync", body, "HA file sync (ssl)", e);
 }
 
 /* --- open / close --- */
@@ -143,7 +143,7 @@ local_state(struct device *d, char *buf, size_t len, bool *pair, struct err *e)
 
 	buf[0] = '\0';
 	*pair = false;
-	if ((rc = get_items(d, "hanode", NULL, NULL, "HA nodes", &items, e)) != 0)
+	if ((rc = cx_get_items(d, "hanode", NULL, NULL, "HA nodes", &items, e)) != 0)
 		return rc;
 	json_array_foreach(items, i, it) {
 		if (nitro_json_long(json_object_get(it, "id"), &id) != 0)
@@ -252,7 +252,7 @@ citrix_active_url(struct device *d)
 /* --- small shared helpers --- */
 
 int
-strv_push(char ***v, size_t *n, const char *s)
+cx_strv_push(char ***v, size_t *n, const char *s)
 {
 	char **nv, *dup;
 
@@ -269,7 +269,7 @@ strv_push(char ***v, size_t *n, const char *s)
 
 /* NITRO flags come as JSON booleans or as strings, by build. */
 bool
-flag_on(const json_t *v)
+cx_flag_on(const json_t *v)
 {
 	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
 
@@ -282,16 +282,16 @@ flag_on(const json_t *v)
 /* Whether default SSL profiles are on (sslparameter.defaultprofile), read
  * once per session. */
 int
-default_profile(struct device *d, bool *on, struct err *e)
+cx_default_profile(struct device *d, bool *on, struct err *e)
 {
 	json_t *items = NULL;
 	int rc;
 
 	if (d->defprofile == TRI_UNKNOWN) {
-		if ((rc = get_items(d, "sslparameter", NULL, NULL, "SSL parameters", &items,
+		if ((rc = cx_get_items(d, "sslparameter", NULL, NULL, "SSL parameters", &items,
 		    e)) != 0)
 			return rc;
-		d->defprofile = flag_on(json_object_get(json_array_get(items, 0),
+		d->defprofile = cx_flag_on(json_object_get(json_array_get(items, 0),
 		    "defaultprofile")) ? TRI_YES : TRI_NO;
 		json_decref(items);
 	}
@@ -305,11 +305,11 @@ default_profile(struct device *d, bool *on, struct err *e)
 static int
 citrix_save(struct device *d, struct err *e)
 {
-	int rc = write_obj(d, "POST", "nsconfig", "action=save",
+	int rc = cx_write(d, "POST", "nsconfig", "action=save",
 	    json_pack("{s:{}}", "nsconfig"), "save running configuration", e);
 
 	if (rc == 0)
-		rc = ha_sync(d, e);
+		rc = cx_ha_sync(d, e);
 	if (rc == 0)
 		d->dirty = false;
 	return rc;
@@ -322,7 +322,7 @@ citrix_unsaved(struct device *d)
 }
 
 int
-ignore_exists(int rc, struct err *e)
+cx_ignore_exists(int rc, struct err *e)
 {
 	if (rc == LB_EEXIST) {
 		err_clear(e);
@@ -332,7 +332,7 @@ ignore_exists(int rc, struct err *e)
 }
 
 int
-ignore_absent(int rc, struct err *e)
+cx_ignore_absent(int rc, struct err *e)
 {
 	if (rc == LB_ENOTFOUND) {
 		err_clear(e);
