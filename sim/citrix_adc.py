@@ -11,6 +11,16 @@ Usage:
                 [--user nsroot --password PW]
                 [--session-timeout S] [--version 13.1]
                 [--nitro-variant default|strings]
+                [--default-profile] [--responder-off]
+
+An HA pair (--ha) shares one running configuration (commands on the
+primary propagate) but each unit has its own /nsconfig/ssl: files reach
+the secondary only through `hafiles?action=sync` (ref §7.3). GET /_sim/state
+reports "unsaved" (running config differs from the last `nsconfig save`),
+"files_in_sync" (every SSL file of the primary is on the secondary with the
+same content), "propagation_failures" (a propagated certkey command named a
+file the secondary lacked) and "gaps" (an SSL vserver that served a
+certificate stopped serving one because of a request).
 """
 
 import argparse
@@ -72,7 +82,19 @@ E = {
     "prio": (599, 2082, "Priority already in use [{}]"),
     "unsupported": (599, 1, "Not supported by the simulator [{}]"),
     "sim_fault": (503, 1, "Simulated failure"),
+    # ref §6/§10 (terraform-provider-citrixadc#164): per-vserver SSL
+    # settings while the default SSL profile is enabled.
+    "default_profile": (599, 3740, "Operation not permitted. To do this Disable default "
+                        "ssl profile by setting 'set ssl parameter -defaultProfile D'"),
 }
+
+DEFAULT_FRONTEND = "ns_default_ssl_profile_frontend"
+DEFAULT_BACKEND = "ns_default_ssl_profile_backend"
+# nsfeature GET: the read-only flags and the enabled list (adc-nitro-go
+# nsfeature.go); the short names map to the "feature" list's names.
+FEATURES = {"wl": "WL", "sp": "SP", "lb": "LB", "cs": "CS", "cr": "CR", "cmp": "CMP",
+            "ssl": "SSL", "gslb": "GSLB", "rewrite": "REWRITE", "responder": "RESPONDER",
+            "appfw": "APPFW", "aaa": "AAA", "sslvpn": "SSLVPN"}
 
 
 class NitroError(Exception):
@@ -343,6 +365,15 @@ class State:
         self.sessions = {}       # unit -> {sid: {user, timeout, last}}
         self.issued_sids = []    # every session id ever issued (test-only, for leak checks)
         self.faults = []
+        self.default_profile = "ENABLED" if args.default_profile else "DISABLED"
+        self.sslprofiles = {n: {"name": n, "snienable": "DISABLED"}
+                            for n in (DEFAULT_FRONTEND, DEFAULT_BACKEND)}
+        self.features = {"LB", "CS", "SSL", "REWRITE"}
+        if not args.responder_off:
+            self.features.add("RESPONDER")
+        self.saved = None        # config snapshot at the last save
+        self.gaps = []
+        self.prop_failures = []
         self.generation = 0
         self.last_change = time.time()
         self.last_save = None
@@ -352,6 +383,77 @@ class State:
         os.makedirs(self.host_path(SSL_DIR), exist_ok=True)
         self.run_dir = os.path.join(self.dir, "run")
         os.makedirs(self.run_dir, exist_ok=True)
+        # the secondary's own /nsconfig/ssl (HA file sync copies into it)
+        self.sec_ssl = os.path.join(self.dir, "secondary", SSL_DIR.lstrip("/"))
+        if self.ha:
+            os.makedirs(self.sec_ssl, exist_ok=True)
+
+    def snienable(self, vs):
+        """SNI as in effect: the bound profile's when default profiles are on."""
+        if self.default_profile == "ENABLED" and vs.get("sslprofile"):
+            return self.sslprofiles[vs["sslprofile"]]["snienable"]
+        return vs["snienable"]
+
+    def config(self):
+        """The running configuration (files are not part of it), canonical."""
+        cks = {n: {k: c.get(k) for k in ("cert", "key", "linkcertkeyname", "inform",
+                                         "expirymonitor", "notificationperiod")}
+               for n, c in self.certkeys.items()}
+        vss = {n: {"snienable": v["snienable"], "ssl": v.get("ssl", {}),
+                   "sslprofile": v.get("sslprofile")} for n, v in self.vservers.items()}
+        doc = {"certkeys": cks, "bindings": sorted(json.dumps(b, sort_keys=True)
+                                                   for b in self.bindings),
+               "vservers": vss, "sslprofiles": self.sslprofiles,
+               "defaultprofile": self.default_profile, "features": sorted(self.features),
+               "ractions": {n: {k: v for k, v in a.items()
+                                if not k.startswith("_") and k != "hits"}
+                            for n, a in self.ractions.items()},
+               "rpolicies": {n: {k: v for k, v in p.items() if not k.startswith("_")}
+                             for n, p in self.rpolicies.items()},
+               "rglobal": sorted(json.dumps(b, sort_keys=True) for b in self.rglobal),
+               "rvsbind": sorted(json.dumps(b, sort_keys=True) for b in self.rvsbind)}
+        return json.dumps(doc, sort_keys=True, default=str)
+
+    def unsaved(self):
+        return self.saved is not None and self.config() != self.saved
+
+    def serving(self):
+        """SSL vservers that present a server certificate now."""
+        out = set()
+        for b in self.bindings:
+            ck = self.certkeys.get(b["certkeyname"])
+            vs = self.vservers.get(b["vservername"])
+            if b["ca"] or ck is None or not ck.get("key") or vs is None:
+                continue
+            if not b["snicert"] or self.snienable(vs) == "ENABLED":
+                out.add(vs["name"])
+        return out
+
+    def sec_missing(self):
+        """SSL files of the primary that the secondary lacks or holds with
+        other content (files only on the secondary do not count: the real
+        sync never deletes them, CTX138748)."""
+        if not self.ha:
+            return []
+        prim = self.host_path(SSL_DIR)
+        out = []
+        for dp, _, fns in os.walk(prim):
+            for f in fns:
+                rel = os.path.relpath(os.path.join(dp, f), prim)
+                sp = os.path.join(self.sec_ssl, rel)
+                with open(os.path.join(dp, f), "rb") as a:
+                    data = a.read()
+                if not os.path.isfile(sp) or open(sp, "rb").read() != data:
+                    out.append(SSL_DIR + "/" + rel)
+        return sorted(out)
+
+    def sec_has(self, vpath):
+        vpath = os.path.normpath(vpath)
+        if vpath.startswith("/flash/"):
+            vpath = vpath[len("/flash"):]
+        if not vpath.startswith(SSL_DIR + "/"):
+            return True  # only /nsconfig/ssl is modelled per unit
+        return os.path.isfile(os.path.join(self.sec_ssl, vpath[len(SSL_DIR) + 1:]))
 
     def changed(self):
         self.generation += 1
@@ -633,7 +735,7 @@ class Nitro:
         if len(fn) > 63:
             raise NitroError("invalid_arg", "filename, value of length greater than 63")
 
-    def systemfile(self, m, name, q, action, o):
+    def systemfile(self, m, name, q, action, o, unit=0):
         args = simlib.parse_kv_list(q.get("args", ""))
         if m == "POST" and not action:
             check_fields(o, {"filename", "filecontent", "filelocation", "fileencoding"})
@@ -654,6 +756,8 @@ class Nitro:
             return 201, None
         if m == "GET":
             lv, lh = self._loc(args.get("filelocation"))
+            if unit == 1 and lv == SSL_DIR:
+                lh = self.st.sec_ssl  # the secondary's own files
             fn = args.get("filename") or name
             if fn:
                 self._check_filename(fn)
@@ -728,6 +832,16 @@ class Nitro:
                 raise NitroError("bad_cert")
             res["key"] = key
         return res
+
+    def _propagate(self, what, pair):
+        """A certkey command propagates to the secondary, which loads the
+        files from its own /nsconfig/ssl (ref §7.3 risk)."""
+        if not self.st.ha:
+            return
+        missing = [f for f in (pair["cert"], pair.get("key"))
+                   if f and not self.st.sec_has(f if f.startswith("/") else SSL_DIR + "/" + f)]
+        if missing:
+            self.st.prop_failures.append({"command": what, "missing": missing})
 
     def _ck_name(self, o):
         n = as_str(o, "certkey")
@@ -813,6 +927,7 @@ class Nitro:
             pair = self._load_pair(o)
             st.certkeys[n] = dict(pair, certkey=n, expirymonitor=em, notificationperiod=np,
                                   linkcertkeyname=None)
+            self._propagate("add ssl certKey " + n, pair)
             st.changed()
             return 201, None
         if m == "PUT":
@@ -851,6 +966,7 @@ class Nitro:
                     if not self._issued_by(other, {"info": new}):
                         raise NitroError("not_issuer", other["certkey"])
             ck.update(pair)
+            self._propagate("update ssl certKey " + ck["certkey"], pair)
             st.changed()
             return 200, None
         if m == "POST" and action == "link":
@@ -939,7 +1055,7 @@ class Nitro:
                 if not ck.get("key"):
                     raise NitroError("no_key", ck["certkey"])
                 if sni:
-                    if vs["snienable"] != "ENABLED":
+                    if st.snienable(vs) != "ENABLED":
                         raise NitroError("sni_off", vs["name"])
                     names = set(n.lower() for n in ck["info"]["sandns"] or [ck["info"]["cn"]])
                     for x in mine:
@@ -1009,12 +1125,19 @@ class Nitro:
                              "ssl3", "tls1", "tls11", "tls12", "tls13", "hsts", "maxage"})
             need(o, "vservername")
             vs = self._ssl_vs(o["vservername"])
+            if st.default_profile == "ENABLED" and set(o) - {"vservername", "sslprofile"}:
+                raise NitroError("default_profile")
+            if "sslprofile" in o and o["sslprofile"] not in st.sslprofiles:
+                raise NitroError("not_found", "sslprofile, %s" % o["sslprofile"])
             for k in o:
                 if k in ("vservername",):
                     continue
                 if k in ("snienable", "sessreuse", "clientauth", "sendclosenotify",
                          "ssl3", "tls1", "tls11", "tls12", "tls13", "hsts"):
                     as_enum(o, k, ("ENABLED", "DISABLED", "YES", "NO"))
+                if k == "sslprofile":
+                    vs["sslprofile"] = o[k]
+                    continue
                 vs.setdefault("ssl", {})[k] = o[k]
             if "snienable" in o:
                 vs["snienable"] = as_enum(o, "snienable", ("ENABLED", "DISABLED"))
@@ -1023,9 +1146,80 @@ class Nitro:
         raise NitroError("method")
 
     def _sslvs_view(self, vs):
-        d = {"vservername": vs["name"], "snienable": vs["snienable"]}
+        d = {"vservername": vs["name"], "snienable": self.st.snienable(vs)}
+        if vs.get("sslprofile"):
+            d["sslprofile"] = vs["sslprofile"]
         d.update({k: v for k, v in vs.get("ssl", {}).items() if k != "snienable"})
         return d
+
+    def sslprofile(self, m, name, q, action, o):
+        st = self.st
+        if m == "GET":
+            items = [dict(p) for p in st.sslprofiles.values()]
+            if name:
+                items = [p for p in items if p["name"] == name]
+                if not items:
+                    raise NitroError("not_found", "name, %s" % name)
+            return 200, list_result("sslprofile", items, q)
+        if m == "PUT":
+            check_fields(o, {"name", "snienable", "sessreuse", "sesstimeout", "ssl3",
+                             "tls1", "tls11", "tls12", "tls13", "hsts", "maxage",
+                             "sendclosenotify", "clientauth"})
+            need(o, "name")
+            p = st.sslprofiles.get(o["name"])
+            if p is None:
+                raise NitroError("not_found", "name, %s" % o["name"])
+            for k in o:
+                if k != "name":
+                    if k not in ("sesstimeout", "maxage"):
+                        as_enum(o, k, ("ENABLED", "DISABLED", "YES", "NO"))
+                    p[k] = o[k]
+            st.changed()
+            return 200, None
+        raise NitroError("method")
+
+    def sslparameter(self, m, name, q, action, o):
+        st = self.st
+        if m == "GET":
+            return 200, ok_body(sslparameter={
+                "quantumsize": "8192", "crlmemorysizemb": 256, "strictcachecks": "NO",
+                "denysslreneg": "ALL", "defaultprofile": st.default_profile,
+                "snihttphostmatch": "CERT"})
+        if m == "PUT":
+            check_fields(o, {"defaultprofile", "quantumsize", "denysslreneg",
+                             "strictcachecks", "snihttphostmatch"})
+            if "defaultprofile" in o:
+                st.default_profile = as_enum(o, "defaultprofile", ("ENABLED", "DISABLED"))
+                if st.default_profile == "ENABLED":
+                    for vs in st.vservers.values():
+                        if vs["servicetype"] == "SSL":
+                            vs.setdefault("sslprofile", DEFAULT_FRONTEND)
+            st.changed()
+            return 200, None
+        raise NitroError("method")
+
+    def nsfeature(self, m, name, q, action, o):
+        st = self.st
+        if m == "GET":
+            d = {k: v in st.features for k, v in FEATURES.items()}
+            d["feature"] = sorted(st.features)
+            return 200, ok_body(nsfeature=d)
+        if m == "POST" and action in ("enable", "disable"):
+            check_fields(o, {"feature"})
+            need(o, "feature")
+            fs = o["feature"]
+            if isinstance(fs, str):
+                fs = fs.split()
+            if not isinstance(fs, list) or not all(
+                    isinstance(f, str) and f.upper() in FEATURES.values() for f in fs):
+                raise NitroError("invalid_arg", "feature")
+            for f in fs:
+                (st.features.add if action == "enable" else st.features.discard)(f.upper())
+            st.changed()
+            return 200, None
+        if m == "POST" and action:
+            raise NitroError("no_action", action)
+        raise NitroError("method")
 
     def _vs_view(self, vs):
         if vs["servicetype"] == "SSL":
@@ -1084,11 +1278,12 @@ class Nitro:
                 as_bool(o, "all")
             st.counters["saves"] += 1
             st.last_save = time.time()
+            st.saved = st.config()
             return 200, None
         if m == "GET":
             fmt = lambda t: time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(t)) if t else ""
             return 200, ok_body(nsconfig={
-                "configchanged": st.last_save is None or st.last_change > st.last_save,
+                "configchanged": st.unsaved(),
                 "lastconfigsavetime": fmt(st.last_save),
                 "lastconfigchangedtime": fmt(st.last_change)})
         if m == "POST" and action:
@@ -1106,6 +1301,17 @@ class Nitro:
         if not isinstance(modes, list) or not all(x in self.HAFILE_MODES for x in modes):
             raise NitroError("invalid_arg", "mode")
         self.st.counters["hafiles_sync"] += 1
+        if self.st.ha and set(modes) & {"all", "ssl", "all_plus_misc", "all_minus_misc"}:
+            # the secondary pulls the primary's files; its extra files stay
+            prim = self.st.host_path(SSL_DIR)
+            for dp, _, fns in os.walk(prim):
+                for f in fns:
+                    rel = os.path.relpath(os.path.join(dp, f), prim)
+                    dst = os.path.join(self.st.sec_ssl, rel)
+                    os.makedirs(os.path.dirname(dst), exist_ok=True)
+                    with open(os.path.join(dp, f), "rb") as a, open(dst + ".tmp", "wb") as b:
+                        b.write(a.read())
+                    os.replace(dst + ".tmp", dst)
         return 200, None
 
     # ---- responder (ref §8.1)
@@ -1300,7 +1506,8 @@ class Nitro:
             "sslcertkey": self.sslcertkey,
             "sslvserver_sslcertkey_binding": self.sslvserver_sslcertkey_binding,
             "sslcertkey_sslvserver_binding": self.sslcertkey_sslvserver_binding,
-            "sslvserver": self.sslvserver,
+            "sslvserver": self.sslvserver, "sslprofile": self.sslprofile,
+            "sslparameter": self.sslparameter, "nsfeature": self.nsfeature,
             "lbvserver": self._vs_get("lb"), "csvserver": self._vs_get("cs"),
             "vpnvserver": self._vs_get("vpn"),
             "nsversion": self.nsversion, "nsconfig": self.nsconfig,
@@ -1319,6 +1526,8 @@ class Nitro:
         None. Order: global REQ_OVERRIDE, vserver, global REQ_DEFAULT."""
         st = self.st
         vs = st.vservers[vsname]
+        if "RESPONDER" not in st.features:
+            return None  # policies exist but are not evaluated
         chain = sorted((b for b in st.rglobal if b["type"] == "REQ_OVERRIDE"),
                        key=lambda b: b["priority"])
         chain += sorted((b for b in st.rvsbind
@@ -1406,7 +1615,7 @@ class VserverTLS:
                     sni.append(entry)
                 else:
                     default = entry
-            use_sni = vs["snienable"] == "ENABLED" and sni
+            use_sni = st.snienable(vs) == "ENABLED" and sni
             if default is None and not use_sni:
                 base = None
             else:
@@ -1474,7 +1683,7 @@ class VserverConn(socketserver.BaseRequestHandler):
 
 # ----------------------------------------------------------- HTTP handlers
 
-SINGLETONS = ("nsversion", "nsconfig", "nsfeature")
+SINGLETONS = ("nsversion", "nsconfig", "nsfeature", "sslparameter")
 
 
 def other_variant(body):
@@ -1524,7 +1733,7 @@ def make_mgmt_handler(st, api, unit):
             write = False
             try:
                 with st.lock:
-                    st_fault = self.take_fault(path)
+                    st_fault = self.take_fault(self.path, method)
                 if st_fault:
                     raise st_fault
                 if not path.startswith(CFG):
@@ -1550,6 +1759,8 @@ def make_mgmt_handler(st, api, unit):
                     h = handlers.get(resource)
                     if resource == "hanode":
                         h = lambda m, n, qq, a, o: api.hanode(m, n, qq, a, o, unit)
+                    if resource == "systemfile":
+                        h = lambda m, n, qq, a, o: api.systemfile(m, n, qq, a, o, unit)
                     if h is None:
                         raise NitroError("not_found", resource)
                     if method not in ("GET", "POST", "PUT", "DELETE"):
@@ -1557,7 +1768,14 @@ def make_mgmt_handler(st, api, unit):
                     if write and unit == 1:
                         raise NitroError("secondary")
                     obj = self.wrapper(resource) if method in ("POST", "PUT") else {}
-                    status, body = h(method, name, q, action, obj)
+                    before = st.serving() if write else None
+                    try:
+                        status, body = h(method, name, q, action, obj)
+                    finally:
+                        if write:
+                            for vs in sorted(before - st.serving()):
+                                st.gaps.append({"vserver": vs, "method": method,
+                                                "path": self.path, "time": time.time()})
                     if method == "GET" and st.variant == "strings":
                         body = other_variant(body)
                     if write:
@@ -1576,8 +1794,17 @@ def make_mgmt_handler(st, api, unit):
                 st.log.add(unit=unit, method=method, path=self.path, status=self.last_status,
                            write=write, resource=resource)
 
-        def take_fault(self, path):
-            for f in st.faults:
+        def take_fault(self, path, method):
+            for f in list(st.faults):
+                if f.get("expire_before"):
+                    if f["path_contains"] in path and \
+                            (not f.get("method") or f["method"] == method) and f["count"] > 0:
+                        f["count"] -= 1
+                        if f["count"] == 0:
+                            st.faults.remove(f)
+                        for sess in st.sessions.values():
+                            sess.clear()
+                    continue
                 if f["path_contains"] in path and f["count"] > 0:
                     f["count"] -= 1
                     if f["count"] == 0:
@@ -1687,6 +1914,13 @@ def make_mgmt_handler(st, api, unit):
                     if doc.get("expire_sessions"):
                         for s in st.sessions.values():
                             s.clear()
+                    eb = doc.get("expire_before")
+                    if eb:
+                        # the session expires just before the matching request
+                        st.faults.append({"expire_before": True,
+                                          "path_contains": eb.get("path_contains", ""),
+                                          "method": eb.get("method"),
+                                          "count": int(eb.get("count", 1))})
                     fn = doc.get("fail_next")
                     if fn:
                         st.faults.append({"path_contains": fn.get("path_contains", ""),
@@ -1750,6 +1984,15 @@ def sim_state(st):
         "counters": json.loads(json.dumps(st.counters)),
         "sessions": {str(u): len(s) for u, s in st.sessions.items()},
         "generation": st.generation,
+        "unsaved": st.unsaved(),
+        "files_in_sync": not st.sec_missing(),
+        "files_missing_on_secondary": st.sec_missing(),
+        "secondary_files": sorted(os.listdir(st.sec_ssl)) if st.ha else [],
+        "propagation_failures": list(st.prop_failures),
+        "gaps": list(st.gaps),
+        "defaultprofile": st.default_profile,
+        "sslprofiles": json.loads(json.dumps(st.sslprofiles)),
+        "features": sorted(st.features),
     }
 
 
@@ -1772,6 +2015,13 @@ def main(argv=None):
     # (numbers as numbers, singletons as objects) or "strings" (numbers as
     # strings, singletons as arrays). A client must take both.
     ap.add_argument("--nitro-variant", default="default", choices=("default", "strings"))
+    # `set ssl parameter -defaultProfile ENABLED`: every SSL vserver has
+    # ns_default_ssl_profile_frontend bound and per-vserver SSL settings are
+    # refused with errorcode 3740 (ref §6).
+    ap.add_argument("--default-profile", action="store_true")
+    # RESPONDER feature disabled: responder objects can be made but are
+    # never evaluated.
+    ap.add_argument("--responder-off", action="store_true")
     args = ap.parse_args(argv)
 
     os.makedirs(args.dir, exist_ok=True)
@@ -1788,6 +2038,8 @@ def main(argv=None):
         srv = VserverListener(name, tls)
         st.vservers[name] = {"name": name, "kind": kind, "servicetype": "SSL",
                              "snienable": "DISABLED", "port": srv.server_address[1]}
+        if args.default_profile:
+            st.vservers[name]["sslprofile"] = DEFAULT_FRONTEND
         servers.append(srv)
     http_ports = {}
     for spec in args.http_port:
@@ -1802,6 +2054,7 @@ def main(argv=None):
                              "snienable": "DISABLED", "port": srv.port}
         servers.append(srv)
 
+    st.saved = st.config()  # the appliance starts from its saved configuration
     units = []
     for unit in range(2 if args.ha else 1):
         cert = os.path.join(st.dir, "mgmt-%d.pem" % unit)

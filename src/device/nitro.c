@@ -29,6 +29,13 @@ static const char *const redact_fields[] = { "sessionid", "password" };
 
 /* --- pure helpers --- */
 
+bool
+nitro_session_expired(long status, int code)
+{
+	(void)status;
+	return code == NITRO_E_SESSEXPIRED || code == NITRO_E_AUTHTIMEOUT;
+}
+
 int
 nitro_json_long(const json_t *v, long *out)
 {
@@ -625,8 +632,7 @@ again:
 		code = 0;
 		msg[0] = '\0';
 	}
-	if (r.status == 401 && !relogged &&
-	    (code == NITRO_E_SESSEXPIRED || code == NITRO_E_AUTHTIMEOUT)) {
+	if (!relogged && nitro_session_expired(r.status, code)) {
 		log_info("%s: NITRO session expired (errorcode %d), logging in again",
 		    n->name, code);
 		relogged = true;

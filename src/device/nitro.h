@@ -2,7 +2,7 @@
  * requests under /nitro/v1/config/ with the error envelope turned into
  * err messages, one re-login and replay when the session expired (401 with
  * errorcode 444 or 1027), and the pure helpers the driver needs (names,
- * dates, query arguments, base64). The certificate logic is in citrix.c. */
+ * dates, query arguments, base64). The certificate logic is in citrix/. */
 #ifndef LB_NITRO_H
 #define LB_NITRO_H
 
@@ -61,6 +61,12 @@ int nitro_call(struct nitro *n, const char *method, const char *path,
  * (may be empty). */
 int nitro_parse_envelope(const char *body, size_t len, int *code, char *msg,
     size_t msglen);
+/* Whether an answer means the session expired and a new login may replay
+ * the request: errorcode 444 (session expired) or 1027 (authentication
+ * timeout), documented with HTTP 401; accepted with any HTTP status, as
+ * the code alone names the condition. Bad credentials (354) never are. */
+bool nitro_session_expired(long status, int code);
+
 /* Integer from a JSON number or numeric string; -1 when neither. */
 int nitro_json_long(const json_t *v, long *out);
 /* String member of obj, or NULL. Numbers are not converted. */

@@ -283,9 +283,9 @@ def main(scenario):
 
 class CitrixSim(Sim):
     def __init__(self, workdir, vservers=("vs1", "vs2"), ha=True, http_vservers=(),
-                 password="nsroot-Pa55", subdir=None, http_ports=None):
+                 password="nsroot-Pa55", subdir=None, http_ports=None, extra=()):
         self.user, self.password = "nsroot", password
-        args = ["--user", self.user, "--password", password]
+        args = ["--user", self.user, "--password", password, *extra]
         if ha:
             args.append("--ha")
         for v in vservers:
@@ -301,6 +301,20 @@ class CitrixSim(Sim):
 
     def auth_headers(self):
         return {"X-NITRO-USER": self.user, "X-NITRO-PASS": self.password}
+
+
+def check_citrix_settled(adc):
+    """The end state every Citrix run must leave: the running configuration
+    saved, the HA secondary holding every SSL file of the primary, no
+    propagated certkey command that lacked its files there, and no moment
+    where an SSL vserver that served a certificate served none."""
+    st = adc.ctl("/_sim/state")
+    check(not st["unsaved"], "ADC: running configuration saved")
+    check(st["files_in_sync"], "ADC: HA secondary has the primary's SSL files",
+          st["files_missing_on_secondary"])
+    check(not st["propagation_failures"], "ADC: no certkey command lacked its files on the "
+          "secondary", st["propagation_failures"])
+    check(not st["gaps"], "ADC: no vserver was left without a certificate", st["gaps"])
 
 
 class BigipSim(Sim):

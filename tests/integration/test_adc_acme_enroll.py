@@ -1,7 +1,7 @@
 """Citrix ADC (HA pair) + ACME (Pebble with EAB, challenge none): first
 enrollment of a two-name profile, checked over TLS at the vserver; a
 second run sends no write to the ADC and changes nothing."""
-from harness import CitrixSim, Lab, cert_field, check, main, serial_of, served_cert
+from harness import check_citrix_settled, CitrixSim, Lab, cert_field, check, main, serial_of, served_cert
 from pebble import Pebble
 
 # NITRO's sslcertreq wants country, state and organization (ref §4).
@@ -60,6 +60,7 @@ def scenario(w):
             check(writes(adc.ctl("/_sim/requests")) == [], "second run sent no write to the ADC")
             check(serial_of(served_cert(adc.port("vs_www"), "www.lbcert.test")) == st["serial"],
                   "vs_www still serves the same certificate")
+        check_citrix_settled(adc)
     finally:
         adc.stop()
 

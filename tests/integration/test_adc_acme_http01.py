@@ -6,7 +6,7 @@ and policy bound to the profile's challenge_vserver (profile www), or bound
 globally when none is given (profile api). Every responder object is gone
 afterwards. A profile whose challenge_vserver is not the one Pebble reaches
 fails with Pebble's problem detail, and its objects are removed too."""
-from harness import CitrixSim, Lab, check, main, serial_of, served_cert
+from harness import check_citrix_settled, CitrixSim, Lab, check, main, serial_of, served_cert
 from pebble import FakeDNS, Pebble, free_port
 
 EAB = ("kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
@@ -89,6 +89,7 @@ def scenario(w):
             check(st["last_result"] == "failed" and st["last_error"], "status shows the error",
                   st)
             check(served_cert(adc.port("vs_bad")) is None, "vs_bad still serves nothing")
+        check_citrix_settled(adc)
     finally:
         adc.stop()
 

@@ -1,7 +1,7 @@
 """Citrix ADC (HA pair) + Sectigo SCM: first enrollment of an RSA and an
 ECDSA profile on two vservers (one SNI), checked over TLS; a second run
 sends no write; --force renews in place without an unbind."""
-from harness import (CitrixSim, Lab, ScmSim, cert_field, check, main, serial_of,
+from harness import (check_citrix_settled, CitrixSim, Lab, ScmSim, cert_field, check, main, serial_of,
                      served_cert)
 import json
 
@@ -90,6 +90,7 @@ def scenario(w):
         check([r for r in reqs if "action=update" in r["path"]], "the renewal updated the certkey")
         check(serial_of(served_cert(adc.port("vs_shop"), "shop.example.com")) == shop["serial"],
               "the shop SNI certificate is untouched")
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()

@@ -1,7 +1,7 @@
 """SCM answers "not yet issued": within the poll timeout lbcert waits and
 installs; past it the run reports pending, keeps the sslId, and the next
 run collects it without enrolling again."""
-from harness import CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
 
 
 def scenario(w):
@@ -32,6 +32,7 @@ def scenario(w):
         check(st["collects"] >= 5, "lbcert polled through the pending answers", st)
         check(serial_of(served_cert(adc.port("vs1"))) == lab.status()["www"]["serial"],
               "vs1 serves the collected certificate")
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()

@@ -1,6 +1,6 @@
 """What an administrator sees when the CA refuses, or a password is wrong:
 the reason with the peer's code, exit 1, and nothing changed on the ADC."""
-from harness import CitrixSim, Lab, ScmSim, check, main, served_cert
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, served_cert
 
 
 def scenario(w):
@@ -38,6 +38,7 @@ def scenario(w):
         check(p.returncode != 0, "check fails with a wrong SCM password", p.stdout)
         check("ca scm: FAILED" in p.stdout and "device adc1: ok" in p.stdout,
               "check tells which peer refused", p.stdout)
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()

@@ -4,7 +4,7 @@ the key gets exactly one certificate."""
 import signal
 import time
 
-from harness import CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
 
 
 def scenario(w):
@@ -40,6 +40,7 @@ def scenario(w):
         p = lab.run("run")
         check(p.stdout.strip().endswith("0 enrolled, 0 renewed, 1 unchanged, 0 failed"),
               "and the run after that has nothing to do", p.stdout)
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()

@@ -3,7 +3,7 @@ both appliances: each makes a key and objects under new names (the
 appliances never overwrite an object; the engine adds a random suffix to
 the time so that even two runs within one second differ), puts a new
 certificate in service and retires the previous key."""
-from harness import BigipSim, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
 
 SUBJECT = {"organization": "Example", "state": "Yorks", "country": "GB"}
 
@@ -37,6 +37,7 @@ def scenario(w):
               "the ADC serves the last one")
         keys = [k for k in big.ctl("/_sim/state")["key"] if k.startswith("/Common/b_")]
         check(len(keys) == 1, "old BIG-IP keys were retired", keys)
+        check_citrix_settled(adc)
     finally:
         big.stop()
         adc.stop()

@@ -13,7 +13,7 @@ import sys
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CitrixSim, Failed, Sim, check, main, served_cert,  # noqa: E402
+from harness import (check_citrix_settled, CitrixSim, Failed, Sim, check, main, served_cert,  # noqa: E402
                      serial_of, SRC)
 
 
@@ -247,8 +247,12 @@ def steps(w, sim, dc, pki, int1, int2):
     check(r.get("ok") is False and r.get("code") == -3, "cert-get before enrollment: not found", r)
 
     # --- key and CSR on the device, resumable
+    check(dc.ok("unsaved")["unsaved"] is False, "nothing unsaved before a write")
+    ref_for = dc.ok("key-ref-for 20250101T000000Z")["key_ref"]
     r = dc.ok("key-create 20250101T000000Z")
     key1, csr1 = r["key_ref"], r["csr_pem"]
+    check(ref_for == key1, "key-ref-for names the key key-create makes", ref_for, key1)
+    check(dc.ok("unsaved")["unsaved"] is True, "a key made is unsaved until a save")
     check(key1.endswith(".key") and len(key1) <= 63, "key file name", key1)
     check("BEGIN CERTIFICATE REQUEST" in csr1, "CSR read back from the device")
     text = sh("openssl", "req", "-noout", "-text", inp=csr1.encode()).decode()
@@ -266,6 +270,16 @@ def steps(w, sim, dc, pki, int1, int2):
     files = sim.ctl("/_sim/state")["files"]
     check(not any(spare[:-4] in f for f in files), "key-discard removes key and CSR", files)
     check(dc.ok("key-usable " + spare)["usable"] is False, "discarded key is not usable")
+    # keys whose creation answer was lost: never made, or made without a CSR
+    never = dc.ok("key-ref-for 20250103T000000Z")["key_ref"]
+    dc.ok("key-discard " + never)
+    half = dc.ok("key-ref-for 20250104T000000Z")["key_ref"]
+    status, body = sim.api("POST", "/nitro/v1/config/sslrsakey?action=create",
+                           {"sslrsakey": {"keyfile": half, "bits": 2048}})
+    check(status == 200, "a key without its CSR", body)
+    dc.ok("key-discard " + half)
+    files = sim.ctl("/_sim/state")["files"]
+    check(not any(half[:-4] in f for f in files), "key-discard removes a key without CSR", files)
 
     # --- install with a chain (intermediate, root)
     leaf1 = pki.sign(csr1, int1)
@@ -288,6 +302,7 @@ def steps(w, sim, dc, pki, int1, int2):
     dc.ok("activate %s %s first" % (key1, iref_path))
     dc.ok("activate %s %s first" % (key1, iref_path))  # resume: all done already
     dc.ok("save")
+    check(dc.ok("unsaved")["unsaved"] is False, "nothing unsaved after a save")
     st = sim.ctl("/_sim/state")
     check(st["counters"]["saves"] >= 1, "configuration saved")
     check(st["counters"]["hafiles_sync"] >= 1, "HA files synced")
@@ -417,6 +432,9 @@ def steps(w, sim, dc, pki, int1, int2):
     for f in www_files:
         check(not any(x.endswith("/" + f) for x in st["files"]), "and its file " + f)
     check(dc("cert-get").get("code") == -3, "cert-get after remove: not found")
+    check(dc.ok("unsaved")["unsaved"] is True, "remove left the configuration unsaved")
+    dc.ok("save")
+    check_citrix_settled(sim)
 
     dc.ok("close")
     st = sim.ctl("/_sim/state")

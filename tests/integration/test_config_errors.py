@@ -2,7 +2,7 @@
 CA contacted."""
 import os
 
-from harness import CitrixSim, Lab, ScmSim, check, main
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main
 
 
 def scenario(w):
@@ -57,6 +57,7 @@ def scenario(w):
         check(scm.ctl("/_sim/requests") == [], "the CA was never contacted")
         p = lab.run("check")
         check(p.returncode == 0, "the repaired configuration checks out", p.stdout, p.stderr)
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()

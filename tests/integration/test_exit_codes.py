@@ -5,7 +5,7 @@ import fcntl
 import os
 import socket
 
-from harness import CitrixSim, Lab, ScmSim, check, main
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main
 
 
 def closed_port():
@@ -58,6 +58,7 @@ def scenario(w):
         p = lab.run("check")
         check(p.returncode == 4 and "device adc1: FAILED" in p.stdout and "ca scm: ok" in p.stdout,
               "check: exit 4 and which peer is out of reach", p.stdout)
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()

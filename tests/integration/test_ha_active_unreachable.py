@@ -3,7 +3,7 @@ standby/secondary answers: lbcert writes nothing to the standby and exits
 4 (a reachability problem, not a profile's), on BIG-IP and on Citrix."""
 import socket
 
-from harness import BigipSim, CitrixSim, Lab, ScmSim, check, main
+from harness import check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main
 
 
 def closed_url():
@@ -45,6 +45,7 @@ def scenario(w):
                   and "/authz/tokens/" not in r["path"]]
             check(w1 == [], "nothing was written to the standby", w1)
         check(scm.ctl("/_sim/requests") == [], "the CA was not asked")
+        check_citrix_settled(adc)
     finally:
         big.stop()
         adc.stop()

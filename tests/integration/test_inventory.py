@@ -11,7 +11,7 @@ import subprocess
 import urllib.request
 import ssl
 
-from harness import BigipSim, CitrixSim, Lab, ScmSim, check, main
+from harness import check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main
 
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
 
@@ -32,6 +32,10 @@ def adc_unmanaged(adc, d, name, days, vserver=None):
             "filename": fn, "filelocation": "/nsconfig/ssl", "fileencoding": "BASE64",
             "filecontent": base64.b64encode(data).decode()}})
         check(rc == 201, f"ADC: upload {fn}", body)
+    # as an administrator of an HA pair does: files to the peer first
+    rc, body = adc.api("POST", "/nitro/v1/config/hafiles?action=sync",
+                       {"hafiles": {"mode": ["ssl"]}})
+    check(rc == 200, "ADC: HA files synced", body)
     rc, body = adc.api("POST", "/nitro/v1/config/sslcertkey", {"sslcertkey": {
         "certkey": name, "cert": name + ".pem", "key": name + ".key"}})
     check(rc == 201, f"ADC: unmanaged certkey {name} added", body)
@@ -39,6 +43,8 @@ def adc_unmanaged(adc, d, name, days, vserver=None):
         rc, body = adc.api("PUT", "/nitro/v1/config/sslvserver_sslcertkey_binding", {
             "sslvserver_sslcertkey_binding": {"vservername": vserver, "certkeyname": name}})
         check(rc in (200, 201), f"ADC: {name} bound to {vserver}", body)
+    rc, body = adc.api("POST", "/nitro/v1/config/nsconfig?action=save", {"nsconfig": {}})
+    check(rc == 200, "ADC: configuration saved", body)
 
 
 def big_unmanaged(big, d, name, days):
@@ -147,6 +153,7 @@ def scenario(w):
         check(gets(adc) == g_adc and gets(big) == g_big,
               f"GETs do not grow with certificates (ADC {g_adc}, BIG-IP {g_big})",
               gets(adc), gets(big))
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         big.stop()

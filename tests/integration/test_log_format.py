@@ -8,7 +8,7 @@ import re
 import socket
 import subprocess
 
-from harness import BIN, CitrixSim, Lab, ScmSim, check, main
+from harness import check_citrix_settled, BIN, CitrixSim, Lab, ScmSim, check, main
 
 LEVELS = ("error", "warn", "info", "debug", "trace")
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
@@ -150,6 +150,7 @@ def scenario(w):
         p = lab.run("check")
         check(p.stderr.splitlines()[0].startswith(lab.conf + "/lbcert.yaml:1:"),
               "in text mode it is the bare FILE:LINE:COL: message", p.stderr)
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()

@@ -3,7 +3,7 @@ made or a certificate ordered: a BIG-IP virtual that already serves an
 administrator's client-ssl profile (non-SNI entry), a missing parent
 profile, a Citrix vserver that does not exist. `plan` shows the same
 error; the CA sees nothing, the device gets no write."""
-from harness import BigipSim, CitrixSim, Lab, ScmSim, check, main
+from harness import check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main
 
 SUBJECT = {"organization": "Example", "state": "Yorks", "country": "GB"}
 
@@ -63,6 +63,7 @@ def scenario(w):
         names = [i["fullPath"] for i in items["items"]]
         check("/Common/admin_clientssl" in names, "the administrator's profile is still attached",
               names)
+        check_citrix_settled(adc)
     finally:
         big.stop()
         adc.stop()

@@ -4,7 +4,7 @@ ecdsa:P-256", "key changed: ecdsa:P-256 -> rsa:3072", "names changed:
 +shop.example.com", "names changed: -shop.example.com". Each renewal
 installs a new key (the certkey's key file changes) and the run after it
 changes nothing."""
-from harness import CitrixSim, Lab, ScmSim, cert_field, check, main, serial_of, served_cert
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, cert_field, check, main, serial_of, served_cert
 
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
 
@@ -65,6 +65,7 @@ def scenario(w):
                    "names changed: -shop.example.com", "a name dropped")
         check("shop.example.com" not in cert_field(der, "-ext", "subjectAltName"),
               "the new certificate no longer carries shop.example.com")
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()

@@ -7,7 +7,7 @@ and the run after that is a no-op again. With renew_before_days set (1 day,
 longer than the lifetime) that window is used: every run renews."""
 import time
 
-from harness import CitrixSim, Lab, cert_field, check, main, served_cert
+from harness import check_citrix_settled, CitrixSim, Lab, cert_field, check, main, served_cert
 from pebble import Pebble
 
 EAB = ("kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
@@ -70,6 +70,7 @@ def scenario(w):
             p = lab.run("run", "short")
             check(last(p) == "0 enrolled, 0 renewed, 1 unchanged, 0 failed",
                   "the fresh short certificate is not renewed again", p.stdout)
+        check_citrix_settled(adc)
     finally:
         adc.stop()
 

@@ -8,7 +8,7 @@
 - revoke --reason keyCompromise without --remove: SCM shows it revoked
   with reason code 1; the certificate stays on the ADC.
 - an unknown reason is a usage error (exit 2)."""
-from harness import CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
 
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
 
@@ -108,6 +108,7 @@ def scenario(w):
         p = lab.run("plan", "extra")
         check("change" in p.stdout and "no certificate extra" in p.stdout,
               "plan: extra (removed, still configured) would be enrolled again", p.stdout)
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()

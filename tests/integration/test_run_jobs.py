@@ -2,7 +2,7 @@
 side, each device's profiles in order on one session; results and the
 summary are the same as a sequential run, and the output is in profile
 order."""
-from harness import CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
 
 
 def scenario(w):
@@ -41,6 +41,8 @@ def scenario(w):
         p = lab.run("run", "--jobs", "2")
         check(p.stdout.strip().endswith("0 enrolled, 0 renewed, 4 unchanged, 0 failed"),
               "a second parallel run has nothing to do", p.stdout)
+        check_citrix_settled(a)
+        check_citrix_settled(b)
     finally:
         a.stop()
         b.stop()

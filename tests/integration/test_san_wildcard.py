@@ -7,7 +7,7 @@
   set to the wildcard.
 - A wildcard with an http-01 CA is a configuration error (exit 2,
   FILE:LINE:COLUMN) and nothing is contacted."""
-from harness import (BigipSim, CitrixSim, Lab, ScmSim, cert_field, check, main, serial_of,
+from harness import (check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, cert_field, check, main, serial_of,
                      served_cert)
 from pebble import Pebble
 
@@ -79,6 +79,7 @@ def scenario(w):
                   "http-01" in p.stderr, "the error names the file, position and why",
                   p.stderr[-800:])
             check(adc.ctl("/_sim/requests") == [], "nothing was contacted")
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         big.stop()

@@ -12,7 +12,7 @@ byte."""
 import copy
 import os
 
-from harness import CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
 
 
 def summary(p):
@@ -159,6 +159,7 @@ def scenario(w):
         st = lab.status()["www"]
         check(st["serial"] == www["serial"] and st["last_error"],
               "status keeps the serial and records the error", st)
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()
@@ -262,6 +263,7 @@ def ha_pins(w):
         check(adc.ctl("/_sim/requests") == [], "no unit received a request",
               adc.ctl("/_sim/requests"))
         check(scm.ctl("/_sim/requests") == [], "run sent the CA nothing")
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()

@@ -2,7 +2,7 @@
 session id or token appears in the log, the state directory or stdout."""
 import os
 
-from harness import CitrixSim, Lab, ScmSim, check, main
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main
 
 
 def scenario(w):
@@ -35,6 +35,7 @@ def scenario(w):
                 for s in secrets + sessions:
                     check(s.encode() not in data, f"secret {s[:6]}… absent from state/{f}")
         check("[REDACTED]" in p.stderr, "redaction is visible in the trace")
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()

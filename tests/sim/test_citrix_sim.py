@@ -481,10 +481,13 @@ class CitrixSimTest(unittest.TestCase):
         st, js, _ = s.cfg("GET", "hanode", unit=0)
         self.assertEqual(js["hanode"][0]["state"], "Primary")
         self.assertEqual(js["hanode"][1]["state"], "Secondary")
-        # the secondary sees what the primary wrote
+        # the secondary has the primary's files only after an HA file sync
         s.upload("ha-shared.txt", b"shared")
-        st, js, _ = s.cfg("GET", "systemfile?args=filename:ha-shared.txt,filelocation:%2Fnsconfig%2Fssl",
-                          unit=1)
+        q = "systemfile?args=filename:ha-shared.txt,filelocation:%2Fnsconfig%2Fssl"
+        self.assertErr(s.cfg("GET", q, unit=1), 404, 258)
+        self.assertEqual(s.cfg("POST", "hafiles?action=sync", {"hafiles": {"mode": ["ssl"]}})[0],
+                         200)
+        st, js, _ = s.cfg("GET", q, unit=1)
         self.assertEqual(st, 200)
         self.assertErr(s.cfg("POST", "sslrsakey?action=create",
                              {"sslrsakey": {"keyfile": "sec.key", "bits": 2048}}, unit=1), 400, 1)
@@ -497,6 +500,75 @@ class CitrixSimTest(unittest.TestCase):
         sec_writes = [e for e in log if e["unit"] == 1 and e["write"]]
         self.assertEqual(len(sec_writes), 2)
         self.assertTrue(all(e["status"] == 400 for e in sec_writes))
+
+    # ------------------------------------------ saved config, HA files, gaps
+    def state(self):
+        return self.sim.call("GET", "/_sim/state", auth=False)[1]
+
+    def test_unsaved_files_in_sync_gaps(self):
+        s = self.sim
+        self.assertEqual(s.cfg("POST", "nsconfig?action=save", {"nsconfig": {}})[0], 200)
+        st = self.state()
+        self.assertFalse(st["unsaved"])
+        ngaps = len(st["gaps"])
+        # a file is not configuration, but the secondary lacks it
+        ca = CA(self.tmp, "Gap CA")
+        leaf = self.make_leaf(ca, "gap.key", "gap.csr", ["gap.example.com"])
+        s.upload("gap.crt", leaf)
+        st = self.state()
+        self.assertFalse(st["unsaved"])
+        self.assertFalse(st["files_in_sync"])
+        self.assertIn("/nsconfig/ssl/gap.crt", st["files_missing_on_secondary"])
+        # a certkey command propagated before the files: the secondary fails it
+        nprop = len(st["propagation_failures"])
+        self.assertEqual(s.cfg("POST", "sslcertkey", {"sslcertkey": {
+            "certkey": "gap", "cert": "gap.crt", "key": "gap.key"}})[0], 201)
+        st = self.state()
+        self.assertTrue(st["unsaved"])
+        self.assertEqual(len(st["propagation_failures"]), nprop + 1)
+        self.assertEqual(s.cfg("POST", "hafiles?action=sync", {"hafiles": {"mode": ["ssl"]}})[0],
+                         200)
+        st = self.state()
+        self.assertTrue(st["files_in_sync"], st["files_missing_on_secondary"])
+        self.assertIn("gap.key", st["secondary_files"])
+        # create + delete nets to no change
+        self.assertEqual(s.cfg("DELETE", "sslcertkey/gap")[0], 200)
+        self.assertFalse(self.state()["unsaved"])
+        # a vserver that served and stops serving is a gap
+        s.cfg("POST", "sslcertkey", {"sslcertkey": {"certkey": "gap", "cert": "gap.crt",
+                                                     "key": "gap.key"}})
+        self.assertEqual(s.cfg("PUT", "sslvserver_sslcertkey_binding", {
+            "sslvserver_sslcertkey_binding": {"vservername": "vs2", "certkeyname": "gap"}})[0],
+            201)
+        self.assertEqual(len(self.state()["gaps"]), ngaps)
+        self.assertEqual(s.cfg("DELETE", "sslvserver_sslcertkey_binding/vs2?args=certkeyname:gap")[0],
+                         200)
+        gaps = self.state()["gaps"]
+        self.assertEqual(len(gaps), ngaps + 1)
+        self.assertEqual(gaps[-1]["vserver"], "vs2")
+        self.assertIn("sslvserver_sslcertkey_binding", gaps[-1]["path"])
+        self.assertEqual(s.cfg("DELETE", "sslcertkey/gap")[0], 200)
+        self.assertEqual(s.cfg("POST", "nsconfig?action=save", {"nsconfig": {}})[0], 200)
+        self.assertFalse(self.state()["unsaved"])
+        st, js, _ = s.cfg("GET", "nsconfig")
+        self.assertFalse(js["nsconfig"]["configchanged"])
+
+    def test_expire_before_fault(self):
+        s = self.sim
+        _, js, _ = s.cfg("POST", "login", {"login": {"username": "nsroot", "password": PW}},
+                         auth=False)
+        sid = js["sessionid"]
+        s.call("POST", "/_sim/fault", {"expire_before": {"path_contains": "action=unlink",
+                                                         "method": "POST"}}, auth=False)
+        self.assertEqual(s.cfg("GET", "hanode", cookie=sid)[0], 200)
+        self.assertEqual(s.cfg("GET", "sslcertkey?action=unlink", cookie=sid)[0], 200)
+        self.assertErr(s.cfg("POST", "sslcertkey?action=unlink",
+                             {"sslcertkey": {"certkey": "x"}}, cookie=sid), 401, 444)
+        # once only
+        _, js, _ = s.cfg("POST", "login", {"login": {"username": "nsroot", "password": PW}},
+                         auth=False)
+        self.assertErr(s.cfg("POST", "sslcertkey?action=unlink",
+                             {"sslcertkey": {"certkey": "x"}}, cookie=js["sessionid"]), 404, 258)
 
     # -------------------------------------------------------- http-01
     def test_http01_responder(self):
@@ -544,6 +616,86 @@ class CitrixSimTest(unittest.TestCase):
         for p in ("responderpolicy/rsp_acme", "responderpolicy/rsp2",
                   "responderaction/rsa_acme", "responderaction/rsa2"):
             self.assertEqual(s.cfg("DELETE", p)[0], 200, p)
+
+
+class CitrixSimModesTest(unittest.TestCase):
+    """Default SSL profiles enabled and the RESPONDER feature off."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--default-profile", "--responder-off", "--vserver", "vs1",
+                      "--http-vserver", "web80")
+        cls.tmp = tempfile.mkdtemp(prefix="citrix-test-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    assertErr = CitrixSimTest.assertErr
+    make_leaf = CitrixSimTest.make_leaf
+
+    def test_default_profile(self):
+        s = self.sim
+        st, js, _ = s.cfg("GET", "sslparameter")
+        self.assertEqual(js["sslparameter"]["defaultprofile"], "ENABLED")
+        st, js, _ = s.cfg("GET", "sslvserver/vs1")
+        self.assertEqual(js["sslvserver"][0]["sslprofile"], "ns_default_ssl_profile_frontend")
+        self.assertErr(s.cfg("PUT", "sslvserver", {"sslvserver": {
+            "vservername": "vs1", "snienable": "ENABLED"}}), 599, 3740)
+        ca = CA(self.tmp, "Profile CA")
+        for n in ("a", "b"):
+            s.upload(n + ".crt", self.make_leaf(ca, n + ".key", n + ".csr",
+                                                [n + ".example.com"], ec=True))
+            self.assertEqual(s.cfg("POST", "sslcertkey", {"sslcertkey": {
+                "certkey": n, "cert": n + ".crt", "key": n + ".key"}})[0], 201)
+        self.assertEqual(s.cfg("PUT", "sslvserver_sslcertkey_binding", {
+            "sslvserver_sslcertkey_binding": {"vservername": "vs1", "certkeyname": "a"}})[0], 201)
+        self.assertErr(s.cfg("PUT", "sslvserver_sslcertkey_binding", {
+            "sslvserver_sslcertkey_binding": {"vservername": "vs1", "certkeyname": "b",
+                                              "snicert": True}}), 599, 1545)
+        self.assertErr(s.cfg("PUT", "sslprofile", {"sslprofile": {
+            "name": "nosuch", "snienable": "ENABLED"}}), 404, 258)
+        self.assertEqual(s.cfg("PUT", "sslprofile", {"sslprofile": {
+            "name": "ns_default_ssl_profile_frontend", "snienable": "ENABLED"}})[0], 200)
+        st, js, _ = s.cfg("GET", "sslvserver/vs1")
+        self.assertEqual(js["sslvserver"][0]["snienable"], "ENABLED")
+        self.assertEqual(s.cfg("PUT", "sslvserver_sslcertkey_binding", {
+            "sslvserver_sslcertkey_binding": {"vservername": "vs1", "certkeyname": "b",
+                                              "snicert": True}})[0], 201)
+        port = s.ready["vservers"]["vs1"]
+        self.assertIn(b"b.example.com", peer_cert(port, "b.example.com"))
+        self.assertIn(b"a.example.com", peer_cert(port, "a.example.com"))
+
+    def test_responder_off(self):
+        s = self.sim
+        st, js, _ = s.cfg("GET", "nsfeature")
+        self.assertIs(js["nsfeature"]["responder"], False)
+        self.assertNotIn("RESPONDER", js["nsfeature"]["feature"])
+        s.cfg("POST", "responderaction", {"responderaction": {
+            "name": "ra", "type": "respondwith", "target": '"HTTP/1.0 200 OK\\r\\n\\r\\nK"'}})
+        s.cfg("POST", "responderpolicy", {"responderpolicy": {
+            "name": "rp", "action": "ra", "rule": 'HTTP.REQ.URL.EQ("/t")'}})
+        self.assertEqual(s.cfg("PUT", "responderglobal_responderpolicy_binding", {
+            "responderglobal_responderpolicy_binding": {
+                "policyname": "rp", "priority": 1, "type": "REQ_OVERRIDE"}})[0], 201)
+        url = "http://127.0.0.1:%d/t" % s.ready["http_vservers"]["web80"]
+
+        def get():
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    return r.status
+            except urllib.error.HTTPError as e:
+                return e.code
+
+        self.assertEqual(get(), 404)  # not evaluated
+        self.assertErr(s.cfg("POST", "nsfeature?action=enable",
+                             {"nsfeature": {"feature": ["NOSUCH"]}}), 599, 278)
+        self.assertEqual(s.cfg("POST", "nsfeature?action=enable",
+                               {"nsfeature": {"feature": ["RESPONDER"]}})[0], 200)
+        self.assertEqual(get(), 200)
+        st, js, _ = s.cfg("GET", "nsfeature")
+        self.assertIs(js["nsfeature"]["responder"], True)
 
 
 if __name__ == "__main__":

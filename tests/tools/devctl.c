@@ -142,6 +142,21 @@ dispatch(struct ctx *x, int ac, char **av, json_t *out, struct err *e)
 		free(csr);
 		return rc;
 	}
+	if (strcmp(c, "key-ref-for") == 0) {
+		NEED(1);
+		if (x->ops->key_ref_for == NULL)
+			return err_set(e, LB_ERR, "%s: no key_ref_for", x->ops->type);
+		if ((s = x->ops->key_ref_for(x->d, &x->prof, av[1])) == NULL)
+			return err_set(e, LB_ERR, "out of memory");
+		json_object_set_new(out, "key_ref", json_string(s));
+		free(s);
+		return 0;
+	}
+	if (strcmp(c, "unsaved") == 0) {
+		json_object_set_new(out, "unsaved", json_boolean(x->ops->unsaved != NULL &&
+		    x->ops->unsaved(x->d)));
+		return 0;
+	}
 	if (strcmp(c, "key-usable") == 0) {
 		NEED(1);
 		json_object_set_new(out, "usable", json_boolean(x->ops->key_usable(x->d, av[1])));

@@ -282,6 +282,18 @@ base64(void **state)
 	free(enc);
 }
 
+static void
+session_expired(void **state)
+{
+	(void)state;
+	assert_true(nitro_session_expired(401, NITRO_E_SESSEXPIRED));
+	assert_true(nitro_session_expired(401, NITRO_E_AUTHTIMEOUT));
+	assert_true(nitro_session_expired(599, NITRO_E_SESSEXPIRED));
+	assert_false(nitro_session_expired(401, NITRO_E_AUTH));
+	assert_false(nitro_session_expired(401, 0));
+	assert_false(nitro_session_expired(404, NITRO_E_NOSUCHRES));
+}
+
 int
 main(void)
 {
@@ -297,6 +309,7 @@ main(void)
 		cmocka_unit_test(pi_quote),
 		cmocka_unit_test(dn_cn),
 		cmocka_unit_test(base64),
+		cmocka_unit_test(session_expired),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
