@@ -9,8 +9,19 @@ all-or-nothing transactions, SNI-default rules.
 
   python3 sim/bigip.py --dir DIR [--pair] [--virtual NAME]... \
       [--http-virtual NAME]... [--http-port NAME=PORT]... \
-      [--user admin --password PW] \
+      [--user admin --password PW] [--allow-bash] \
       [--partition Common] [--device-group dg-failover]
+
+/mgmt/tm/util/bash is refused (401 "Authorization failed ... resource=
+/mgmt/tm/util/bash") as on a hardened unit (no advanced shell for the
+account, Appliance Mode, systemauth.disablebash) unless --allow-bash.
+
+/_sim/state reports "unsaved" (the running configuration differs from the
+one at the last `sys config save`), "sync_status" ("Changes Pending" after
+a change on the active unit until config-sync), "bulk" (files in
+/var/config/rest/bulk per unit) and "gaps": one record each time a change
+left a virtual that served a certificate through a client-ssl profile with
+none.
 
 With --pair there are two units (0 active, 1 standby) sharing one
 configuration, as config-sync would keep it; every write sent to the
@@ -42,6 +53,12 @@ import time
 import urllib.parse
 
 UPLOAD_DIR = "/var/config/rest/downloads"
+BULK_DIR = "/var/config/rest/bulk"
+CSR_DIR = "/config/ssl/ssl.csr"
+# Where util/unix-mv may put a file (SIM CHOICE: the REST worker's own
+# directories and the temporary ones; a real unit refuses other targets
+# for a non-root REST user (unverified which)).
+MV_TARGETS = (UPLOAD_DIR, BULK_DIR, "/var/tmp", "/shared/tmp")
 CHUNK_MAX = 1024 * 1024
 TOKEN_MAX_TIMEOUT = 36000
 # Active tokens per user; "admin" is exempt (reference §1.3).
@@ -195,11 +212,78 @@ class Sim:
             os.makedirs(self.upload_dir(u), exist_ok=True)
         self.state = {k: {} for k in ("cert", "key", "csr", "clientssl", "http",
                                       "tcp", "virtual", "rule", "datagroup")}
+        self.gaps = []
+        for u in range(self.nunits):
+            os.makedirs(self.bulk_dir(u), exist_ok=True)
         self.ship_defaults()
+        # what `sys config save` last wrote, and what the peer last received
+        self.saved_view = self.config_view()
+        self.synced_view = self.saved_view
+
+    # ---- saved / synced / serving --------------------------------------
+    def config_view(self, state=None):
+        """The configuration as a comparable text: every object's visible
+        properties (file contents by checksum), nothing volatile."""
+        st = self.state if state is None else state
+        out = {}
+        for typ, store in st.items():
+            out[typ] = {}
+            for fp, o in store.items():
+                d = {k: v for k, v in o.items()
+                     if not k.startswith("_") and k not in ("createTime", "cachePath")}
+                if typ == "clientssl":
+                    d["certKeyChain"] = [dict({k: v for k, v in e.items() if not k.startswith("_")},
+                                              passphrase=bool(e.get("_passphrase")))
+                                         for e in o.get("certKeyChain", [])]
+                out[typ][fp] = d
+        return json.dumps(out, sort_keys=True)
+
+    def unsaved(self):
+        return self.config_view() != self.saved_view
+
+    def sync_state(self):
+        if not self.args.pair:
+            return "Standalone"
+        if self.sync["status"] == "Syncing" and time.time() < self.sync["until"]:
+            return "Syncing"
+        return "In Sync" if self.config_view() == self.synced_view else "Changes Pending"
+
+    def serving(self, state):
+        """Virtuals that present a certificate: an attached client-ssl
+        profile with a cert-key-chain entry whose cert and key exist."""
+        out = set()
+        for vfp, v in state["virtual"].items():
+            for p in v["profiles"]:
+                prof = state["clientssl"].get(p["fullPath"])
+                if prof is None:
+                    continue
+                if any(e.get("cert") in state["cert"] and e.get("key") in state["key"]
+                       for e in prof.get("certKeyChain", [])):
+                    out.add(vfp)
+        return out
+
+    def note_gaps(self, before, method, path):
+        lost = self.serving(before) - self.serving(self.state)
+        for vfp in sorted(lost):
+            self.gaps.append({"virtual": vfp, "method": method, "path": path,
+                              "time": time.time()})
 
     # ---- files -----------------------------------------------------------
     def upload_dir(self, unit):
         return os.path.join(self.dir, "unit%d" % unit, "downloads")
+
+    def bulk_dir(self, unit):
+        return os.path.join(self.dir, "unit%d" % unit, "bulk")
+
+    def unit_path(self, unit, box):
+        """A REST-worker directory path on the box → host path; None when
+        it is not in one of those directories."""
+        d = os.path.dirname(box)
+        if d == UPLOAD_DIR:
+            return os.path.join(self.upload_dir(unit), os.path.basename(box))
+        if d == BULK_DIR:
+            return os.path.join(self.bulk_dir(unit), os.path.basename(box))
+        return None
 
     def local_path(self, unit, source):
         """file:///var/config/rest/downloads/x or file:/var/... → host path."""
@@ -549,7 +633,7 @@ class Api:
             return self.device_group(c, rest)
         if rest == "sys/clock" and c.method == "GET":
             return 200, {"kind": "tm:sys:clock:clockstats", "entries": {}}
-        if rest in ("util/unix-rm", "util/bash"):
+        if rest in ("util/unix-rm", "util/unix-mv", "util/bash"):
             return self.util(c, rest)
         if rest == "transaction" or rest.startswith("transaction/"):
             return self.transaction(c, rest)
@@ -1005,6 +1089,7 @@ class Api:
         if c.body.get("command") != "save":
             raise ApiError(400, "sim: only the save command is supported")
         self.sim.saves += 1
+        self.sim.saved_view = self.sim.config_view()
         return 200, {"kind": "tm:sys:config:savestate", "command": "save"}
 
     def stats(self, name, entries):
@@ -1024,13 +1109,11 @@ class Api:
         return 200, out
 
     def sync_status(self, c):
-        s = self.sim.sync
-        if s["status"] == "Syncing" and time.time() >= s["until"]:
-            s["status"] = "In Sync"
+        status = self.sim.sync_state()
         mode = "high-availability" if self.sim.args.pair else "standalone"
-        color = "green" if s["status"] in ("In Sync", "Standalone") else "blue"
+        color = "green" if status in ("In Sync", "Standalone") else "blue"
         return 200, self.stats("sync-status", {"color": color, "mode": mode,
-                                               "status": s["status"], "summary": s["status"]})
+                                               "status": status, "summary": status})
 
     def device_group(self, c, rest):
         dg = self.sim.args.device_group
@@ -1059,6 +1142,7 @@ class Api:
             raise ApiError(400, "01070734:3: Configuration error: Device group (%s) not found in device "
                            "group sync" % args[2])
         self.sim.sync = {"status": "Syncing", "until": time.time() + self.sim.sync_seconds}
+        self.sim.synced_view = self.sim.config_view()
         self.sim.sync_runs.append(args[2])
         return 200, {"kind": "tm:cm:runstate", "command": "run", "utilCmdArgs": c.body["utilCmdArgs"]}
 
@@ -1074,16 +1158,23 @@ class Api:
         out = {"kind": kind, "command": "run", "utilCmdArgs": arg}
         if rest == "util/unix-rm":
             path = os.path.normpath(arg.strip())
-            if os.path.dirname(path) != UPLOAD_DIR:
-                raise ApiError(400, "sim: unix-rm is only allowed under %s" % UPLOAD_DIR)
-            name = os.path.basename(path)
-            p = os.path.join(self.sim.upload_dir(c.unit), name)
+            p = self.sim.unit_path(c.unit, path)
+            if p is None or arg.strip().startswith("-") or len(arg.split()) != 1:
+                raise ApiError(400, "sim: unix-rm is only allowed for one file under %s or %s"
+                               % (UPLOAD_DIR, BULK_DIR))
             if os.path.exists(p):
                 os.unlink(p)
-                self.sim.uploads[c.unit].pop(name, None)
+                self.sim.uploads[c.unit].pop(os.path.basename(path), None)
             else:
                 out["commandResult"] = "/bin/rm: cannot remove '%s': No such file or directory\n" % path
             return 200, out
+        if rest == "util/unix-mv":
+            return self.unix_mv(c, arg, out)
+        if not self.sim.args.allow_bash:
+            # A hardened unit: the account has no advanced shell.
+            raise ApiError(401, "Authorization failed: user=https://localhost/mgmt/shared/authz/users/%s "
+                           "resource=/mgmt/tm/util/bash verb=POST uri:http://localhost:8100/mgmt/tm/util/bash "
+                           "referrer:127.0.0.1 sender:127.0.0.1" % self.sim.args.user, framework=True)
         # util/bash: only what a driver needs to read a CSR / cert.
         m = re.fullmatch(r"-c\s+(['\"])(.*)\1", arg.strip(), re.S)
         cmd = m.group(2).strip() if m else ""
@@ -1110,6 +1201,38 @@ class Api:
             out["commandResult"] = "cat: %s: No such file or directory\n" % target
             return 200, out
         out["commandResult"] = "sim: command not supported\n"
+        return 200, out
+
+    def unix_mv(self, c, arg, out):
+        """mv SRC DST, the form F5's bigip_ssl_csr module uses: a CSR's file
+        (/config/ssl/ssl.csr/NAME, NAME the object's name) or a REST-worker
+        file, moved into a REST-worker directory."""
+        args = arg.split()
+        if len(args) != 2 or any(a.startswith("-") for a in args):
+            raise ApiError(400, "sim: unix-mv takes SOURCE DESTINATION")
+        src, dst = (os.path.normpath(a) for a in args)
+        if os.path.dirname(dst) not in MV_TARGETS:
+            out["commandResult"] = "/bin/mv: cannot move '%s' to '%s': Permission denied\n" % (src, dst)
+            return 200, out
+        hdst = self.sim.unit_path(c.unit, dst)
+        if hdst is None:
+            hdst = os.path.join(self.sim.dir, "run", "mv-" + os.path.basename(dst))
+        if os.path.dirname(src) == CSR_DIR:
+            name = os.path.basename(src)
+            found = [o for fp, o in sorted(self.st["csr"].items())
+                     if split_fp(fp)[1] == name and os.path.exists(o["_file"])]
+            if not found:
+                out["commandResult"] = ("/bin/mv: cannot stat '%s': No such file or directory\n"
+                                        % src)
+                return 200, out
+            os.replace(found[0]["_file"], hdst)
+            return 200, out
+        hsrc = self.sim.unit_path(c.unit, src)
+        if hsrc is None or not os.path.exists(hsrc):
+            out["commandResult"] = "/bin/mv: cannot stat '%s': No such file or directory\n" % src
+            return 200, out
+        os.replace(hsrc, hdst)
+        self.sim.uploads[c.unit].pop(os.path.basename(src), None)
         return 200, out
 
     # ---- transactions --------------------------------------------------------
@@ -1222,6 +1345,16 @@ def make_handler(sim, unit):
                 sim.requests.append(entry)
                 if (unit != 0 and sim.args.pair and method != "GET" and entry.get("write")):
                     sim.standby_writes.append(entry)
+            if isinstance(obj, tuple) and obj[0] == "raw":
+                _, data, extra = obj
+                self.send_response(status)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in extra.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+                return
             self.send_json(status, obj)
 
         def check_fault(self, method, path):
@@ -1276,6 +1409,8 @@ def make_handler(sim, unit):
                 return self.token_op(method, path.rsplit("/", 1)[1], raw)
             if path == "/mgmt/shared/echo-query":
                 return 200, {"kind": "shared:echo-query:echoquerystate"}
+            if path.startswith("/mgmt/shared/file-transfer/bulk/"):
+                return self.bulk(method, path[len("/mgmt/shared/file-transfer/bulk/"):])
             if path.startswith("/mgmt/shared/file-transfer/uploads/"):
                 entry["write"] = True
                 entry["resource"] = path
@@ -1294,7 +1429,8 @@ def make_handler(sim, unit):
             ctx = Ctx(sim, unit, method, path, query, body, self.headers)
             read_only = method == "GET" or path.endswith("/cm/sync-status") or (
                 path.endswith("/util/bash") and re.match(r"-c\s+'(tmsh list |cat )",
-                                                       str(body.get("utilCmdArgs"))))
+                                                       str(body.get("utilCmdArgs")))) or (
+                "/util/" in path)
             if not read_only:
                 entry["write"] = True
                 entry["resource"] = path
@@ -1334,9 +1470,8 @@ def make_handler(sim, unit):
                 except OsslError as ex:
                     sim.state = snap
                     raise ApiError(400, "01070712:3: %s" % str(ex)[:300])
-                if (not read_only and sim.args.pair and not path.endswith("/cm")
-                        and not path.endswith("/sys/config") and "/util/" not in path):
-                    sim.sync = {"status": "Changes Pending", "until": 0}
+                if not read_only:
+                    sim.note_gaps(snap, method, path)
                 return status, obj
 
         def login(self, method, raw):
@@ -1403,6 +1538,28 @@ def make_handler(sim, unit):
                     t["expires"] = time.time() + to
                     return 200, self.token_view(tok)
             raise ApiError(405, "Method not allowed", framework=True)
+
+        def bulk(self, method, name):
+            """GET of a file in /var/config/rest/bulk, in the Content-Range
+            chunks the client asks for ("start-end/total", total 0 while
+            unknown); the answer's Content-Range gives the real total."""
+            if method != "GET":
+                raise ApiError(405, "Method not allowed", framework=True)
+            name = urllib.parse.unquote(name)
+            if not name or "/" in name or name.startswith("."):
+                raise ApiError(400, "Invalid file name %s" % name, framework=True)
+            p = os.path.join(sim.bulk_dir(unit), name)
+            if not os.path.isfile(p):
+                raise ApiError(404, "File %s/%s not found" % (BULK_DIR, name), framework=True)
+            data = open(p, "rb").read()
+            start, end = 0, len(data) - 1
+            m = re.fullmatch(r"(\d+)-(\d+)/(\d+)", (self.headers.get("Content-Range") or "").strip())
+            if m:
+                start, end = int(m.group(1)), min(int(m.group(2)), len(data) - 1)
+            if start > end:
+                raise ApiError(400, "Content-Range beyond the end of %s" % name, framework=True)
+            return 200, ("raw", data[start:end + 1],
+                         {"Content-Range": "%d-%d/%d" % (start, end, len(data))})
 
         def upload(self, method, name, raw):
             if method != "POST":
@@ -1471,9 +1628,10 @@ def make_handler(sim, unit):
                             out[typ][fp] = d
                     out["tokens"] = len(sim.tokens)
                     out["saves"] = sim.saves
-                    if sim.sync["status"] == "Syncing" and time.time() >= sim.sync["until"]:
-                        sim.sync["status"] = "In Sync"
-                    out["sync_status"] = sim.sync["status"]
+                    out["unsaved"] = sim.unsaved()
+                    out["sync_status"] = sim.sync_state()
+                    out["gaps"] = list(sim.gaps)
+                    out["bulk"] = [sorted(os.listdir(sim.bulk_dir(u))) for u in range(sim.nunits)]
                     out["sync_runs"] = list(sim.sync_runs)
                     out["standby_writes"] = sim.standby_writes
                     out["uploads"] = [sorted(os.listdir(sim.upload_dir(u))) for u in range(sim.nunits)]
@@ -1673,6 +1831,8 @@ def main():
     ap.add_argument("--password", default="admin-pw")
     ap.add_argument("--partition", default="Common")
     ap.add_argument("--device-group", default="dg-failover")
+    ap.add_argument("--allow-bash", action="store_true",
+                    help="answer /mgmt/tm/util/bash (a unit whose account has the advanced shell)")
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     sim = Sim(args)

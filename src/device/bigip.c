@@ -43,6 +43,7 @@ struct device {
 	const char *part;
 	struct passkey *keys;
 	size_t nkeys;
+	bool dirty;        /* running config changed since the last save */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -92,6 +93,19 @@ jstr(json_t *o, const char *k)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* An integer property; some TMOS versions send numbers as strings. */
+static json_int_t
+jint(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return 0;
+}
+
 /* "/mgmt/tm/<coll>/~P~name<suffix>" for a full path or plain name. */
 static char *
 obj_path(struct device *d, const char *coll, const char *name, const char *suffix)
@@ -105,13 +119,33 @@ obj_path(struct device *d, const char *coll, const char *name, const char *suffi
 	return p;
 }
 
+/* Whether a request that succeeded changed the running configuration:
+ * util commands move files, a new transaction is empty until committed,
+ * save and config-sync are what clears the flag. */
+static bool
+changes_config(const char *method, const char *path)
+{
+	return strcmp(method, "GET") != 0 && strncmp(path, "/mgmt/tm/util/", 14) != 0 &&
+	    strcmp(path, "/mgmt/tm/transaction") != 0 && strcmp(path, "/mgmt/tm/sys/config") != 0 &&
+	    strcmp(path, "/mgmt/tm/cm") != 0;
+}
+
 static int
 call(struct device *d, const char *method, const char *path, json_t *body,
     const char *coord, const char *what, json_t **out, struct err *e)
 {
+	int rc;
+
 	if (path == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", dname(d));
-	return icontrol_call(d->ic, method, path, body, coord, what, out, NULL, e);
+	rc = icontrol_call(d->ic, method, path, body, coord, what, out, NULL, e);
+	/* a refused request may still have changed something (a transaction
+	 * commit that failed half-way is rolled back by the box, but a lost
+	 * answer is not known): count every non-read as a change unless it
+	 * provably did nothing (404) */
+	if (changes_config(method, path) && coord == NULL && rc != LB_ENOTFOUND)
+		d->dirty = true;
+	return rc;
 }
 
 static int
@@ -261,9 +295,14 @@ bigip_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 		free(d);
 		/* A standby answered but a unit that may be the active one could
 		 * not be reached: a reachability problem (exit 4), not a profile's. */
-		if (seen[0] != '\0' && unreach)
+		if (seen[0] != '\0' && unreach) {
+			char cause[sizeof(e->msg)];
+
+			/* e->msg is the buffer err_set writes: copy the cause first */
+			snprintf(cause, sizeof(cause), "%s", e->msg);
 			return err_set(e, LB_EUNREACH, "%s: no ACTIVE unit reachable (%s; %s)",
-			    cfg->name, seen, e->msg);
+			    cfg->name, seen, cause);
+		}
 		if (seen[0] != '\0')
 			return err_set(e, LB_ERR, "%s: no ACTIVE unit (%s)", cfg->name, seen);
 		if (!reached) {
@@ -319,7 +358,7 @@ key_body(struct device *d, const struct cfg_profile *p, const char *keyname,
 	b = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[{s:s}]}",
 	    "name", keyname, "partition", d->part, "securityType", "password",
 	    "passphrase", pass, "commonName", p->common_name,
-	    "subject-alternative-name", san, "options", "gen-csr", csrname);
+	    "subjectAlternativeName", san, "options", "gen-csr", csrname);
 	free(san);
 	if (b == NULL)
 		return NULL;
@@ -346,38 +385,88 @@ key_body(struct device *d, const struct cfg_profile *p, const char *keyname,
 	return b;
 }
 
-/* The CSR's PEM. The REST object (sys/crypto/csr) has no PEM field; of the
- * documented ways (reference §3.3) `tmsh list sys crypto csr` through
- * util/bash is the one that reads without side effects: the unix-mv +
- * bulk download way moves the file out from under the CSR object. It needs
- * an Administrator-role user with bash allowed; the error says so. */
+#define CSR_DIR "/config/ssl/ssl.csr"
+#define CSR_MAX (64u * 1024)
+
+/* The CSR's PEM. The REST object (sys/crypto/csr) has no PEM field; the
+ * way that needs no advanced shell (reference §3.3, F5's own bigip_ssl_csr
+ * module, TMOS 14+) moves the CSR's file to the bulk directory, downloads
+ * it and removes it. The file name is the object's name, whatever its
+ * partition (the module does the same). The bulk copy is removed on every
+ * path: it must never outlive this call. */
 static int
-fetch_csr(struct device *d, const char *csr_fp, char **pem, struct err *e)
+fetch_csr(struct device *d, const char *csr_name, char **pem, struct err *e)
 {
-	json_t *b = NULL, *r = NULL;
-	char *arg = NULL;
+	char *mv = NULL, *rm = NULL, *data = NULL;
+	struct err re = {0};
+	size_t len = 0;
 	int rc;
 
 	*pem = NULL;
-	arg = xasprintf("-c 'tmsh list sys crypto csr %s'", csr_fp);
-	b = arg != NULL ? json_pack("{s:s, s:s}", "command", "run", "utilCmdArgs", arg) : NULL;
-	if (b == NULL) {
+	mv = xasprintf(CSR_DIR "/%s " ICONTROL_BULK_DIR "/%s", csr_name, csr_name);
+	rm = xasprintf(ICONTROL_BULK_DIR "/%s", csr_name);
+	if (mv == NULL || rm == NULL) {
 		rc = err_set(e, LB_ERR, "%s: out of memory", dname(d));
 		goto out;
 	}
-	if ((rc = call(d, "POST", "/mgmt/tm/util/bash", b, NULL, csr_fp, &r, e)) != 0) {
-		err_prefix(e, "reading the CSR needs util/bash (Administrator role, bash not disabled)");
+	if ((rc = icontrol_util(d->ic, "unix-mv", mv, false, e)) != 0) {
+		err_prefix(e, "reading the CSR %s", csr_name);
 		goto out;
 	}
-	if ((*pem = icontrol_extract_pem(jstr(r, "commandResult"), "CERTIFICATE REQUEST")) == NULL)
-		rc = err_set(e, LB_ERR, "%s (%s): no PEM in `tmsh list sys crypto csr %s`: %.200s",
-		    dname(d), icontrol_url(d->ic), csr_fp,
-		    jstr(r, "commandResult") ? jstr(r, "commandResult") : "no output (bash disabled?)");
+	rc = icontrol_download(d->ic, csr_name, CSR_MAX, &data, &len, e);
+	if (rc == 0 && (*pem = icontrol_extract_pem(data, "CERTIFICATE REQUEST")) == NULL)
+		rc = err_set(e, LB_ERR, "%s (%s): %s/%s holds no CSR PEM", dname(d),
+		    icontrol_url(d->ic), ICONTROL_BULK_DIR, csr_name);
+	if (icontrol_util(d->ic, "unix-rm", rm, true, &re) != 0) {
+		log_warn("%s: %s", dname(d), re.msg);
+		if (rc == 0) {
+			/* a CSR copy left in the bulk directory is served to anyone
+			 * with REST access: not done until it is gone */
+			*e = re;
+			rc = re.code;
+		}
+	}
 out:
-	free(arg);
-	json_decref(b);
-	json_decref(r);
+	if (rc != 0) {
+		free(*pem);
+		*pem = NULL;
+	}
+	free(mv);
+	free(rm);
+	free(data);
 	return rc;
+}
+
+/* Object names of a key made for (p, tag): base "<object>_<tag>" (the CSR's
+ * name) and the key's full path "/P/<base>.key". */
+static int
+key_names(struct device *d, const struct cfg_profile *p, const char *tag, char **base,
+    char **ref)
+{
+	char *obj = icontrol_safe_name(p->object_name), *keyname = NULL;
+
+	*base = obj != NULL ? xasprintf("%s_%s", obj, tag) : NULL;
+	keyname = *base != NULL ? xasprintf("%s.key", *base) : NULL;
+	*ref = keyname != NULL ? icontrol_fullpath(d->part, keyname) : NULL;
+	free(obj);
+	free(keyname);
+	if (*ref == NULL) {
+		free(*base);
+		*base = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+bigip_key_ref_for(struct device *d, const struct cfg_profile *p, const char *tag)
+{
+	char *base, *ref;
+
+	if (key_names(d, p, tag, &base, &ref) != 0)
+		return NULL;
+	free(base);
+	return ref;
 }
 
 static int
@@ -385,7 +474,7 @@ bigip_key_create(struct device *d, const struct cfg_profile *p, const char *tag,
     char **key_ref, char **csr_pem, struct err *e)
 {
 	unsigned char raw[PASS_BYTES];
-	char *obj = NULL, *base = NULL, *keyname = NULL, *ref = NULL, *csr_fp = NULL;
+	char *base = NULL, *keyname = NULL, *ref = NULL, *csr_fp = NULL;
 	char *pass = NULL;
 	struct passkey *nk;
 	json_t *b = NULL;
@@ -400,11 +489,10 @@ bigip_key_create(struct device *d, const struct cfg_profile *p, const char *tag,
 	if (pass == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", dname(d));
 	log_secret_add(pass);
-	obj = icontrol_safe_name(p->object_name);
-	base = obj != NULL ? xasprintf("%s_%s", obj, tag) : NULL;
-	keyname = base != NULL ? xasprintf("%s.key", base) : NULL;
-	ref = keyname != NULL ? icontrol_fullpath(d->part, keyname) : NULL;
-	csr_fp = base != NULL ? icontrol_fullpath(d->part, base) : NULL;
+	if (key_names(d, p, tag, &base, &ref) == 0) {
+		keyname = xstrdup(strrchr(ref, '/') + 1);
+		csr_fp = icontrol_fullpath(d->part, base);
+	}
 	if (csr_fp == NULL || (b = key_body(d, p, keyname, base, pass)) == NULL) {
 		rc = err_set(e, LB_ERR, "%s: out of memory", dname(d));
 		goto out;
@@ -420,7 +508,7 @@ bigip_key_create(struct device *d, const struct cfg_profile *p, const char *tag,
 	}
 	if (rc != 0)
 		goto out;
-	if ((rc = fetch_csr(d, csr_fp, csr_pem, e)) != 0) {
+	if ((rc = fetch_csr(d, base, csr_pem, e)) != 0) {
 		struct err de = {0};
 		/* the passphrase dies with this call: the key is of no use */
 		if (del_obj(d, "sys/crypto/csr", csr_fp, &de) != 0 ||
@@ -450,7 +538,6 @@ out:
 		log_secret_remove(pass);
 		secret_free(pass);
 	}
-	free(obj);
 	free(base);
 	free(keyname);
 	free(ref);
@@ -489,6 +576,13 @@ bigip_key_discard(struct device *d, const struct cfg_profile *p, const char *key
 		rc = del_obj(d, "sys/crypto/csr", csr, e);
 	if (rc == 0)
 		rc = del_obj(d, "sys/file/ssl-key", key_ref, e);
+	if (rc == 0 && csr != NULL) {
+		/* a run killed between unix-mv and unix-rm left the CSR's copy */
+		char *bulk = xasprintf(ICONTROL_BULK_DIR "/%s", strrchr(csr, '/') + 1);
+		rc = bulk != NULL ? icontrol_util(d->ic, "unix-rm", bulk, true, e) :
+		    err_set(e, LB_ERR, "%s: out of memory", dname(d));
+		free(bulk);
+	}
 	free(crt);
 	free(chn);
 	free(csr);
@@ -859,8 +953,10 @@ out:
 
 /* ---- save / sync ---------------------------------------------------------------- */
 
+/* sys config save, then (sync_group set) config-sync to the group until
+ * it reports In Sync. */
 static int
-bigip_save(struct device *d, struct err *e)
+save_sync(struct device *d, struct err *e)
 {
 	json_t *b = NULL, *st = NULL;
 	char *arg = NULL;
@@ -872,8 +968,10 @@ bigip_save(struct device *d, struct err *e)
 	b = json_pack("{s:s}", "command", "save");
 	rc = call(d, "POST", "/mgmt/tm/sys/config", b, NULL, "sys config save", NULL, e);
 	json_decref(b);
-	if (rc != 0 || d->cfg->sync_group == NULL || d->cfg->sync_group[0] == '\0')
+	if (rc != 0)
 		return rc;
+	if (d->cfg->sync_group == NULL || d->cfg->sync_group[0] == '\0')
+		return 0;
 	arg = xasprintf("config-sync to-group %s", d->cfg->sync_group);
 	b = json_pack("{s:s, s:s}", "command", "run", "utilCmdArgs", arg);
 	rc = call(d, "POST", "/mgmt/tm/cm", b, NULL, d->cfg->sync_group, NULL, e);
@@ -909,6 +1007,23 @@ bigip_save(struct device *d, struct err *e)
 		if (wait_ms < 3000)
 			wait_ms *= 2;
 	}
+}
+
+static int
+bigip_save(struct device *d, struct err *e)
+{
+	int rc = save_sync(d, e);
+
+	/* a sync that did not finish leaves the peer behind: the engine's
+	 * end-of-run check (unsaved) then tries again */
+	d->dirty = rc != 0;
+	return rc;
+}
+
+static bool
+bigip_unsaved(struct device *d)
+{
+	return d->dirty;
 }
 
 /* ---- cert_get / inventory ---------------------------------------------------------- */
@@ -966,7 +1081,7 @@ static void
 key_desc_from(json_t *c, char *buf, size_t len)
 {
 	const char *t = jstr(c, "keyType"), *curve = jstr(c, "certificateKeyCurveName");
-	json_int_t size = json_integer_value(json_object_get(c, "certificateKeySize"));
+	json_int_t size = jint(c, "certificateKeySize");
 
 	buf[0] = '\0';
 	if (t != NULL && strncmp(t, "rsa", 3) == 0)
@@ -1019,39 +1134,13 @@ list_virtuals(struct device *d, json_t **items, struct err *e)
 	return 0;
 }
 
-/* The leaf PEM from the certificate's file (ssl-cert has no PEM field);
- * NULL when util/bash is not available: the fields then describe it. */
-static char *
-cert_pem_from_file(struct device *d, json_t *c)
-{
-	const char *path = jstr(c, "cachePath") ? jstr(c, "cachePath") : jstr(c, "systemPath");
-	json_t *b = NULL, *r = NULL;
-	struct err e = {0};
-	char *arg, *pem = NULL;
-
-	if (path == NULL || strchr(path, '\'') != NULL)
-		return NULL;
-	if ((arg = xasprintf("-c 'cat %s'", path)) == NULL)
-		return NULL;
-	b = json_pack("{s:s, s:s}", "command", "run", "utilCmdArgs", arg);
-	if (b != NULL && call(d, "POST", "/mgmt/tm/util/bash", b, NULL, path, &r, &e) == 0)
-		pem = icontrol_extract_pem(jstr(r, "commandResult"), "CERTIFICATE");
-	else
-		log_debug("%s: reading %s: %s", dname(d), path, e.msg);
-	json_decref(b);
-	json_decref(r);
-	free(arg);
-	return pem;
-}
-
 static int
 bigip_cert_get(struct device *d, const struct cfg_profile *p, struct device_cert *out,
     struct err *e)
 {
-	char pbuf[256], *prof_fp = NULL, *csr = NULL;
+	char pbuf[256], *prof_fp = NULL, *csr = NULL, ser[130];
 	json_t *prof = NULL, *entry, *c = NULL, *vs = NULL, *refs = NULL;
 	const char *cert, *key, *chain, *inherit;
-	struct cert_info ci = {0};
 	int rc;
 
 	*out = (struct device_cert){0};
@@ -1072,26 +1161,20 @@ bigip_cert_get(struct device *d, const struct cfg_profile *p, struct device_cert
 	}
 	if ((rc = get_obj(d, "sys/file/ssl-cert", cert, NULL, &c, e)) != 0)
 		goto out;
+	/* The object's own properties describe the certificate (reference
+	 * §2.1); reading its file would need the advanced shell. They carry no
+	 * not-before: 0 tells the engine to use what it stored at install. */
 	out->object = xstrdup(cert);
-	out->cert_pem = cert_pem_from_file(d, c);
-	if (out->cert_pem != NULL && x509_cert_info(out->cert_pem, &ci, e) == 0) {
-		snprintf(pbuf, sizeof(pbuf), "%s", ci.serial);
-		out->serial = xstrdup(ci.serial);
-		out->not_before = ci.not_before;
-		out->not_after = ci.not_after;
-		out->names = ci.names;
-		out->nnames = ci.nnames;
-		ci.names = NULL;
-		ci.nnames = 0;
-		snprintf(out->key_desc, sizeof(out->key_desc), "%s", ci.key_desc);
-	} else {
-		char ser[130];
-		err_clear(e);
-		serial_norm(jstr(c, "serialNumber"), ser, sizeof(ser));
-		out->serial = xstrdup(ser);
-		out->not_after = (time_t)json_integer_value(json_object_get(c, "expirationDate"));
-		parse_sans(jstr(c, "subjectAlternativeName"), &out->names, &out->nnames);
-		key_desc_from(c, out->key_desc, sizeof(out->key_desc));
+	serial_norm(jstr(c, "serialNumber"), ser, sizeof(ser));
+	out->serial = xstrdup(ser);
+	out->not_before = 0;
+	out->not_after = (time_t)jint(c, "expirationDate");
+	parse_sans(jstr(c, "subjectAlternativeName"), &out->names, &out->nnames);
+	key_desc_from(c, out->key_desc, sizeof(out->key_desc));
+	if (out->object == NULL || out->serial == NULL || out->not_after <= 0) {
+		rc = err_set(e, LB_ERR, "%s: ssl-cert %s: no serial number or expiration date "
+		    "in its properties", dname(d), cert);
+		goto out;
 	}
 	if ((rc = list_virtuals(d, &vs, e)) != 0)
 		goto out;
@@ -1105,7 +1188,6 @@ bigip_cert_get(struct device *d, const struct cfg_profile *p, struct device_cert
 out:
 	if (rc != 0)
 		device_cert_free(out);
-	cert_info_free(&ci);
 	json_decref(prof);
 	json_decref(c);
 	json_decref(vs);
@@ -1148,7 +1230,7 @@ bigip_inventory(struct device *d, struct device_inv **out, size_t *n, struct err
 		it->serial = xstrdup(ser);
 		if (subj != NULL && (cn = strstr(subj, "CN=")) != NULL)
 			it->subject_cn = strndup(cn + 3, strcspn(cn + 3, ","));
-		it->not_after = (time_t)json_integer_value(json_object_get(c, "expirationDate"));
+		it->not_after = (time_t)jint(c, "expirationDate");
 		it->is_ca = (bundle != NULL && strcmp(bundle, "true") == 0) ||
 		    (subj != NULL && iss != NULL && strcmp(subj, iss) == 0);
 		/* bound: virtuals carrying a client-ssl profile whose chain uses it */
@@ -1503,11 +1585,13 @@ const struct device_ops bigip_ops = {
 	.cert_get = bigip_cert_get,
 	.check_ready = bigip_check_ready,
 	.key_create = bigip_key_create,
+	.key_ref_for = bigip_key_ref_for,
 	.key_usable = bigip_key_usable,
 	.key_discard = bigip_key_discard,
 	.cert_install = bigip_cert_install,
 	.activate = bigip_activate,
 	.save = bigip_save,
+	.unsaved = bigip_unsaved,
 	.retire = bigip_retire,
 	.http01_publish = bigip_http01_publish,
 	.http01_withdraw = bigip_http01_withdraw,

@@ -227,6 +227,37 @@ body_empty(const struct http_resp *r)
 	return true;
 }
 
+/* Whether a 401 means "this token is no longer valid" (expired, deleted,
+ * restjavad restarted) rather than "this user may not do that": only the
+ * first is cured by logging in again. The documented expiry answers all
+ * name the token ("X-F5-Auth-Token does not exist.", "... no user
+ * authentication header or token detected", "Invalid registered token");
+ * a role refusal reads "Authorization failed: user=... resource=...". */
+static bool
+token_refused(const struct http_resp *r)
+{
+	char msg[512];
+
+	if (r->status != 401)
+		return false;
+	if (icontrol_parse_error(r->body, r->body_len, msg, sizeof(msg)) != 0)
+		return true;
+	if (strstr(msg, "resource=") != NULL)
+		return false;
+	for (char *p = msg; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return strstr(msg, "token") != NULL;
+}
+
+/* Logs in again after token_refused(), once per request. */
+static int
+relogin(struct icontrol *ic, const char *what, bool *relogged, struct err *e)
+{
+	log_info("%s: token refused (HTTP 401) on %s, logging in again", ic->name, what);
+	*relogged = true;
+	return login(ic, e);
+}
+
 static int
 status_code(long status)
 {
@@ -262,12 +293,10 @@ again:
 		goto out;
 	if (status != NULL)
 		*status = r.status;
-	if (r.status == 401 && !relogged) {
+	if (!relogged && token_refused(&r)) {
 		/* 20-minute tokens expire mid-run: log in again, replay once. */
-		log_info("%s: token refused (HTTP 401), logging in again", ic->name);
-		relogged = true;
 		http_resp_free(&r);
-		if ((rc = login(ic, e)) != 0)
+		if ((rc = relogin(ic, path, &relogged, e)) != 0)
 			goto out;
 		goto again;
 	}
@@ -294,7 +323,7 @@ out:
 
 static int
 upload_once(struct icontrol *ic, const char *path, const unsigned char *data,
-    size_t len, struct err *e)
+    size_t len, bool *relogged, struct err *e)
 {
 	struct http_resp r = {0};
 	char range[64], msg[512];
@@ -311,6 +340,15 @@ upload_once(struct icontrol *ic, const char *path, const unsigned char *data,
 		    "application/octet-stream", NULL, range, &r, e);
 		if (rc != 0)
 			return rc;
+		if (!*relogged && token_refused(&r)) {
+			/* the worker's partial file belongs to the old session's
+			 * upload: start the file over under the new token */
+			http_resp_free(&r);
+			if ((rc = relogin(ic, path, relogged, e)) != 0)
+				return rc;
+			off = 0;
+			continue;
+		}
 		if (r.status < 200 || r.status > 299) {
 			if (icontrol_parse_error(r.body, r.body_len, msg, sizeof(msg)) != 0)
 				snprintf(msg, sizeof(msg), "no message");
@@ -337,6 +375,7 @@ icontrol_upload(struct icontrol *ic, const char *name, const void *data,
     size_t len, struct err *e)
 {
 	char *path, *esc;
+	bool relogged = false;
 	int rc;
 
 	if (len == 0)
@@ -347,12 +386,53 @@ icontrol_upload(struct icontrol *ic, const char *name, const void *data,
 	free(esc);
 	if (path == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", ic->name);
-	rc = upload_once(ic, path, data, len, e);
+	rc = upload_once(ic, path, data, len, &relogged, e);
 	if (rc != 0 && rc != LB_EUNREACH && rc != LB_EAUTH) {
 		/* The worker keeps partial state; a refused chunk means start over. */
 		log_info("%s: %s; uploading %s again from offset 0", ic->name, e->msg, name);
-		rc = upload_once(ic, path, data, len, e);
+		rc = upload_once(ic, path, data, len, &relogged, e);
 	}
+	free(path);
+	return rc;
+}
+
+/* A util command's complaint: the util endpoints answer 200 and put the
+ * command's stderr in commandResult (reference §1.4). */
+static bool
+util_failed(json_t *r)
+{
+	json_t *cr = json_object_get(r, "commandResult");
+	const char *s = json_is_string(cr) ? json_string_value(cr) : "";
+
+	return strstr(s, "cannot") != NULL || strstr(s, "No such file") != NULL ||
+	    strstr(s, "rror") != NULL || strstr(s, "denied") != NULL;
+}
+
+int
+icontrol_util(struct icontrol *ic, const char *cmd, const char *args, bool missing_ok,
+    struct err *e)
+{
+	json_t *body, *r = NULL;
+	char *path = xasprintf("/mgmt/tm/util/%s", cmd);
+	const char *cr;
+	int rc;
+
+	body = path != NULL ? json_pack("{s:s, s:s}", "command", "run", "utilCmdArgs", args) : NULL;
+	if (body == NULL) {
+		free(path);
+		return err_set(e, LB_ERR, "%s: out of memory", ic->name);
+	}
+	rc = icontrol_call(ic, "POST", path, body, NULL, args, &r, NULL, e);
+	if (rc == 0 && util_failed(r)) {
+		cr = json_string_value(json_object_get(r, "commandResult"));
+		if (missing_ok && strstr(cr, "No such file") != NULL)
+			rc = 0;
+		else
+			rc = err_set(e, strstr(cr, "No such file") != NULL ? LB_ENOTFOUND : LB_ERR,
+			    "%s (%s): %s %s: %.300s", ic->name, ic->url, cmd, args, cr);
+	}
+	json_decref(body);
+	json_decref(r);
 	free(path);
 	return rc;
 }
@@ -361,17 +441,107 @@ void
 icontrol_unlink_upload(struct icontrol *ic, const char *name)
 {
 	struct err e = {0};
-	json_t *body;
 	char *arg;
 
 	if ((arg = xasprintf(ICONTROL_UPLOAD_DIR "/%s", name)) == NULL)
 		return;
-	body = json_pack("{s:s, s:s}", "command", "run", "utilCmdArgs", arg);
-	if (body == NULL || icontrol_call(ic, "POST", "/mgmt/tm/util/unix-rm", body, NULL,
-	    arg, NULL, NULL, &e) != 0)
+	if (icontrol_util(ic, "unix-rm", arg, true, &e) != 0)
 		log_warn("%s: could not remove uploaded %s: %s", ic->name, arg, e.msg);
-	json_decref(body);
 	free(arg);
+}
+
+/* "start-end/total" of a download answer; -1 when absent or malformed. */
+static int
+parse_range(const char *v, size_t *start, size_t *end, size_t *total)
+{
+	unsigned long long a, b, t;
+	int n = 0;
+
+	if (v == NULL)
+		return -1;
+	if (strncmp(v, "bytes ", 6) == 0)
+		v += 6;
+	if (sscanf(v, "%llu-%llu/%llu%n", &a, &b, &t, &n) != 3 || v[n] != '\0' || b < a ||
+	    b >= t)
+		return -1;
+	*start = (size_t)a;
+	*end = (size_t)b;
+	*total = (size_t)t;
+	return 0;
+}
+
+int
+icontrol_download(struct icontrol *ic, const char *name, size_t max, char **data,
+    size_t *len, struct err *e)
+{
+	struct http_resp r = {0};
+	char range[64], msg[512], *esc, *path, *buf = NULL, *nb;
+	size_t have = 0, total = 0, s, x;
+	bool relogged = false;
+	int rc = 0;
+
+	*data = NULL;
+	*len = 0;
+	if ((esc = http_escape(name)) == NULL)
+		return err_set(e, LB_ERR, "%s: out of memory", ic->name);
+	path = xasprintf("/mgmt/shared/file-transfer/bulk/%s", esc);
+	free(esc);
+	if (path == NULL)
+		return err_set(e, LB_ERR, "%s: out of memory", ic->name);
+	for (;;) {
+		/* ask for the next chunk; the total is unknown (0) until the first
+		 * answer says it, as F5's own download helper does */
+		snprintf(range, sizeof(range), "%zu-%zu/%zu", have, have + ICONTROL_CHUNK - 1, total);
+		if ((rc = send_raw(ic, "GET", path, NULL, 0, NULL, NULL, range, &r, e)) != 0)
+			break;
+		if (!relogged && token_refused(&r)) {
+			http_resp_free(&r);
+			if ((rc = relogin(ic, path, &relogged, e)) != 0)
+				break;
+			continue;
+		}
+		if (r.status < 200 || r.status > 299) {
+			if (icontrol_parse_error(r.body, r.body_len, msg, sizeof(msg)) != 0)
+				snprintf(msg, sizeof(msg), "no message");
+			rc = err_set(e, status_code(r.status), "%s (%s): download %s: %s (HTTP %ld)",
+			    ic->name, ic->url, name, msg, r.status);
+			break;
+		}
+		if (parse_range(http_resp_header(&r, "content-range"), &s, &x, &total) != 0) {
+			/* no range: the whole file in one answer */
+			s = have;
+			total = have + r.body_len;
+		} else if (s != have || x - s + 1 != r.body_len) {
+			rc = err_set(e, LB_ERR, "%s (%s): download %s: answer range %zu-%zu does not "
+			    "follow the %zu bytes received", ic->name, ic->url, name, s, x, have);
+			break;
+		}
+		if (total > max || r.body_len == 0) {
+			rc = err_set(e, LB_ERR, "%s (%s): download %s: %zu bytes (limit %zu)",
+			    ic->name, ic->url, name, total, max);
+			break;
+		}
+		if ((nb = realloc(buf, have + r.body_len + 1)) == NULL) {
+			rc = err_set(e, LB_ERR, "%s: out of memory", ic->name);
+			break;
+		}
+		buf = nb;
+		memcpy(buf + have, r.body, r.body_len);
+		have += r.body_len;
+		buf[have] = '\0';
+		http_resp_free(&r);
+		if (have >= total)
+			break;
+	}
+	http_resp_free(&r);
+	free(path);
+	if (rc != 0) {
+		free(buf);
+		return rc;
+	}
+	*data = buf;
+	*len = have;
+	return 0;
 }
 
 /* --- pure helpers --- */

@@ -1,7 +1,8 @@
 /* iControl REST transport for F5 BIG-IP: a token session (loginProviderName
  * tmos) on one unit, requests under /mgmt/ with the mcpd / REST-framework
  * error envelopes turned into err messages, one re-login and replay when
- * the token expired (401), file uploads in Content-Range chunks, and the
+ * the token expired (401 naming the token, on any request: calls, uploads,
+ * downloads), file uploads and bulk downloads in Content-Range chunks, and the
  * pure helpers the driver needs. The certificate logic is in bigip.c. */
 #ifndef LB_ICONTROL_H
 #define LB_ICONTROL_H
@@ -16,6 +17,8 @@
 /* The upload worker refuses bodies over 1 MiB; stay well below. */
 #define ICONTROL_CHUNK (512u * 1024)
 #define ICONTROL_UPLOAD_DIR "/var/config/rest/downloads"
+/* What /mgmt/shared/file-transfer/bulk/<name> serves. */
+#define ICONTROL_BULK_DIR "/var/config/rest/bulk"
 
 struct icontrol;
 
@@ -48,6 +51,16 @@ int icontrol_upload(struct icontrol *ic, const char *name, const void *data,
     size_t len, struct err *e);
 /* Removes ICONTROL_UPLOAD_DIR/<name> (util/unix-rm); best effort, logs. */
 void icontrol_unlink_upload(struct icontrol *ic, const char *name);
+/* POST /mgmt/tm/util/<cmd> (unix-mv, unix-rm) with args. These answer 200
+ * and report failure in commandResult; that becomes LB_ENOTFOUND (no such
+ * file; 0 when missing_ok) or LB_ERR naming the command and its output. */
+int icontrol_util(struct icontrol *ic, const char *cmd, const char *args, bool missing_ok,
+    struct err *e);
+/* GET /mgmt/shared/file-transfer/bulk/<name> (the file
+ * ICONTROL_BULK_DIR/<name>) in Content-Range chunks; refuses more than max
+ * bytes. *data (NUL-terminated, caller frees) and *len on success. */
+int icontrol_download(struct icontrol *ic, const char *name, size_t max, char **data,
+    size_t *len, struct err *e);
 
 /* --- pure helpers (unit tested) --- */
 

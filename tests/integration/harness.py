@@ -319,9 +319,12 @@ def check_citrix_settled(adc):
 
 class BigipSim(Sim):
     def __init__(self, workdir, virtuals=("vs1", "vs2"), pair=True, http_virtuals=(),
-                 password="admin-Pa55", device_group=None, partition=None, http_ports=None):
+                 password="admin-Pa55", device_group=None, partition=None, http_ports=None,
+                 allow_bash=False):
         self.user, self.password = "admin", password
         args = ["--user", self.user, "--password", password]
+        if allow_bash:
+            args.append("--allow-bash")
         if pair:
             args.append("--pair")
         for v in virtuals:
@@ -343,6 +346,18 @@ class BigipSim(Sim):
         import base64
         tok = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
         return {"Authorization": "Basic " + tok}
+
+    def check_settled(self, unit=0):
+        """The end state every run that changed the unit must leave: running
+        configuration saved, the pair In Sync, no CSR copy in the bulk
+        directory, and no moment where a serving virtual served nothing."""
+        st = self.ctl("/_sim/state", unit=unit)
+        check(not st["unsaved"], "the running configuration is saved")
+        check(st["sync_status"] in ("In Sync", "Standalone"), "the pair is in sync",
+              st["sync_status"])
+        check(not any(st["bulk"]), "no file is left in the bulk directory", st["bulk"])
+        check(st["gaps"] == [], "no virtual was left without a certificate", st["gaps"])
+        return st
 
 
 class ScmSim(Sim):

@@ -25,8 +25,9 @@ PW = "adm1n-pw-sim"
 PASS = "Zk3-very-long-test-passphrase-0123456789"
 
 
-def openssl(*args, env=None):
-    return subprocess.run(["openssl", *args], check=True, capture_output=True, env=env).stdout
+def openssl(*args, env=None, input=None):
+    return subprocess.run(["openssl", *args], check=True, capture_output=True, env=env,
+                          input=input).stdout
 
 
 class Api:
@@ -54,6 +55,18 @@ class Api:
         except urllib.error.HTTPError as ex:
             txt = ex.read()
             return ex.code, json.loads(txt) if txt else None
+
+    def get_raw(self, path, headers=None):
+        h = dict(headers or {}, **{"X-F5-Auth-Token": self.token})
+        req = urllib.request.Request(self.url + path, method="GET", headers=h)
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
+                return r.status, r.read(), dict(r.headers)
+        except urllib.error.HTTPError as ex:
+            return ex.code, ex.read(), dict(ex.headers)
+
+    def util(self, cmd, args):
+        return self.call("POST", "/mgmt/tm/util/" + cmd, {"command": "run", "utilCmdArgs": args})
 
     def login(self, pw=PW):
         st, b = self.call("POST", "/mgmt/shared/authn/login",
@@ -123,10 +136,12 @@ class BigipSimTest(unittest.TestCase):
         with open(crt, "rb") as f:
             return f.read()
 
-    def key_and_csr(self, name, ktype="rsa"):
+    def key_and_csr(self, name, ktype="rsa", san_field="subjectAlternativeName"):
+        """Key + CSR on the box, the CSR read without the advanced shell:
+        unix-mv to the bulk directory, GET it, unix-rm (F5's bigip_ssl_csr)."""
         body = {"name": name + ".key", "partition": "Common", "securityType": "password",
                 "passphrase": PASS, "commonName": name + ".example.com",
-                "subject-alternative-name": "DNS:%s.example.com" % name,
+                san_field: "DNS:%s.example.com" % name,
                 "options": [{"gen-csr": name}]}
         if ktype == "rsa":
             body.update(keyType="rsa-private", keySize="2048")
@@ -134,10 +149,18 @@ class BigipSimTest(unittest.TestCase):
             body.update(keyType="ec-private", curveName="secp384r1")
         st, b = self.api.call("POST", "/mgmt/tm/sys/crypto/key", body)
         self.assertEqual(st, 200, b)
-        st, b = self.api.call("POST", "/mgmt/tm/util/bash", {
-            "command": "run", "utilCmdArgs": "-c 'tmsh list sys crypto csr /Common/%s'" % name})
-        self.assertEqual(st, 200, b)
-        res = b["commandResult"]
+        st, b = self.api.util("unix-mv", "/config/ssl/ssl.csr/%s /var/config/rest/bulk/%s"
+                              % (name, name))
+        self.assertEqual((st, b.get("commandResult")), (200, None), b)
+        st, raw, hdr = self.api.get_raw("/mgmt/shared/file-transfer/bulk/" + name,
+                                        {"Content-Range": "0-524287/0"})
+        self.assertEqual(st, 200, raw)
+        self.assertRegex(hdr["Content-Range"], r"^0-%d/%d$" % (len(raw) - 1, len(raw)))
+        st, b = self.api.util("unix-rm", "/var/config/rest/bulk/" + name)
+        self.assertEqual((st, b.get("commandResult")), (200, None), b)
+        res = raw.decode()
+        self.assertIn("DNS:%s.example.com" % name, openssl("req", "-noout", "-text", input=raw)
+                      .decode())
         return res[res.index("-----BEGIN CERTIFICATE REQUEST-----"):]
 
     def install_cert(self, name, pem):
@@ -225,6 +248,74 @@ class BigipSimTest(unittest.TestCase):
         st, _ = self.api.call("POST", "/mgmt/tm/util/unix-rm",
                               {"command": "run", "utilCmdArgs": "/var/config/rest/downloads/cr.bin"})
         self.assertEqual(st, 200)
+
+    def test_hardened_unit(self):
+        """No advanced shell; the CSR and bulk files; ssl-cert properties;
+        unsaved and sync state; a virtual left without a certificate."""
+        st, b = self.api.util("bash", "-c 'tmsh list sys crypto csr /Common/x'")
+        self.assertEqual(st, 401, b)
+        self.assertIn("resource=/mgmt/tm/util/bash", b["message"])
+        st, b = self.api.util("unix-mv", "/config/ssl/ssl.csr/nothing /var/config/rest/bulk/n")
+        self.assertIn("No such file", b["commandResult"])
+        st, b = self.api.util("unix-mv", "/config/ssl/ssl.csr/nothing /etc/passwd")
+        self.assertIn("Permission denied", b["commandResult"])
+        st, b = self.api.util("unix-rm", "/etc/passwd")
+        self.assertEqual(st, 400, b)
+        st, raw, _ = self.api.get_raw("/mgmt/shared/file-transfer/bulk/nothing")
+        self.assertEqual(st, 404, raw)
+        self.assertEqual(self.api.call("POST", "/mgmt/tm/sys/config", {"command": "save"})[0], 200)
+        self.assertFalse(self.state()["unsaved"])
+        # the tmsh spelling of the SAN is accepted too (unverified which one REST wants)
+        csr = self.key_and_csr("gamma", san_field="subject-alternative-name")
+        st0 = self.state()
+        self.assertTrue(st0["unsaved"])
+        self.assertEqual(st0["sync_status"], "Changes Pending")
+        self.assertEqual(st0["bulk"], [[], []])
+        b = self.install_cert("gamma", self.sign(csr, "gamma"))
+        self.assertRegex(b["cachePath"], r"^/config/filestore/files_d/Common_d/certificate_d/")
+        self.assertRegex(b["serialNumber"], r"^[0-9a-f]+$")
+        self.assertIsInstance(b["expirationDate"], int)
+        self.assertGreater(b["expirationDate"], time.time() + 9 * 86400)
+        self.assertEqual(b["subjectAlternativeName"], "DNS:gamma.example.com")
+        self.assertRegex(b["fingerprint"], r"^SHA256/([0-9A-F]{2}:){31}[0-9A-F]{2}$")
+        self.assertEqual((b["keyType"], b["certificateKeySize"], b["certificateKeyCurveName"]),
+                         ("rsa-public", 2048, "none"))
+        self.assertIn("CN=gamma.example.com", b["subject"])
+        # a create followed by a delete nets to no change
+        self.api.call("POST", "/mgmt/tm/sys/config", {"command": "save"})
+        self.assertFalse(self.state()["unsaved"])
+        st, _ = self.api.call("POST", "/mgmt/tm/ltm/data-group/internal",
+                              {"name": "tmp_dg", "type": "string"})
+        self.assertEqual(st, 200)
+        self.assertTrue(self.state()["unsaved"])
+        self.api.call("DELETE", "/mgmt/tm/ltm/data-group/internal/~Common~tmp_dg")
+        self.assertFalse(self.state()["unsaved"])
+        st, _ = self.api.call("POST", "/mgmt/tm/cm", {"command": "run",
+                                                      "utilCmdArgs": "config-sync to-group dg-failover"})
+        self.assertEqual(st, 200)
+        time.sleep(0.5)
+        self.assertEqual(self.state()["sync_status"], "In Sync")
+        # serve gamma on vs2, then detach it: one gap
+        ckc = [{"name": "g0", "cert": "/Common/gamma.crt", "key": "/Common/gamma.key",
+                "passphrase": PASS}]
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/profile/client-ssl", {
+            "name": "p_gamma", "defaultsFrom": "/Common/clientssl", "certKeyChain": ckc})
+        self.assertEqual(st, 200, b)
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/virtual/~Common~vs2/profiles",
+                              {"name": "/Common/p_gamma", "context": "clientside"})
+        self.assertEqual(st, 200, b)
+        self.assertEqual(self.state()["gaps"], [])
+        st, b = self.api.call("DELETE", "/mgmt/tm/ltm/virtual/~Common~vs2/profiles/~Common~p_gamma")
+        self.assertEqual(st, 200, b)
+        gaps = self.state()["gaps"]
+        self.assertEqual([g["virtual"] for g in gaps], ["/Common/vs2"])
+        self.api.call("DELETE", "/mgmt/tm/ltm/profile/client-ssl/~Common~p_gamma")
+
+    def state(self):
+        u = self.ready["units"][0]
+        req = urllib.request.Request(u["url"] + "/_sim/state")
+        with urllib.request.urlopen(req, context=self.api.ctx, timeout=10) as r:
+            return json.loads(r.read())
 
     def test_key_profile_tls(self):
         csr = self.key_and_csr("alpha")
