@@ -202,6 +202,7 @@ class Lab:
              "partition": "Common"}
         if peers and len(urls) > 1:
             d["peers"] = urls[1:]
+            d["sync_group"] = sim.ready["device_group"]
         d.update(extra)
         self.devices[name] = d
         self.creds[name] = {"username": sim.user, "password": sim.password}

@@ -38,6 +38,7 @@ def scenario(w):
         keys = [k for k in big.ctl("/_sim/state")["key"] if k.startswith("/Common/b_")]
         check(len(keys) == 1, "old BIG-IP keys were retired", keys)
         check_citrix_settled(adc)
+        big.check_settled()
     finally:
         big.stop()
         adc.stop()

@@ -148,6 +148,7 @@ def scenario(w):
         www_ckc = state["clientssl"]["/Common/www_clientssl"]["certKeyChain"]
         check(len(www_ckc) == 1 and www_ckc[0]["key"] in state["key"],
               "the www profile holds one cert-key-chain with the new key", www_ckc)
+        big.check_settled()
     finally:
         big.stop()
         peb.stop()

@@ -26,6 +26,7 @@ def scenario(w):
         lab.add_bigip("bigip1", big, peers=False, url=big.url(1))
         d = lab.devices["bigip1"]
         d["peers"] = [big.url(0)]
+        d["sync_group"] = big.ready["device_group"]
         d["tls"] = {"ca_file": bundle}
         lab.add_acme("acme", peb, eab=EAB)
         lab.write_config()
@@ -60,6 +61,7 @@ def scenario(w):
         check(p.returncode == 0 and p.stdout.strip().endswith(
             "0 enrolled, 0 renewed, 1 unchanged, 0 failed"), "the next run has nothing to do",
             p.stdout)
+        big.check_settled()
     finally:
         big.stop()
         peb.stop()

@@ -168,6 +168,7 @@ def scenario(w):
         p = lab.run("run")
         check(p.stdout.strip().endswith("0 enrolled, 0 renewed, 1 unchanged, 0 failed"),
               "and the run after that has nothing to do", p.stdout)
+        big.check_settled()
     finally:
         big.stop()
         peb.stop()

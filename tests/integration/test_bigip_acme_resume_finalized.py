@@ -130,6 +130,7 @@ def scenario(w):
             db.close()
         check(ca_ref != order, "it came from the new order")
         check(state["standby_writes"] == [], "the standby got no write")
+        big.check_settled()
     finally:
         big.stop()
         peb.stop()

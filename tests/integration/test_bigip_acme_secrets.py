@@ -73,6 +73,7 @@ def scenario(w):
         check(n > 10, f"{n} files searched (state, simulator, Pebble, config)")
         st = os.stat(lab.state)
         check(st.st_mode & 0o077 == 0, "the state directory is private (0700)")
+        big.check_settled()
     finally:
         big.stop()
         peb.stop()

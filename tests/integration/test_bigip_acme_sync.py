@@ -67,6 +67,8 @@ def scenario(w):
         check(not [r for r in big.ctl("/_sim/requests")[n0:] if r["path"] == "/mgmt/tm/cm"],
               "and starts no config-sync")
 
+        big.check_settled()
+
         big.ctl("/_sim/sync", {"seconds": 0.1})
         p = lab.run("run", "bad")
         check(p.returncode == 1 and "1 failed" in p.stdout,
@@ -74,6 +76,10 @@ def scenario(w):
         check("dg-nonexistent" in p.stderr, "the error names the device group", p.stderr[-2000:])
         check(served_cert(big.port("vs2"), "bad.example.com") is not None,
               "the certificate was put in service before the sync failed")
+        st = big.ctl("/_sim/state")
+        check(not st["unsaved"] and st["gaps"] == [] and st["sync_status"] == "Changes Pending",
+              "saved, and left Changes Pending only because the group is unknown",
+              st["unsaved"], st["gaps"], st["sync_status"])
     finally:
         big.stop()
         peb.stop()

@@ -83,6 +83,7 @@ def scenario(w):
             check(rules_of(big, "vs_http_other") == [KEEP],
                   "vs_http_other keeps exactly its own rule", rules_of(big, "vs_http_other"))
             check(lab.status()["bad"]["last_result"] == "failed", "status shows the failure")
+        big.check_settled()
     finally:
         big.stop()
 

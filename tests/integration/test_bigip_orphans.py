@@ -51,6 +51,7 @@ def scenario(w):
                   "no CSR of the dead key is left", st.get("csr"))
             check(serial_of(served_cert(big.port("vs1"))) == lab.status()["web"]["serial"],
                   "vs1 serves the new certificate")
+        big.check_settled()
     finally:
         big.stop()
 

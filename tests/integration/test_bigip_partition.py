@@ -34,6 +34,7 @@ def scenario(w):
               p.stdout, p.stderr[-2000:])
         check(serial_of(served_cert(big.port("vs1"))) == lab.status()["shop"]["serial"],
               "vs1 serves the renewed certificate")
+        big.check_settled()
     finally:
         big.stop()
         scm.stop()

@@ -27,6 +27,7 @@ def scenario(w):
         check(serial_of(served_cert(big.port("vs1"))) == lab.status()["web"]["serial"],
               "vs1 serves the new certificate")
         check(big.ctl("/_sim/state")["tokens"] == 0, "the token was deleted at the end")
+        big.check_settled()
     finally:
         big.stop()
         scm.stop()

@@ -65,6 +65,7 @@ def scenario(w):
         w2 = writes(big.ctl("/_sim/requests"))
         check(w2 == [], "second run sent no write to the BIG-IP", w2)
         check(scm.ctl("/_sim/requests") == [], "second run sent nothing to SCM")
+        big.check_settled()
     finally:
         big.stop()
         scm.stop()

@@ -46,6 +46,7 @@ def scenario(w):
             check(w1 == [], "nothing was written to the standby", w1)
         check(scm.ctl("/_sim/requests") == [], "the CA was not asked")
         check_citrix_settled(adc)
+        big.check_settled()
     finally:
         big.stop()
         adc.stop()

@@ -63,6 +63,11 @@ def big_unmanaged(big, d, name, days):
         "command": "install", "name": name + ".crt",
         "from-local-file": f"/var/config/rest/downloads/{name}.pem"})
     check(rc == 200, f"BIG-IP: unmanaged ssl-cert {name}.crt installed", body)
+    big.ctl("/_sim/sync", {"seconds": 0})
+    check(big.api("POST", "/mgmt/tm/sys/config", {"command": "save"})[0] == 200 and
+          big.api("POST", "/mgmt/tm/cm", {"command": "run", "utilCmdArgs":
+                                          "config-sync to-group " + big.ready["device_group"]})[0]
+          == 200, "BIG-IP: and saved and synced")
 
 
 def gets(sim):
@@ -154,6 +159,7 @@ def scenario(w):
               f"GETs do not grow with certificates (ADC {g_adc}, BIG-IP {g_big})",
               gets(adc), gets(big))
         check_citrix_settled(adc)
+        big.check_settled()
     finally:
         adc.stop()
         big.stop()

@@ -28,6 +28,8 @@ def scenario(w):
         st, body = big.api("POST", "/mgmt/tm/ltm/virtual/~Common~vs1/profiles",
                            {"name": "/Common/admin_clientssl", "context": "clientside"})
         check(st == 200, "and attached to vs1", body)
+        check(big.api("POST", "/mgmt/tm/sys/config", {"command": "save"})[0] == 200,
+              "and saved")
 
         lab = Lab(w)
         lab.add_bigip("big", big)
@@ -64,6 +66,7 @@ def scenario(w):
         check("/Common/admin_clientssl" in names, "the administrator's profile is still attached",
               names)
         check_citrix_settled(adc)
+        big.check_settled()
     finally:
         big.stop()
         adc.stop()

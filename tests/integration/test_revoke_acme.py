@@ -87,6 +87,7 @@ def scenario(w):
             check(serial_of(served_cert(big.port("vs_solo"), "solo.lbcert.test")) == new and
                   new != st["solo"]["serial"], "vs_solo serves the replacement")
             check(pebble.cert_status(new)["Status"] == "Valid", "the replacement is valid")
+        big.check_settled()
     finally:
         big.stop()
 

@@ -58,6 +58,7 @@ def scenario(w):
             p = lab.run("plan", "www")
             check(p.returncode == 0 and "serial %s was revoked" % serial in p.stdout,
                   "plan: www is due because it was revoked", p.stdout, p.stderr[-2000:])
+        big.check_settled()
     finally:
         big.stop()
 

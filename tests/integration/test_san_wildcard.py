@@ -80,6 +80,7 @@ def scenario(w):
                   p.stderr[-800:])
             check(adc.ctl("/_sim/requests") == [], "nothing was contacted")
         check_citrix_settled(adc)
+        big.check_settled()
     finally:
         adc.stop()
         big.stop()
