@@ -24,7 +24,8 @@ def scenario(w):
         lab.add_citrix("adc", adc)
         lab.add_scm("scm", scm)
         # url: the standby / secondary; peers: a unit that does not answer
-        lab.devices["big"].update({"url": big.url(1), "peers": [closed_url()],
+        big_dead = closed_url()
+        lab.devices["big"].update({"url": big.url(1), "peers": [big_dead],
                                    "tls": {"ca_file": big.units[1]["ca_file"]}})
         lab.devices["adc"].update({"url": adc.url(1), "peers": [closed_url()],
                                    "tls": {"ca_file": adc.units[1]["ca_file"]}})
@@ -39,6 +40,9 @@ def scenario(w):
         check("no ACTIVE unit reachable" in p.stdout and
               "the HA primary could not be reached" in p.stdout,
               "each device says its active unit is out of reach", p.stdout)
+        line = [x for x in p.stdout.splitlines() if "no ACTIVE unit reachable" in x]
+        check(line and big_dead in line[0] and "connect" in line[0],
+              "the BIG-IP message keeps the cause: which unit failed and how", line)
         for sim in (big, adc):
             w1 = [r for r in sim.ctl("/_sim/requests", unit=1) if r.get("write")
                   and "login" not in r["path"] and "logout" not in r["path"]
