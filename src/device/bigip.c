@@ -1481,6 +1481,9 @@ bigip_http01_publish(struct device *d, const struct cfg_profile *p, const char *
 
 	if (p->challenge_vserver == NULL)
 		return err_set(e, LB_ERR, "profile %s: http-01 needs challenge_vserver", p->name);
+	if (!icontrol_b64url_ok(token, false) || !icontrol_b64url_ok(keyauth, true))
+		return err_set(e, LB_ERR, "%s: http-01: the CA's token or key authorization has "
+		    "characters outside base64url", dname(d));
 	acme_names(d, p, &dg, &rule);
 	text = dg != NULL ? xasprintf(
 	    "when HTTP_REQUEST priority 2 {\n"
@@ -1544,6 +1547,9 @@ bigip_http01_withdraw(struct device *d, const struct cfg_profile *p, const char 
 
 	if (p->challenge_vserver == NULL)
 		return 0;
+	if (!icontrol_b64url_ok(token, false))
+		return err_set(e, LB_ERR, "%s: http-01: token has characters outside base64url",
+		    dname(d));
 	acme_names(d, p, &dg, &rule);
 	if (dg == NULL || rule == NULL) {
 		rc = err_set(e, LB_ERR, "%s: out of memory", dname(d));

@@ -450,9 +450,8 @@ icontrol_unlink_upload(struct icontrol *ic, const char *name)
 	free(arg);
 }
 
-/* "start-end/total" of a download answer; -1 when absent or malformed. */
-static int
-parse_range(const char *v, size_t *start, size_t *end, size_t *total)
+int
+icontrol_parse_range(const char *v, size_t *start, size_t *end, size_t *total)
 {
 	unsigned long long a, b, t;
 	int n = 0;
@@ -507,7 +506,7 @@ icontrol_download(struct icontrol *ic, const char *name, size_t max, char **data
 			    ic->name, ic->url, name, msg, r.status);
 			break;
 		}
-		if (parse_range(http_resp_header(&r, "content-range"), &s, &x, &total) != 0) {
+		if (icontrol_parse_range(http_resp_header(&r, "content-range"), &s, &x, &total) != 0) {
 			/* no range: the whole file in one answer */
 			s = have;
 			total = have + r.body_len;
@@ -704,4 +703,18 @@ icontrol_passphrase_encode(const unsigned char *raw, size_t n)
 			out[i] = '_';
 	}
 	return out;
+}
+
+bool
+icontrol_b64url_ok(const char *s, bool dot)
+{
+	size_t n = 0;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	for (; *s != '\0'; s++, n++)
+		if (n >= 512 || (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
+		    !(dot && *s == '.')))
+			return false;
+	return true;
 }

@@ -81,9 +81,17 @@ char *icontrol_extract_pem(const char *text, const char *label);
 /* "start-end/total" for a chunk (end inclusive). -1 when it does not fit
  * or the chunk is empty. */
 int icontrol_content_range(size_t off, size_t n, size_t total, char *buf, size_t len);
+/* A download answer's Content-Range "start-end/total" (a "bytes " prefix
+ * allowed, end inclusive, end < total); -1 when absent or malformed. */
+int icontrol_parse_range(const char *v, size_t *start, size_t *end, size_t *total);
 /* Object-name-safe form of s: '*' → "wildcard", anything outside
  * [A-Za-z0-9._-] → '_'. Caller frees. */
 char *icontrol_safe_name(const char *s);
+/* Whether s is a non-empty base64url string of at most 512 characters
+ * (with '.' also allowed when dot: an ACME key authorization). What an
+ * ACME CA sends as an http-01 token is checked with it before it reaches
+ * an iRule, a data group or a URL. */
+bool icontrol_b64url_ok(const char *s, bool dot);
 /* Printable passphrase from raw random bytes (base64url, no padding).
  * Caller frees with secret_free(). */
 char *icontrol_passphrase_encode(const unsigned char *raw, size_t n);

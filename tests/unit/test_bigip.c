@@ -155,6 +155,43 @@ passphrases(void **state)
 	free(p);
 }
 
+static void
+b64url_tokens(void **state)
+{
+	(void)state;
+	assert_true(icontrol_b64url_ok("LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0", false));
+	assert_true(icontrol_b64url_ok("abc-_09.xyz", true));
+	assert_false(icontrol_b64url_ok("abc.xyz", false));
+	assert_false(icontrol_b64url_ok("", false));
+	assert_false(icontrol_b64url_ok(NULL, false));
+	/* what would reach an iRule or a data group unescaped */
+	assert_false(icontrol_b64url_ok("a\"] ; exec", false));
+	assert_false(icontrol_b64url_ok("a/../b", false));
+	assert_false(icontrol_b64url_ok("a b", false));
+	assert_false(icontrol_b64url_ok("a=", false));
+	char big[600];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_false(icontrol_b64url_ok(big, false));
+}
+
+static void
+download_ranges(void **state)
+{
+	size_t s, e, t;
+
+	(void)state;
+	assert_int_equal(icontrol_parse_range("0-1023/1024", &s, &e, &t), 0);
+	assert_true(s == 0 && e == 1023 && t == 1024);
+	assert_int_equal(icontrol_parse_range("bytes 512-515/516", &s, &e, &t), 0);
+	assert_true(s == 512 && e == 515 && t == 516);
+	assert_int_equal(icontrol_parse_range(NULL, &s, &e, &t), -1);
+	assert_int_equal(icontrol_parse_range("0-1024/1024", &s, &e, &t), -1); /* end < total */
+	assert_int_equal(icontrol_parse_range("5-4/10", &s, &e, &t), -1);
+	assert_int_equal(icontrol_parse_range("0-9/10x", &s, &e, &t), -1);
+	assert_int_equal(icontrol_parse_range("0-9", &s, &e, &t), -1);
+}
+
 int
 main(void)
 {
@@ -167,6 +204,8 @@ main(void)
 		cmocka_unit_test(content_ranges),
 		cmocka_unit_test(safe_names),
 		cmocka_unit_test(passphrases),
+		cmocka_unit_test(b64url_tokens),
+		cmocka_unit_test(download_ranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
