@@ -124,6 +124,14 @@ class ApiError(Exception):
                 "apiError": self.api}
 
 
+def masked(secret):
+    """The encrypted form a GET shows for a stored passphrase ("$M$...").
+    Sent back unchanged (a client that PATCHes a whole certKeyChain it has
+    read) it stands for the stored one, as in a saved configuration."""
+    return "$M$" + base64.b64encode(hashlib.sha256(b"sim-master-key" + secret.encode())
+                                    .digest()[:12]).decode()
+
+
 def not_found(what, fp):
     return ApiError(404, "01020036:3: The requested %s (%s) was not found." % (what, fp))
 
@@ -540,7 +548,7 @@ class Sim:
             for e in obj.get("certKeyChain", []):
                 i = {k: v for k, v in e.items() if not k.startswith("_")}
                 if e.get("_passphrase"):
-                    i["passphrase"] = "$M$" + base64.b64encode(os.urandom(9)).decode()
+                    i["passphrase"] = masked(e["_passphrase"])
                 ckc.append(i)
             out["certKeyChain"] = ckc
             out["inheritCertkeychain"] = "false" if obj.get("certKeyChain") else "true"
@@ -849,9 +857,10 @@ class Api:
         raise ApiError(400, "01070734:3: a CSR cannot be modified")
 
     # ---- profiles ------------------------------------------------------------
-    def parse_ckc(self, fp, lst):
+    def parse_ckc(self, fp, lst, old=()):
         if not isinstance(lst, list):
             raise ApiError(400, "certKeyChain must be an array", api=1)
+        stored = {masked(e["_passphrase"]): e["_passphrase"] for e in old if e.get("_passphrase")}
         out = []
         for e in lst:
             check_props(e, CKC_PROPS, "/ltm/profile/client-ssl/%s/certKeyChain" % fp)
@@ -862,7 +871,7 @@ class Api:
             ch = e.get("chain")
             i["chain"] = to_fullpath(ch, None, "Common") if ch and ch != "none" else "none"
             if e.get("passphrase"):
-                i["_passphrase"] = e["passphrase"]
+                i["_passphrase"] = stored.get(e["passphrase"], e["passphrase"])
             out.append(i)
         return out
 
@@ -872,7 +881,7 @@ class Api:
             raise ApiError(400, "01b4002a:3: Client SSL profile (%s):cert-key-chain and profile "
                            "cert/key/chain/passphrase options cannot be specified together." % fp)
         if "certKeyChain" in b:
-            obj["certKeyChain"] = self.parse_ckc(fp, b["certKeyChain"])
+            obj["certKeyChain"] = self.parse_ckc(fp, b["certKeyChain"], obj.get("certKeyChain", []))
         elif legacy:
             e = {"name": split_fp(fp)[1] + "_0", "cert": b.get("cert"), "key": b.get("key"),
                  "chain": b.get("chain", "none")}

@@ -194,6 +194,62 @@ key_base(const char *key_ref)
 	return strndup(key_ref, n - 4);
 }
 
+/* Length of the engine's object tag at s ("20261201130000-a1f3": UTC
+ * time, '-', random hex), 0 when s does not start with one. */
+static size_t
+tag_len(const char *s)
+{
+	size_t n = 0;
+
+	while (n < 14 && s[n] >= '0' && s[n] <= '9')
+		n++;
+	if (n != 14 || s[n++] != '-')
+		return 0;
+	if (strspn(s + n, "0123456789abcdef") == 0)
+		return 0;
+	return n + strspn(s + n, "0123456789abcdef");
+}
+
+/* Whether fp is an object lbcert names for p: "/P/<object>_<tag>" plus
+ * one of the suffixes it uses (NULL: any of ".key", ".crt", "_chain.crt"
+ * and none, the CSR). */
+static bool
+name_ours_as(struct device *d, const struct cfg_profile *p, const char *fp,
+    const char *suffix)
+{
+	static const char *const any[] = { "", ".key", ".crt", "_chain.crt" };
+	char *obj = icontrol_safe_name(p->object_name), *prefix;
+	bool ours = false;
+	size_t n, t;
+
+	prefix = obj != NULL ? xasprintf("/%s/%s_", d->part, obj) : NULL;
+	if (prefix != NULL && fp != NULL && strncmp(fp, prefix, (n = strlen(prefix))) == 0 &&
+	    (t = tag_len(fp + n)) > 0) {
+		for (size_t i = 0; i < sizeof(any) / sizeof(any[0]); i++)
+			if (strcmp(fp + n + t, suffix != NULL ? suffix : any[i]) == 0)
+				ours = true;
+	}
+	free(obj);
+	free(prefix);
+	return ours;
+}
+
+static bool
+name_ours(struct device *d, const struct cfg_profile *p, const char *fp)
+{
+	return name_ours_as(d, p, fp, NULL);
+}
+
+/* Whether a cert-key-chain entry is one lbcert made for p (its key is
+ * "/P/<object>_<tag>.key"). Anything else in the profile (an
+ * administrator's entry for another key type) is not lbcert's to replace
+ * or delete. */
+static bool
+entry_ours(struct device *d, const struct cfg_profile *p, json_t *entry)
+{
+	return name_ours_as(d, p, jstr(entry, "key"), ".key");
+}
+
 static struct passkey *
 find_key(struct device *d, const char *ref)
 {
@@ -836,11 +892,29 @@ static int
 swap_chain(struct device *d, const struct cfg_profile *p, const char *prof_fp, json_t *ckc,
     struct err *e)
 {
-	json_t *t = NULL, *b = NULL, *commit = NULL;
+	json_t *t = NULL, *b = NULL, *commit = NULL, *cur = NULL, *list = NULL, *x;
 	char coord[32], *path = NULL, *tpath = NULL;
 	json_int_t tid = 0;
+	size_t i;
 	int rc;
 
+	/* PATCH certKeyChain replaces the whole list: keep every entry that is
+	 * not lbcert's, as the box shows it (a password key's passphrase comes
+	 * back in its encrypted form and is sent back as such). */
+	if ((rc = get_obj(d, "ltm/profile/client-ssl", prof_fp, NULL, &cur, e)) != 0)
+		goto out;
+	list = json_array();
+	json_array_foreach(json_object_get(cur, "certKeyChain"), i, x) {
+		json_t *keep;
+		if (entry_ours(d, p, x))
+			continue;
+		keep = json_deep_copy(x);
+		json_object_del(keep, "certReference");
+		json_object_del(keep, "keyReference");
+		json_object_del(keep, "chainReference");
+		json_array_append_new(list, keep);
+	}
+	json_array_append(list, ckc);
 	b = json_object();
 	rc = call(d, "POST", "/mgmt/tm/transaction", b, NULL, "transaction", &t, e);
 	json_decref(b);
@@ -852,7 +926,7 @@ swap_chain(struct device *d, const struct cfg_profile *p, const char *prof_fp, j
 		goto out;
 	}
 	snprintf(coord, sizeof(coord), "%lld", (long long)tid);
-	b = json_pack("{s:[O]}", "certKeyChain", ckc);
+	b = json_pack("{s:O}", "certKeyChain", list);
 	if (b == NULL) {
 		rc = err_set(e, LB_ERR, "%s: out of memory", dname(d));
 		goto out;
@@ -869,7 +943,9 @@ swap_chain(struct device *d, const struct cfg_profile *p, const char *prof_fp, j
 		err_prefix(e, "renewal of %s left unchanged", prof_fp);
 out:
 	json_decref(t);
-	json_decref(b);
+	decref_wiped(b);
+	decref_wiped(list);
+	decref_wiped(cur);
 	json_decref(commit);
 	free(path);
 	free(tpath);
@@ -1139,7 +1215,8 @@ bigip_cert_get(struct device *d, const struct cfg_profile *p, struct device_cert
     struct err *e)
 {
 	char pbuf[256], *prof_fp = NULL, *csr = NULL, ser[130];
-	json_t *prof = NULL, *entry, *c = NULL, *vs = NULL, *refs = NULL;
+	json_t *prof = NULL, *entry, *c = NULL, *vs = NULL, *refs = NULL, *x;
+	size_t i;
 	const char *cert, *key, *chain, *inherit;
 	int rc;
 
@@ -1149,13 +1226,19 @@ bigip_cert_get(struct device *d, const struct cfg_profile *p, struct device_cert
 		return err_set(e, LB_ERR, "%s: out of memory", dname(d));
 	if ((rc = get_obj(d, "ltm/profile/client-ssl", prof_fp, NULL, &prof, e)) != 0)
 		goto out;
-	entry = json_array_get(json_object_get(prof, "certKeyChain"), 0);
+	entry = NULL;
+	json_array_foreach(json_object_get(prof, "certKeyChain"), i, x) {
+		if (entry_ours(d, p, x)) {
+			entry = x;
+			break;
+		}
+	}
 	inherit = jstr(prof, "inheritCertkeychain");
 	cert = jstr(entry, "cert");
 	key = jstr(entry, "key");
 	chain = jstr(entry, "chain");
 	if (cert == NULL || (inherit != NULL && strcmp(inherit, "true") == 0)) {
-		rc = err_set(e, LB_ENOTFOUND, "%s: profile %s serves no certificate of its own",
+		rc = err_set(e, LB_ENOTFOUND, "%s: profile %s serves no certificate made by lbcert",
 		    dname(d), prof_fp);
 		goto out;
 	}
@@ -1275,7 +1358,8 @@ out:
 /* ---- retire / remove ------------------------------------------------------------- */
 
 static int
-delete_refs(struct device *d, json_t *refs, const char *keep_profile, struct err *e)
+delete_refs(struct device *d, const struct cfg_profile *p, json_t *refs,
+    const char *keep_profile, struct err *e)
 {
 	static const struct { const char *field, *coll; } order[] = {
 		{ "csr", "sys/crypto/csr" }, { "cert", "sys/file/ssl-cert" },
@@ -1307,6 +1391,11 @@ delete_refs(struct device *d, json_t *refs, const char *keep_profile, struct err
 		char quoted[600];
 		if (name == NULL)
 			continue;
+		if (!name_ours(d, p, name)) {
+			/* refs recorded by an older version, or edited by hand */
+			log_info("%s: keeping %s: not an object lbcert made", dname(d), name);
+			continue;
+		}
 		snprintf(quoted, sizeof(quoted), "\"%s\"", name);
 		if (in_use != NULL && strstr(in_use, quoted) != NULL)
 			continue;
@@ -1330,12 +1419,11 @@ bigip_retire(struct device *d, const struct cfg_profile *p, const char *refs,
 	json_t *r = json_loads(refs, 0, NULL);
 	int rc;
 
-	(void)p;
 	if (!json_is_object(r)) {
 		json_decref(r);
 		return err_set(e, LB_ERR, "%s: bad refs", dname(d));
 	}
-	rc = delete_refs(d, r, jstr(r, "profile"), e);
+	rc = delete_refs(d, p, r, jstr(r, "profile"), e);
 	json_decref(r);
 	return rc;
 }
@@ -1396,7 +1484,7 @@ bigip_remove(struct device *d, const struct cfg_profile *p, struct err *e)
 	if ((rc = del_obj(d, "ltm/profile/client-ssl", prof_fp, e)) != 0)
 		goto out;
 	if ((refs = json_loads(cur.refs, 0, NULL)) != NULL)
-		rc = delete_refs(d, refs, NULL, e);
+		rc = delete_refs(d, p, refs, NULL, e);
 out:
 	device_cert_free(&cur);
 	json_decref(vs);
