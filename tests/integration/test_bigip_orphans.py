@@ -22,6 +22,16 @@ def scenario(w):
             lab.write_config()
             lab.profile("web", device="b1", ca="acme", common_name="web.example.com",
                         vservers=[{"name": "vs1"}])
+            # the CSR's download fails: its bulk copy, the CSR and the key go
+            big.ctl("/_sim/fault", {"method": "GET", "path": "/mgmt/shared/file-transfer/bulk/",
+                                    "status": 404, "message": "injected bulk", "count": 1})
+            p = lab.run("run")
+            check(p.returncode == 1 and "injected bulk" in p.stdout, "the run fails reading the CSR",
+                  p.stdout, p.stderr[-2000:])
+            st = big.check_settled()
+            check([k for k in st["key"] if k.startswith("/Common/web_")] == [] and
+                  [c for c in st["csr"] if c.startswith("/Common/web_")] == [],
+                  "no key or CSR is left", st["key"], st["csr"])
             big.ctl("/_sim/fault", {"method": "POST", "path": "/mgmt/tm/ltm/profile/client-ssl",
                                     "status": 400, "message": "injected", "count": 1})
             p = lab.run("run")
