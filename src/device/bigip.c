@@ -225,9 +225,10 @@ name_ours_as(struct device *d, const struct cfg_profile *p, const char *fp,
 	prefix = obj != NULL ? xasprintf("/%s/%s_", d->part, obj) : NULL;
 	if (prefix != NULL && fp != NULL && strncmp(fp, prefix, (n = strlen(prefix))) == 0 &&
 	    (t = tag_len(fp + n)) > 0) {
-		for (size_t i = 0; i < sizeof(any) / sizeof(any[0]); i++)
-			if (strcmp(fp + n + t, suffix != NULL ? suffix : any[i]) == 0)
-				ours = true;
+		if (suffix != NULL)
+			ours = strcmp(fp + n + t, suffix) == 0;
+		for (size_t i = 0; suffix == NULL && i < sizeof(any) / sizeof(any[0]); i++)
+			ours = ours || strcmp(fp + n + t, any[i]) == 0;
 	}
 	free(obj);
 	free(prefix);
