@@ -1,0 +1,90 @@
+/* F5 BIG-IP driver over iControl REST, internal header (TMOS 14+ object names).
+ *
+ * Objects per certificate, base = <object_name>_<tag>:
+ *   key  /P/<base>.key        made on the box, security-type password
+ *   csr  /P/<base>            made with the key (gen-csr)
+ *   cert /P/<base>.crt        leaf
+ *   cert /P/<base>_chain.crt  intermediates bundle (when there are any)
+ * and one client-ssl profile per lbcert profile, attached clientside to
+ * each listed virtual. Renewal repoints the profile's certKeyChain.
+ *
+ * The key passphrase (SPEC §1.3) lives only in this process: 32 bytes from
+ * RAND_bytes, base64url, registered with the log redactor, wiped with
+ * OPENSSL_cleanse at key_discard/close. A key made by another process has
+ * no usable passphrase (key_usable is false).
+ *
+ * Files: session.c (helpers, open/close, save + config-sync, the ops
+ * table), keys.c (key + CSR), install.c (install, activate, retire,
+ * remove), inventory.c (cert_get, inventory), http01.c. */
+#ifndef LB_DEVICE_BIGIP_INTERNAL_H
+#define LB_DEVICE_BIGIP_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+#include "device/device.h"
+#include "device/icontrol.h"
+#include "util/err.h"
+
+struct passkey {
+	char *ref;
+	char *pass;
+};
+
+struct device {
+	const struct cfg_device *cfg;
+	struct icontrol *ic;
+	const char *part;
+	struct passkey *keys;
+	size_t nkeys;
+	bool dirty;        /* running config changed since the last save */
+};
+
+/* Helpers shared by the driver's files (session.c unless noted). */
+const char *bip_dname(struct device *d);
+void bip_decref_wiped(json_t *v);
+const char *bip_jstr(json_t *o, const char *k);
+json_int_t bip_jint(json_t *o, const char *k);
+char *bip_obj_path(struct device *d, const char *coll, const char *name,
+    const char *suffix);
+int bip_call(struct device *d, const char *method, const char *path, json_t *body,
+    const char *coord, const char *what, json_t **out, struct err *e);
+int bip_get_obj(struct device *d, const char *coll, const char *name,
+    const char *query, json_t **out, struct err *e);
+int bip_del_obj(struct device *d, const char *coll, const char *name, struct err *e);
+const char *bip_profile_name(const struct cfg_profile *p, char *buf, size_t len);
+char *bip_key_base(const char *key_ref);
+bool bip_name_ours(struct device *d, const struct cfg_profile *p, const char *fp);
+bool bip_entry_ours(struct device *d, const struct cfg_profile *p, json_t *entry);
+struct passkey *bip_find_key(struct device *d, const char *ref);
+void bip_forget_key(struct device *d, const char *ref);
+int bip_clientssl_set(struct device *d, json_t **items, struct err *e); /* install.c */
+int bip_list_virtuals(struct device *d, json_t **items, struct err *e); /* inventory.c */
+
+/* Device operations (bigip_ops in session.c). */
+char *bigip_key_ref_for(struct device *d, const struct cfg_profile *p, const char *tag);
+int bigip_key_create(struct device *d, const struct cfg_profile *p, const char *tag,
+    char **key_ref, char **csr_pem, struct err *e);
+bool bigip_key_usable(struct device *d, const char *key_ref);
+int bigip_key_discard(struct device *d, const struct cfg_profile *p,
+    const char *key_ref, struct err *e);
+int bigip_cert_install(struct device *d, const struct cfg_profile *p,
+    const char *key_ref, const char *cert_pem, char *const *chain, size_t nchain,
+    char **install_ref, struct err *e);
+int bigip_check_ready(struct device *d, const struct cfg_profile *p, struct err *e);
+int bigip_activate(struct device *d, const struct cfg_profile *p,
+    const char *key_ref, const char *install_ref, bool first, struct err *e);
+int bigip_retire(struct device *d, const struct cfg_profile *p, const char *refs,
+    struct err *e);
+int bigip_remove(struct device *d, const struct cfg_profile *p, struct err *e);
+int bigip_cert_get(struct device *d, const struct cfg_profile *p,
+    struct device_cert *out, struct err *e);
+int bigip_inventory(struct device *d, struct device_inv **out, size_t *n, struct err *e);
+int bigip_http01_publish(struct device *d, const struct cfg_profile *p,
+    const char *token, const char *keyauth, struct err *e);
+int bigip_http01_withdraw(struct device *d, const struct cfg_profile *p,
+    const char *token, struct err *e);
+
+#endif

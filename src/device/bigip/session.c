@@ -1,0 +1,461 @@
+/* BIG-IP driver: shared helpers, session (open on the active unit, close), save + config-sync, the ops table. */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "device/bigip/internal.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define SYNC_WAIT_S 120
+
+/* ---- small helpers ---------------------------------------------------- */
+
+const char *
+bip_dname(struct device *d)
+{
+	return d->cfg->name;
+}
+
+/* Wipes every "passphrase" string inside v, then releases it: jansson's
+ * free does not clear memory. */
+static void
+wipe_json(json_t *v)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, x) {
+			if (strcmp(k, "passphrase") == 0 && json_is_string(x))
+				OPENSSL_cleanse((char *)json_string_value(x),
+				    strlen(json_string_value(x)));
+			else
+				wipe_json(x);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			wipe_json(x);
+	}
+}
+
+void
+bip_decref_wiped(json_t *v)
+{
+	if (v == NULL)
+		return;
+	wipe_json(v);
+	json_decref(v);
+}
+
+const char *
+bip_jstr(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* An integer property; some TMOS versions send numbers as strings. */
+json_int_t
+bip_jint(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return 0;
+}
+
+/* "/mgmt/tm/<coll>/~P~name<suffix>" for a full path or plain name. */
+char *
+bip_obj_path(struct device *d, const char *coll, const char *name, const char *suffix)
+{
+	char *u = icontrol_url_name(d->part, name), *p;
+
+	if (u == NULL)
+		return NULL;
+	p = xasprintf("/mgmt/tm/%s/%s%s", coll, u, suffix != NULL ? suffix : "");
+	free(u);
+	return p;
+}
+
+/* Whether a request that succeeded changed the running configuration:
+ * util commands move files, a new transaction is empty until committed,
+ * save and config-sync are what clears the flag. */
+static bool
+changes_config(const char *method, const char *path)
+{
+	return strcmp(method, "GET") != 0 && strncmp(path, "/mgmt/tm/util/", 14) != 0 &&
+	    strcmp(path, "/mgmt/tm/transaction") != 0 && strcmp(path, "/mgmt/tm/sys/config") != 0 &&
+	    strcmp(path, "/mgmt/tm/cm") != 0;
+}
+
+int
+bip_call(struct device *d, const char *method, const char *path, json_t *body,
+    const char *coord, const char *what, json_t **out, struct err *e)
+{
+	int rc;
+
+	if (path == NULL)
+		return err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
+	rc = icontrol_call(d->ic, method, path, body, coord, what, out, NULL, e);
+	/* a refused request may still have changed something (a transaction
+	 * commit that failed half-way is rolled back by the box, but a lost
+	 * answer is not known): count every non-read as a change unless it
+	 * provably did nothing (404) */
+	if (changes_config(method, path) && coord == NULL && rc != LB_ENOTFOUND)
+		d->dirty = true;
+	return rc;
+}
+
+int
+bip_get_obj(struct device *d, const char *coll, const char *name, const char *query,
+    json_t **out, struct err *e)
+{
+	char *p = bip_obj_path(d, coll, name, query);
+	int rc = bip_call(d, "GET", p, NULL, NULL, name, out, e);
+
+	free(p);
+	return rc;
+}
+
+/* DELETE that counts "already gone" as done. */
+int
+bip_del_obj(struct device *d, const char *coll, const char *name, struct err *e)
+{
+	char *p = bip_obj_path(d, coll, name, NULL);
+	int rc = bip_call(d, "DELETE", p, NULL, NULL, name, NULL, e);
+
+	free(p);
+	if (rc == LB_ENOTFOUND) {
+		err_clear(e);
+		return 0;
+	}
+	return rc;
+}
+
+const char *
+bip_profile_name(const struct cfg_profile *p, char *buf, size_t len)
+{
+	if (p->client_ssl.profile != NULL && p->client_ssl.profile[0] != '\0')
+		return p->client_ssl.profile;
+	snprintf(buf, len, "%s_clientssl", p->object_name);
+	return buf;
+}
+
+/* key_ref "/P/<base>.key" → "/P/<base>" (malloc'd), NULL when not ours. */
+char *
+bip_key_base(const char *key_ref)
+{
+	size_t n = key_ref != NULL ? strlen(key_ref) : 0;
+
+	if (n < 5 || key_ref[0] != '/' || strcmp(key_ref + n - 4, ".key") != 0)
+		return NULL;
+	return strndup(key_ref, n - 4);
+}
+
+/* Length of the engine's object tag at s ("20261201130000-a1f3": UTC
+ * time, '-', random hex), 0 when s does not start with one. */
+static size_t
+tag_len(const char *s)
+{
+	size_t n = 0;
+
+	while (n < 14 && s[n] >= '0' && s[n] <= '9')
+		n++;
+	if (n != 14 || s[n++] != '-')
+		return 0;
+	if (strspn(s + n, "0123456789abcdef") == 0)
+		return 0;
+	return n + strspn(s + n, "0123456789abcdef");
+}
+
+/* Whether fp is an object lbcert names for p: "/P/<object>_<tag>" plus
+ * one of the suffixes it uses (NULL: any of ".key", ".crt", "_chain.crt"
+ * and none, the CSR). */
+static bool
+name_ours_as(struct device *d, const struct cfg_profile *p, const char *fp,
+    const char *suffix)
+{
+	static const char *const any[] = { "", ".key", ".crt", "_chain.crt" };
+	char *obj = icontrol_safe_name(p->object_name), *prefix;
+	bool ours = false;
+	size_t n, t;
+
+	prefix = obj != NULL ? xasprintf("/%s/%s_", d->part, obj) : NULL;
+	if (prefix != NULL && fp != NULL && strncmp(fp, prefix, (n = strlen(prefix))) == 0 &&
+	    (t = tag_len(fp + n)) > 0) {
+		if (suffix != NULL)
+			ours = strcmp(fp + n + t, suffix) == 0;
+		for (size_t i = 0; suffix == NULL && i < sizeof(any) / sizeof(any[0]); i++)
+			ours = ours || strcmp(fp + n + t, any[i]) == 0;
+	}
+	free(obj);
+	free(prefix);
+	return ours;
+}
+
+bool
+bip_name_ours(struct device *d, const struct cfg_profile *p, const char *fp)
+{
+	return name_ours_as(d, p, fp, NULL);
+}
+
+/* Whether a cert-key-chain entry is one lbcert made for p (its key is
+ * "/P/<object>_<tag>.key"). Anything else in the profile (an
+ * administrator's entry for another key type) is not lbcert's to replace
+ * or delete. */
+bool
+bip_entry_ours(struct device *d, const struct cfg_profile *p, json_t *entry)
+{
+	return name_ours_as(d, p, bip_jstr(entry, "key"), ".key");
+}
+
+struct passkey *
+bip_find_key(struct device *d, const char *ref)
+{
+	for (size_t i = 0; i < d->nkeys; i++)
+		if (strcmp(d->keys[i].ref, ref) == 0)
+			return &d->keys[i];
+	return NULL;
+}
+
+void
+bip_forget_key(struct device *d, const char *ref)
+{
+	struct passkey *k = bip_find_key(d, ref);
+
+	if (k == NULL)
+		return;
+	log_secret_remove(k->pass);
+	secret_free(k->pass);
+	free(k->ref);
+	*k = d->keys[--d->nkeys];
+}
+
+/* ---- open / close ---------------------------------------------------------- */
+
+static int
+unit_status(struct icontrol *ic, const char *name, char *buf, size_t len, struct err *e)
+{
+	json_t *st = NULL;
+	const char *s;
+	int rc;
+
+	rc = icontrol_call(ic, "GET", "/mgmt/tm/cm/failover-status", NULL, NULL,
+	    "failover-status", &st, NULL, e);
+	if (rc != 0)
+		return rc;
+	if ((s = icontrol_stats_desc(st, "status")) == NULL) {
+		json_decref(st);
+		return err_set(e, LB_ERR, "%s (%s): failover-status without a status",
+		    name, icontrol_url(ic));
+	}
+	snprintf(buf, len, "%s", s);
+	json_decref(st);
+	return 0;
+}
+
+static int
+bigip_open(const struct cfg_device *cfg, struct device **out, struct err *e)
+{
+	struct http_tls tls = { cfg->tls.ca_file, cfg->tls.pin_sha256, cfg->tls.insecure };
+	struct device *d;
+	struct icontrol *ic = NULL;
+	char status[64], seen[768] = "";
+	size_t nurl = 1 + cfg->npeers, off = 0;
+	int rc = LB_ERR, last = LB_ERR;
+	bool reached = false, unreach = false;
+
+	*out = NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return err_set(e, LB_ERR, "%s: out of memory", cfg->name);
+	d->cfg = cfg;
+	d->part = cfg->partition != NULL && cfg->partition[0] ? cfg->partition : "Common";
+	/* Changes made on a standby are overwritten by the next sync from the
+	 * active unit: ask every unit and work on the ACTIVE one only. */
+	for (size_t i = 0; i < nurl; i++) {
+		const char *url = i == 0 ? cfg->url : cfg->peers[i - 1];
+		struct err ue = {0};
+
+		rc = icontrol_open(cfg->name, url, &tls, cfg->timeout_s > 0 ? cfg->timeout_s : 30,
+		    cfg->username, cfg->password, &ic, &ue);
+		if (rc == 0)
+			rc = unit_status(ic, cfg->name, status, sizeof(status), &ue);
+		if (rc != 0) {
+			if (rc != LB_EUNREACH)
+				reached = true;
+			else
+				unreach = true;
+			last = rc;
+			*e = ue;
+			icontrol_close(ic);
+			ic = NULL;
+			continue;
+		}
+		reached = true;
+		if (strcmp(status, "ACTIVE") == 0 || nurl == 1) {
+			if (strcmp(status, "ACTIVE") != 0)
+				log_warn("%s: %s reports %s and no peers are configured; using it",
+				    cfg->name, url, status);
+			d->ic = ic;
+			break;
+		}
+		off += (size_t)snprintf(seen + off, off < sizeof(seen) ? sizeof(seen) - off : 0,
+		    "%s%s is %s", off ? ", " : "", url, status);
+		if (off >= sizeof(seen))
+			off = sizeof(seen) - 1;
+		icontrol_close(ic);
+		ic = NULL;
+	}
+	if (d->ic == NULL) {
+		free(d);
+		/* A standby answered but a unit that may be the active one could
+		 * not be reached: a reachability problem (exit 4), not a profile's. */
+		if (seen[0] != '\0' && unreach) {
+			char cause[sizeof(e->msg)];
+
+			/* e->msg is the buffer err_set writes: copy the cause first */
+			snprintf(cause, sizeof(cause), "%s", e->msg);
+			return err_set(e, LB_EUNREACH, "%s: no ACTIVE unit reachable (%s; %s)",
+			    cfg->name, seen, cause);
+		}
+		if (seen[0] != '\0')
+			return err_set(e, LB_ERR, "%s: no ACTIVE unit (%s)", cfg->name, seen);
+		if (!reached) {
+			err_prefix(e, "%s: no unit reachable", cfg->name);
+			e->code = LB_EUNREACH;
+			return LB_EUNREACH;
+		}
+		return last;
+	}
+	log_debug("%s: using active unit %s", cfg->name, icontrol_url(d->ic));
+	*out = d;
+	return 0;
+}
+
+static void
+bigip_close(struct device *d)
+{
+	if (d == NULL)
+		return;
+	while (d->nkeys > 0)
+		bip_forget_key(d, d->keys[0].ref);
+	free(d->keys);
+	icontrol_close(d->ic);
+	free(d);
+}
+
+static const char *
+bigip_active_url(struct device *d)
+{
+	return icontrol_url(d->ic);
+}
+
+/* ---- save / sync ---------------------------------------------------------------- */
+
+/* sys config save, then (sync_group set) config-sync to the group until
+ * it reports In Sync. */
+static int
+save_sync(struct device *d, struct err *e)
+{
+	json_t *b = NULL, *st = NULL;
+	char *arg = NULL;
+	const char *s = NULL;
+	time_t deadline;
+	long wait_ms = 250;
+	int rc;
+
+	b = json_pack("{s:s}", "command", "save");
+	rc = bip_call(d, "POST", "/mgmt/tm/sys/config", b, NULL, "sys config save", NULL, e);
+	json_decref(b);
+	if (rc != 0)
+		return rc;
+	if (d->cfg->sync_group == NULL || d->cfg->sync_group[0] == '\0')
+		return 0;
+	arg = xasprintf("config-sync to-group %s", d->cfg->sync_group);
+	b = json_pack("{s:s, s:s}", "command", "run", "utilCmdArgs", arg);
+	rc = bip_call(d, "POST", "/mgmt/tm/cm", b, NULL, d->cfg->sync_group, NULL, e);
+	json_decref(b);
+	free(arg);
+	if (rc != 0)
+		return rc;
+	deadline = time(NULL) + SYNC_WAIT_S;
+	for (;;) {
+		if ((rc = bip_call(d, "GET", "/mgmt/tm/cm/sync-status", NULL, NULL, "sync-status",
+		    &st, e)) != 0)
+			return rc;
+		s = icontrol_stats_desc(st, "status");
+		if (s != NULL && strcmp(s, "In Sync") == 0) {
+			json_decref(st);
+			return 0;
+		}
+		if (s != NULL && strcmp(s, "Disconnected") == 0) {
+			json_decref(st);
+			return err_set(e, LB_ERR, "%s: config-sync to %s: the group is Disconnected",
+			    bip_dname(d), d->cfg->sync_group);
+		}
+		if (time(NULL) >= deadline) {
+			rc = err_set(e, LB_ERR, "%s: config-sync to %s still \"%s\" after %d s",
+			    bip_dname(d), d->cfg->sync_group, s != NULL ? s : "?", SYNC_WAIT_S);
+			json_decref(st);
+			return rc;
+		}
+		json_decref(st);
+		st = NULL;
+		struct timespec ts = { wait_ms / 1000, (wait_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		if (wait_ms < 3000)
+			wait_ms *= 2;
+	}
+}
+
+static int
+bigip_save(struct device *d, struct err *e)
+{
+	int rc = save_sync(d, e);
+
+	/* a sync that did not finish leaves the peer behind: the engine's
+	 * end-of-run check (unsaved) then tries again */
+	d->dirty = rc != 0;
+	return rc;
+}
+
+static bool
+bigip_unsaved(struct device *d)
+{
+	return d->dirty;
+}
+
+const struct device_ops bigip_ops = {
+	.type = "f5-bigip",
+	.open = bigip_open,
+	.close = bigip_close,
+	.active_url = bigip_active_url,
+	.cert_get = bigip_cert_get,
+	.check_ready = bigip_check_ready,
+	.key_create = bigip_key_create,
+	.key_ref_for = bigip_key_ref_for,
+	.key_usable = bigip_key_usable,
+	.key_discard = bigip_key_discard,
+	.cert_install = bigip_cert_install,
+	.activate = bigip_activate,
+	.save = bigip_save,
+	.unsaved = bigip_unsaved,
+	.retire = bigip_retire,
+	.http01_publish = bigip_http01_publish,
+	.http01_withdraw = bigip_http01_withdraw,
+	.inventory = bigip_inventory,
+	.remove = bigip_remove,
+};
