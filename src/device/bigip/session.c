@@ -165,20 +165,16 @@ bip_key_base(const char *key_ref)
 	return strndup(key_ref, n - 4);
 }
 
-/* Length of the engine's object tag at s ("20261201130000-a1f3": UTC
- * time, '-', random hex), 0 when s does not start with one. */
+/* Length of an object tag at s, 0 when s does not start with one. The
+ * engine's tags are "20261201130000-a1f3" (UTC time, '-', random hex);
+ * what matters here is that a tag starts with a digit, so that profile
+ * "web" never claims the objects of profile "web_api". */
 static size_t
 tag_len(const char *s)
 {
-	size_t n = 0;
-
-	while (n < 14 && s[n] >= '0' && s[n] <= '9')
-		n++;
-	if (n != 14 || s[n++] != '-')
+	if (*s < '0' || *s > '9')
 		return 0;
-	if (strspn(s + n, "0123456789abcdef") == 0)
-		return 0;
-	return n + strspn(s + n, "0123456789abcdef");
+	return strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-");
 }
 
 /* Whether fp is an object lbcert names for p: "/P/<object>_<tag>" plus
