@@ -238,7 +238,8 @@ class Sim:
             out[typ] = {}
             for fp, o in store.items():
                 d = {k: v for k, v in o.items()
-                     if not k.startswith("_") and k not in ("createTime", "cachePath")}
+                     if not k.startswith("_") and k not in ("createTime", "lastUpdateTime",
+                                                             "cachePath")}
                 if typ == "clientssl":
                     d["certKeyChain"] = [dict({k: v for k, v in e.items() if not k.startswith("_")},
                                               passphrase=bool(e.get("_passphrase")))
@@ -451,8 +452,15 @@ class Sim:
         path = self.store_file("cert", fp, data)
         fields = self.cert_fields(path)
         part, short = split_fp(fp)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        old = self.state["cert"].get(fp)
+        # reference §2.1: an uploaded certificate lives in the filestore
+        # (cachePath); the object describes it by its own properties
         obj = {"name": short, "partition": part, "fullPath": fp,
-               "cachePath": "/" + os.path.relpath(path, self.dir), "_file": path, "createTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+               "cachePath": "/" + os.path.relpath(path, self.dir), "_file": path,
+               "createTime": old["createTime"] if old else now, "lastUpdateTime": now,
+               "createdBy": self.args.user, "updatedBy": self.args.user,
+               "revision": old["revision"] + 1 if old else 1}
         if source:
             obj["sourcePath"] = source
         obj.update(fields)

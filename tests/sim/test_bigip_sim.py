@@ -281,6 +281,8 @@ class BigipSimTest(unittest.TestCase):
         self.assertEqual((b["keyType"], b["certificateKeySize"], b["certificateKeyCurveName"]),
                          ("rsa-public", 2048, "none"))
         self.assertIn("CN=gamma.example.com", b["subject"])
+        self.assertEqual((b["revision"], b["createdBy"]), (1, "admin"))
+        self.assertNotIn("BEGIN CERTIFICATE", json.dumps(b))
         # a create followed by a delete nets to no change
         self.api.call("POST", "/mgmt/tm/sys/config", {"command": "save"})
         self.assertFalse(self.state()["unsaved"])
