@@ -80,6 +80,23 @@ def scenario(w):
         check(not st["unsaved"] and st["gaps"] == [] and st["sync_status"] == "Changes Pending",
               "saved, and left Changes Pending only because the group is unknown",
               st["unsaved"], st["gaps"], st["sync_status"])
+
+        # without sync_group nothing is synced, and the run says so
+        del lab.devices["bigip2"]["sync_group"]
+        lab.write_config()
+        p = lab.run("run", "--force", "bad")
+        check(p.returncode == 0 and " 0 failed" in p.stdout, "bad is put in service without a "
+              "sync_group",
+              p.stdout, p.stderr[-2000:])
+        check("no sync_group is configured" in p.stderr, "and warns that the peer differs",
+              p.stderr[-2000:])
+        check(big.ctl("/_sim/state")["sync_status"] == "Changes Pending", "the peer differs")
+        lab.devices["bigip2"]["sync_group"] = "dg-web"
+        lab.write_config()
+        p = lab.run("run", "--force", "bad")
+        check(p.returncode == 0 and "no sync_group" not in p.stderr,
+              "with the right group the next renewal syncs", p.stdout, p.stderr[-2000:])
+        big.check_settled()
     finally:
         big.stop()
         peb.stop()

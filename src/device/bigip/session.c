@@ -361,6 +361,27 @@ bigip_active_url(struct device *d)
 
 /* ---- save / sync ---------------------------------------------------------------- */
 
+/* Without sync_group lbcert syncs nothing: say so when the unit is in a
+ * device group that now differs from its peers, rather than leave the
+ * peer behind silently. Best effort: a failed read changes nothing. */
+static void
+warn_unsynced(struct device *d)
+{
+	struct err e = {0};
+	json_t *st = NULL;
+	const char *s;
+
+	if (bip_call(d, "GET", "/mgmt/tm/cm/sync-status", NULL, NULL, "sync-status", &st,
+	    &e) != 0) {
+		log_debug("%s: %s", bip_dname(d), e.msg);
+		return;
+	}
+	if ((s = icontrol_stats_desc(st, "status")) != NULL && strcmp(s, "Changes Pending") == 0)
+		log_warn("%s: saved, but the device group reports \"Changes Pending\" and no "
+		    "sync_group is configured: the peer differs until a config-sync", bip_dname(d));
+	json_decref(st);
+}
+
 /* sys config save, then (sync_group set) config-sync to the group until
  * it reports In Sync. */
 static int
@@ -378,8 +399,10 @@ save_sync(struct device *d, struct err *e)
 	json_decref(b);
 	if (rc != 0)
 		return rc;
-	if (d->cfg->sync_group == NULL || d->cfg->sync_group[0] == '\0')
+	if (d->cfg->sync_group == NULL || d->cfg->sync_group[0] == '\0') {
+		warn_unsynced(d);
 		return 0;
+	}
 	arg = xasprintf("config-sync to-group %s", d->cfg->sync_group);
 	b = json_pack("{s:s, s:s}", "command", "run", "utilCmdArgs", arg);
 	rc = bip_call(d, "POST", "/mgmt/tm/cm", b, NULL, d->cfg->sync_group, NULL, e);
