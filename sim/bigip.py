@@ -1446,8 +1446,7 @@ def make_handler(sim, unit):
             ctx = Ctx(sim, unit, method, path, query, body, self.headers)
             read_only = method == "GET" or path.endswith("/cm/sync-status") or (
                 path.endswith("/util/bash") and re.match(r"-c\s+'(tmsh list |cat )",
-                                                       str(body.get("utilCmdArgs")))) or (
-                "/util/" in path)
+                                                       str(body.get("utilCmdArgs"))))
             if not read_only:
                 entry["write"] = True
                 entry["resource"] = path
