@@ -227,26 +227,32 @@ body_empty(const struct http_resp *r)
 	return true;
 }
 
-/* Whether a 401 means "this token is no longer valid" (expired, deleted,
- * restjavad restarted) rather than "this user may not do that": only the
- * first is cured by logging in again. The documented expiry answers all
- * name the token ("X-F5-Auth-Token does not exist.", "... no user
- * authentication header or token detected", "Invalid registered token");
- * a role refusal reads "Authorization failed: user=... resource=...". */
-static bool
-token_refused(const struct http_resp *r)
+/* The expiry answer documented is "X-F5-Auth-Token does not exist."; the
+ * REST framework's answer to a request it takes for unauthenticated is
+ * "... no user authentication header or token detected". Any 401 naming
+ * the token (or without a message) counts, since the wording of others is
+ * not documented; a role refusal reads "Authorization failed: user=...
+ * resource=..." and is final. */
+bool
+icontrol_token_refused(long status, const char *body, size_t len)
 {
 	char msg[512];
 
-	if (r->status != 401)
+	if (status != 401)
 		return false;
-	if (icontrol_parse_error(r->body, r->body_len, msg, sizeof(msg)) != 0)
+	if (icontrol_parse_error(body, len, msg, sizeof(msg)) != 0)
 		return true;
 	if (strstr(msg, "resource=") != NULL)
 		return false;
 	for (char *p = msg; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return strstr(msg, "token") != NULL;
+}
+
+static bool
+token_refused(const struct http_resp *r)
+{
+	return icontrol_token_refused(r->status, r->body, r->body_len);
 }
 
 /* Logs in again after token_refused(), once per request. */

@@ -84,6 +84,11 @@ int icontrol_content_range(size_t off, size_t n, size_t total, char *buf, size_t
 /* A download answer's Content-Range "start-end/total" (a "bytes " prefix
  * allowed, end inclusive, end < total); -1 when absent or malformed. */
 int icontrol_parse_range(const char *v, size_t *start, size_t *end, size_t *total);
+/* Whether an answer means "this token is no longer valid" (expired,
+ * deleted, restjavad restarted: every documented form names the token, or
+ * has no message) rather than "this user may not do that" (a role refusal
+ * names the resource): only the first is cured by logging in again. */
+bool icontrol_token_refused(long status, const char *body, size_t len);
 /* Object-name-safe form of s: '*' → "wildcard", anything outside
  * [A-Za-z0-9._-] → '_'. Caller frees. */
 char *icontrol_safe_name(const char *s);

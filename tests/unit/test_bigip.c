@@ -192,6 +192,30 @@ download_ranges(void **state)
 	assert_int_equal(icontrol_parse_range("0-9", &s, &e, &t), -1);
 }
 
+static void
+token_refusals(void **state)
+{
+	static const char *const expired[] = {
+		"{\"code\":401,\"message\":\"X-F5-Auth-Token does not exist.\","
+		"\"referer\":\"1.2.3.4\",\"restOperationId\":1,\"kind\":\":resterrorresponse\"}",
+		"{\"code\":401,\"message\":\"Authorization failed: no user authentication header or "
+		"token detected. Uri:http://localhost:8100/mgmt/tm/ltm\"}",
+		"{\"code\":401,\"message\":\"Invalid registered token\"}",
+		"",
+		"<html>401</html>",
+	};
+	const char *role = "{\"code\":401,\"message\":\"Authorization failed: user="
+	    "https://localhost/mgmt/shared/authz/users/lbcert resource=/mgmt/tm/util/bash "
+	    "verb=POST uri:http://localhost:8100/mgmt/tm/util/bash\"}";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(expired) / sizeof(expired[0]); i++)
+		assert_true(icontrol_token_refused(401, expired[i], strlen(expired[i])));
+	assert_false(icontrol_token_refused(401, role, strlen(role)));
+	assert_false(icontrol_token_refused(403, expired[0], strlen(expired[0])));
+	assert_false(icontrol_token_refused(404, "", 0));
+}
+
 int
 main(void)
 {
@@ -206,6 +230,7 @@ main(void)
 		cmocka_unit_test(passphrases),
 		cmocka_unit_test(b64url_tokens),
 		cmocka_unit_test(download_ranges),
+		cmocka_unit_test(token_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
