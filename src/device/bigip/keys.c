@@ -19,6 +19,11 @@
 
 /* ---- key + CSR ---------------------------------------------------------------- */
 
+/* POST sys/crypto/key body. Property names are the REST schema's camelCase
+ * ones (securityType, keyType, keySize, curveName, subjectAlternativeName,
+ * emailAddress: the sys/crypto/key model generated from F5's iControl REST
+ * schema, and the names the objects show on GET); the tmsh spelling
+ * "subject-alternative-name" seen in some scripts is not used. */
 static json_t *
 key_body(struct device *d, const struct cfg_profile *p, const char *keyname,
     const char *csrname, const char *pass)
