@@ -1,8 +1,9 @@
 /* The step machine of SPEC §1. Each step's result is journaled in the
  * store before the next step starts, so a run killed anywhere resumes from
- * the journal: a known order is collected, never placed again, and a CSR
- * whose submission may or may not have reached the CA is never sent again
- * (its key is discarded and a new one made instead). */
+ * the journal: a known order is collected, never placed again, and a
+ * submission whose answer was lost is looked up at the CA by the tag
+ * journaled before it was sent; it is sent again only when the CA
+ * provably has no such order. */
 #include <jansson.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -18,8 +19,16 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-/* order_ref while a submission is in flight: its answer is unknown. */
-#define ORDER_IN_FLIGHT ""
+/* order_ref while a submission is in flight: its answer is unknown.
+ * "?<tag>": the tag sent with it, to look the order up; "" (journals of
+ * older versions): untagged, the CA cannot be asked. */
+#define IN_FLIGHT_MARK '?'
+
+static bool
+in_flight(const char *order_ref)
+{
+	return order_ref != NULL && (order_ref[0] == '\0' || order_ref[0] == IN_FLIGHT_MARK);
+}
 
 struct walk {
 	struct engine *en;
@@ -214,29 +223,64 @@ request_of(const struct walk *w, struct ca_request *req)
 	req->common_name = w->p->common_name;
 }
 
+/* Whether order_ref was already taken by this profile (its submission
+ * is in the history): find() must not hand out an order twice. */
+static bool
+order_used(void *ctx, const char *order_ref)
+{
+	struct walk *w = ctx;
+	struct err e = {0};
+	long n = 0;
+
+	if (store_history_count(w->en->st, w->p->name, "ca_submit", order_ref, &n, &e) != 0) {
+		log_warn("%s: history: %s", w->p->name, e.msg);
+		return true; /* unknown: the safe answer */
+	}
+	return n > 0;
+}
+
+static int
+ordered(struct walk *w, char *ref)
+{
+	free(w->job.order_ref);
+	w->job.order_ref = ref;
+	history(w, "ca_submit", ref);
+	return journal(w, STEP_ORDERED);
+}
+
 static int
 step_submit(struct walk *w)
 {
 	struct ca *ca;
 	const struct ca_ops *ops;
 	struct ca_request req;
-	char *ref = NULL;
+	unsigned char rnd[8];
+	char tag[2 * sizeof(rnd) + 1], *mark, *ref = NULL;
 	int rc;
 
 	if ((rc = get_ca(w, &ca, &ops)) != 0)
 		return rc;
+	/* the tag finds the order again should the answer be lost */
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return err_set(&w->e, LB_ERR, "no random bytes for a request tag");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(tag + 2 * i, 3, "%02x", rnd[i]);
 	request_of(w, &req);
+	req.tag = tag;
 	/* without the in-flight mark a crash would send this CSR again */
-	if (set_str(&w->job.order_ref, ORDER_IN_FLIGHT) != 0)
+	if ((mark = xasprintf("%c%s", IN_FLIGHT_MARK, tag)) == NULL)
 		return err_set(&w->e, LB_ERR, "out of memory");
+	free(w->job.order_ref);
+	w->job.order_ref = mark;
 	if ((rc = journal(w, STEP_KEY)) != 0)
 		return rc;
 	rc = ops->submit(ca, &req, &ref, &w->e);
 	if (rc != 0) {
 		/* Refused outright: nothing was ordered, the key may be reused.
 		 * Should this journal write fail, the in-flight mark stays and
-		 * the next run takes a fresh key: the safe side. w->e keeps
-		 * the CA's answer, which is what the user needs to see. */
+		 * the next run looks the tag up: the safe side. w->e keeps
+		 * the CA's answer, which is what the user needs to see. An
+		 * unknown outcome (LB_EUNREACH) keeps the mark for that. */
 		if (rc != LB_EUNREACH) {
 			struct err je = {0};
 
@@ -247,10 +291,52 @@ step_submit(struct walk *w)
 		}
 		return rc;
 	}
-	free(w->job.order_ref);
-	w->job.order_ref = ref;
-	history(w, "ca_submit", ref);
-	return journal(w, STEP_ORDERED);
+	return ordered(w, ref);
+}
+
+/* The answer to the journaled submission was lost: the CA is asked for
+ * the order by its tag. Found: collected like any order. Provably none:
+ * submitted again (same key, same CSR). The CA cannot tell (untagged, or
+ * no order listing): the key is discarded and the profile starts over,
+ * which costs nothing where the CA cannot list orders (ACME: an order
+ * never finalized). The lookup failed: nothing is concluded, the journal
+ * stays and the profile fails this run. */
+static int
+resume_in_flight(struct walk *w)
+{
+	struct ca *ca;
+	const struct ca_ops *ops;
+	struct ca_request req;
+	char *ref = NULL;
+	int rc;
+
+	if ((rc = get_ca(w, &ca, &ops)) != 0)
+		return rc;
+	request_of(w, &req);
+	req.tag = w->job.order_ref[0] == IN_FLIGHT_MARK ? w->job.order_ref + 1 : NULL;
+	req.used = order_used;
+	req.used_ctx = w;
+	rc = req.tag == NULL || ops->find == NULL ? LB_ENOTSUP :
+	    ops->find(ca, &req, &ref, &w->e);
+	if (rc == 0) {
+		log_info("%s: the CA has the order of the lost submission: %s", w->p->name, ref);
+		return ordered(w, ref);
+	}
+	if (rc == LB_ENOTFOUND) {
+		log_info("%s: the CA has no order of the lost submission (ref %s); submitting "
+		    "again", w->p->name, req.tag);
+		err_clear(&w->e);
+		set_str(&w->job.order_ref, NULL);
+		return journal(w, STEP_KEY);
+	}
+	if (rc == LB_ENOTSUP) {
+		err_clear(&w->e);
+		return restart(w, "an earlier submission of this CSR has an unknown outcome",
+		    &w->e);
+	}
+	err_prefix(&w->e, "%s: cannot look up the submission whose answer was lost",
+	    w->p->name);
+	return rc;
 }
 
 static int
@@ -579,6 +665,24 @@ judge(struct walk *w, bool force, struct policy_decision *d, struct device_cert 
 	return 0;
 }
 
+/* What the CA needs from the profile (SCM: the tenant's mandatory custom
+ * fields, the term), read from the CA before any key is made: a profile
+ * the CA would refuse costs nothing. */
+static int
+ca_prepare(struct walk *w)
+{
+	struct ca *ca;
+	const struct ca_ops *ops;
+	int rc;
+
+	if ((rc = get_ca(w, &ca, &ops)) != 0)
+		return rc;
+	if (ops->prepare == NULL || (rc = ops->prepare(ca, w->p, &w->e)) == 0)
+		return 0;
+	err_prefix(&w->e, "%s", w->p->name);
+	return rc;
+}
+
 /* plan / run --dry-run: the decision, with nothing written anywhere. */
 static int
 plan_profile(struct walk *w, bool force, struct run_result *res)
@@ -587,6 +691,8 @@ plan_profile(struct walk *w, bool force, struct run_result *res)
 	struct policy_decision d;
 	int rc = judge(w, force, &d, &cur);
 
+	if (rc == 0 && d.action != POLICY_NONE)
+		rc = ca_prepare(w);
 	if (rc == 0) {
 		snprintf(res->detail, sizeof(res->detail), "%s: %s", policy_action_name(d.action),
 		    d.reason);
@@ -604,6 +710,8 @@ decide(struct walk *w, bool force, bool *due, struct run_result *res)
 	struct policy_decision d;
 	int rc = judge(w, force, &d, &cur);
 
+	if (rc == 0 && d.action != POLICY_NONE)
+		rc = ca_prepare(w);
 	*due = rc == 0 && d.action != POLICY_NONE;
 	if (rc == 0) {
 		snprintf(res->detail, sizeof(res->detail), "%s", d.reason);
@@ -640,10 +748,8 @@ resume_checks(struct walk *w)
 		err_clear(&w->e);
 		return restart(w, "key no longer usable", &w->e);
 	}
-	if (step == STEP_KEY && w->job.order_ref != NULL &&
-	    strcmp(w->job.order_ref, ORDER_IN_FLIGHT) == 0)
-		return restart(w, "an earlier submission of this CSR has an unknown outcome",
-		    &w->e);
+	if (step == STEP_KEY && in_flight(w->job.order_ref))
+		return resume_in_flight(w);
 	return 0;
 }
 

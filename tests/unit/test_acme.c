@@ -293,7 +293,8 @@ live_http01(void **state)
 	assert_int_equal(fread(csr, 1, (size_t)n, f), (size_t)n);
 	fclose(f);
 
-	struct ca_request req = { "live", csr, names, 1, names[0] };
+	struct ca_request req = { .profile = "live", .csr_pem = csr, .names = names, .nnames = 1,
+	    .common_name = names[0] };
 	assert_int_equal(acme_ops.open(&cfg, getenv("ACME_LIVE_STATE"), &c, &e), 0);
 	if (acme_ops.submit(c, &req, &ref, &e) != 0)
 		fail_msg("submit: %s", e.msg);
@@ -312,7 +313,8 @@ live_http01(void **state)
 	/* A challenge the CA rejects: the token is withdrawn all the same
 	 * and the error names the identifier and the CA's reason. */
 	char *bad[] = { getenv("ACME_LIVE_BAD_NAME") };
-	struct ca_request breq = { "live", csr, bad, 1, bad[0] };
+	struct ca_request breq = { .profile = "live", .csr_pem = csr, .names = bad, .nnames = 1,
+	    .common_name = bad[0] };
 	if (bad[0] != NULL) {
 		w.corrupt = 1;
 		w.published = w.withdrawn = 0;
