@@ -53,8 +53,8 @@ static const char *const redact[] = { "password" };
 /* ---- HTTP ---------------------------------------------------------- */
 
 static int
-scm_call(struct ca *c, const char *method, const char *path, const char *body,
-    bool idempotent, struct http_resp *resp, struct err *e)
+scm_call_once(struct ca *c, const char *method, const char *path, const char *body,
+    bool idempotent, bool once, struct http_resp *resp, struct err *e)
 {
 	struct http_header h[] = {
 		{ "login", c->login },
@@ -71,11 +71,19 @@ scm_call(struct ca *c, const char *method, const char *path, const char *body,
 		.body_len = body ? strlen(body) : 0,
 		.content_type = body ? SCM_JSON : NULL,
 		.idempotent = idempotent,
+		.send_once = once,
 		.redact = redact,
 		.nredact = sizeof(redact) / sizeof(redact[0]),
 	};
 	/* http.c names the CA (its client is named after it) and the URL */
 	return http_do(c->http, &req, resp, e);
+}
+
+static int
+scm_call(struct ca *c, const char *method, const char *path, const char *body,
+    bool idempotent, struct http_resp *resp, struct err *e)
+{
+	return scm_call_once(c, method, path, body, idempotent, false, resp, e);
 }
 
 /* GET path once per run into *body (kept in the client). */
@@ -270,7 +278,7 @@ scm_submit(struct ca *c, const struct ca_request *req, char **order_ref, struct 
 		rc = err_set(e, LB_ERR, "scm %s: cannot build the enroll request", c->name);
 		goto out;
 	}
-	if ((rc = scm_call(c, "POST", "/ssl/v1/enroll", body, false, &r, e)) != 0) {
+	if ((rc = scm_call_once(c, "POST", "/ssl/v1/enroll", body, false, true, &r, e)) != 0) {
 		/* sent, but no answer read: SCM may have taken it */
 		if (rc == LB_ERR)
 			rc = e != NULL ? (e->code = LB_EUNREACH) : LB_EUNREACH;
