@@ -598,6 +598,8 @@ class Handler(BaseHTTPRequestHandler):
                 "commonName": cn, "names": names, "orgId": body["orgId"],
                 "certType": ctype["id"], "term": body["term"], "renewId": renew_id,
                 "comments": body.get("comments"), "pending": st.args.pending,
+                "customFields": body.get("customFields") or [],
+                "dcvMode": body.get("dcvMode"), "dcvEmail": body.get("dcvEmail"),
                 "collects": 0, "status": "Applied" if st.args.pending else "Issued",
                 "serial": serial, "spki_sha256": spki, "pem": pem, "csr": csr,
                 "keyType": "%s - %s" % (alg, param),

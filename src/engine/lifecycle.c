@@ -216,6 +216,8 @@ get_ca(struct walk *w, struct ca **ca, const struct ca_ops **ops)
 static void
 request_of(const struct walk *w, struct ca_request *req)
 {
+	memset(req, 0, sizeof(*req));
+	req->p = w->p;
 	req->profile = w->p->name;
 	req->csr_pem = w->job.csr_pem;
 	req->names = w->p->sans;
