@@ -19,16 +19,9 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-/* order_ref while a submission is in flight: its answer is unknown.
- * "?<tag>": the tag sent with it, to look the order up; "" (journals of
- * older versions): untagged, the CA cannot be asked. */
+/* order_ref of a submission in flight: "?TAG" (the tag sent), "" (untagged) */
 #define IN_FLIGHT_MARK '?'
-
-static bool
-in_flight(const char *order_ref)
-{
-	return order_ref != NULL && (order_ref[0] == '\0' || order_ref[0] == IN_FLIGHT_MARK);
-}
+#define in_flight(ref) ((ref) != NULL && ((ref)[0] == '\0' || (ref)[0] == IN_FLIGHT_MARK))
 
 struct walk {
 	struct engine *en;
@@ -225,22 +218,6 @@ request_of(const struct walk *w, struct ca_request *req)
 	req->common_name = w->p->common_name;
 }
 
-/* Whether order_ref was already taken by this profile (its submission
- * is in the history): find() must not hand out an order twice. */
-static bool
-order_used(void *ctx, const char *order_ref)
-{
-	struct walk *w = ctx;
-	struct err e = {0};
-	long n = 0;
-
-	if (store_history_count(w->en->st, w->p->name, "ca_submit", order_ref, &n, &e) != 0) {
-		log_warn("%s: history: %s", w->p->name, e.msg);
-		return true; /* unknown: the safe answer */
-	}
-	return n > 0;
-}
-
 static int
 ordered(struct walk *w, char *ref)
 {
@@ -256,17 +233,11 @@ step_submit(struct walk *w)
 	struct ca *ca;
 	const struct ca_ops *ops;
 	struct ca_request req;
-	unsigned char rnd[8];
-	char tag[2 * sizeof(rnd) + 1], *mark, *ref = NULL;
+	char tag[ENGINE_TAG_LEN], *mark, *ref = NULL;
 	int rc;
 
-	if ((rc = get_ca(w, &ca, &ops)) != 0)
+	if ((rc = get_ca(w, &ca, &ops)) != 0 || (rc = engine_tag(tag, &w->e)) != 0)
 		return rc;
-	/* the tag finds the order again should the answer be lost */
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return err_set(&w->e, LB_ERR, "no random bytes for a request tag");
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(tag + 2 * i, 3, "%02x", rnd[i]);
 	request_of(w, &req);
 	req.tag = tag;
 	/* without the in-flight mark a crash would send this CSR again */
@@ -278,11 +249,9 @@ step_submit(struct walk *w)
 		return rc;
 	rc = ops->submit(ca, &req, &ref, &w->e);
 	if (rc != 0) {
-		/* Refused outright: nothing was ordered, the key may be reused.
-		 * Should this journal write fail, the in-flight mark stays and
-		 * the next run looks the tag up: the safe side. w->e keeps
-		 * the CA's answer, which is what the user needs to see. An
-		 * unknown outcome (LB_EUNREACH) keeps the mark for that. */
+		/* Refused outright: nothing ordered, the key may be reused (a
+		 * failed journal write leaves the mark: the next run looks it
+		 * up). An unknown outcome (LB_EUNREACH) keeps the mark. */
 		if (rc != LB_EUNREACH) {
 			struct err je = {0};
 
@@ -296,13 +265,9 @@ step_submit(struct walk *w)
 	return ordered(w, ref);
 }
 
-/* The answer to the journaled submission was lost: the CA is asked for
- * the order by its tag. Found: collected like any order. Provably none:
- * submitted again (same key, same CSR). The CA cannot tell (untagged, or
- * no order listing): the key is discarded and the profile starts over,
- * which costs nothing where the CA cannot list orders (ACME: an order
- * never finalized). The lookup failed: nothing is concluded, the journal
- * stays and the profile fails this run. */
+/* The answer to the journaled submission was lost: find it at the CA by
+ * its tag. Provably none: the same CSR again. The CA cannot tell: a fresh
+ * key (free for ACME). A failed lookup concludes nothing, journal kept. */
 static int
 resume_in_flight(struct walk *w)
 {
@@ -316,26 +281,26 @@ resume_in_flight(struct walk *w)
 		return rc;
 	request_of(w, &req);
 	req.tag = w->job.order_ref[0] == IN_FLIGHT_MARK ? w->job.order_ref + 1 : NULL;
-	req.used = order_used;
-	req.used_ctx = w;
+	req.used = engine_order_used;
+	req.used_ctx = w->en;
 	rc = req.tag == NULL || ops->find == NULL ? LB_ENOTSUP :
 	    ops->find(ca, &req, &ref, &w->e);
 	if (rc == 0) {
 		log_info("%s: the CA has the order of the lost submission: %s", w->p->name, ref);
 		return ordered(w, ref);
 	}
-	if (rc == LB_ENOTFOUND) {
-		log_info("%s: the CA has no order of the lost submission (ref %s); submitting "
-		    "again", w->p->name, req.tag);
+	if (rc == LB_ENOTFOUND || rc == LB_ENOTSUP) {
+		log_info("%s: %s: %s", w->p->name, w->e.msg, rc == LB_ENOTFOUND ? "the CA has "
+		    "no order of the lost submission, submitting again" : "starting over");
 		err_clear(&w->e);
+	}
+	if (rc == LB_ENOTFOUND) {
 		set_str(&w->job.order_ref, NULL);
 		return journal(w, STEP_KEY);
 	}
-	if (rc == LB_ENOTSUP) {
-		err_clear(&w->e);
+	if (rc == LB_ENOTSUP)
 		return restart(w, "an earlier submission of this CSR has an unknown outcome",
 		    &w->e);
-	}
 	err_prefix(&w->e, "%s: cannot look up the submission whose answer was lost",
 	    w->p->name);
 	return rc;
@@ -667,24 +632,6 @@ judge(struct walk *w, bool force, struct policy_decision *d, struct device_cert 
 	return 0;
 }
 
-/* What the CA needs from the profile (SCM: the tenant's mandatory custom
- * fields, the term), read from the CA before any key is made: a profile
- * the CA would refuse costs nothing. */
-static int
-ca_prepare(struct walk *w)
-{
-	struct ca *ca;
-	const struct ca_ops *ops;
-	int rc;
-
-	if ((rc = get_ca(w, &ca, &ops)) != 0)
-		return rc;
-	if (ops->prepare == NULL || (rc = ops->prepare(ca, w->p, &w->e)) == 0)
-		return 0;
-	err_prefix(&w->e, "%s", w->p->name);
-	return rc;
-}
-
 /* plan / run --dry-run: the decision, with nothing written anywhere. */
 static int
 plan_profile(struct walk *w, bool force, struct run_result *res)
@@ -694,7 +641,7 @@ plan_profile(struct walk *w, bool force, struct run_result *res)
 	int rc = judge(w, force, &d, &cur);
 
 	if (rc == 0 && d.action != POLICY_NONE)
-		rc = ca_prepare(w);
+		rc = engine_ca_prepare(w->en, w->p, &w->e);
 	if (rc == 0) {
 		snprintf(res->detail, sizeof(res->detail), "%s: %s", policy_action_name(d.action),
 		    d.reason);
@@ -713,7 +660,7 @@ decide(struct walk *w, bool force, bool *due, struct run_result *res)
 	int rc = judge(w, force, &d, &cur);
 
 	if (rc == 0 && d.action != POLICY_NONE)
-		rc = ca_prepare(w);
+		rc = engine_ca_prepare(w->en, w->p, &w->e);
 	*due = rc == 0 && d.action != POLICY_NONE;
 	if (rc == 0) {
 		snprintf(res->detail, sizeof(res->detail), "%s", d.reason);
