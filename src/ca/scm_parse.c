@@ -359,7 +359,8 @@ scm_list_ids(const char *json, size_t len, long **ids)
 			(*ids)[n++] = strtol(json_string_value(id), NULL, 10);
 	}
 	json_decref(j);
-	qsort(*ids, (size_t)n, sizeof(**ids), id_desc);
+	if (n > 0)
+		qsort(*ids, (size_t)n, sizeof(**ids), id_desc);
 	return n;
 }
 
