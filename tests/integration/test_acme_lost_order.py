@@ -16,7 +16,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pebble as pebble_mod
-from harness import CitrixSim, Lab, check, main, serial_of, served_cert
+from harness import CitrixSim, Lab, check_citrix_settled, check, main, serial_of, served_cert
 from pebble import Pebble
 
 ROOT = os.environ.get("LBCERT_SRC") or os.path.dirname(os.path.dirname(os.path.dirname(
@@ -132,6 +132,7 @@ def scenario(w):
                 check(serial_of(served_cert(adc.port("vs1"))) == st["serial"],
                       "vs1 serves the certificate")
                 check(peb.cert_status(st["serial"])["Status"] == "Valid", "Pebble issued it")
+                check_citrix_settled(adc)
             finally:
                 proxy.stop()
     finally:

@@ -6,7 +6,7 @@ and sent in `comments`, and collects that sslId: one certificate in all.
 When the enroll was dropped before SCM took it, the next run finds no
 tagged request and enrolls again with the same key. When the lookup itself
 fails, nothing is concluded: the profile fails and the journal stays."""
-from harness import CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import CitrixSim, Lab, check_citrix_settled, ScmSim, check, main, serial_of, served_cert
 
 
 def scenario(w):
@@ -74,6 +74,7 @@ def scenario(w):
         check(sorted(st["issued_per_key"].values()) == [1, 1], "one certificate per key", st)
         check(serial_of(served_cert(adc.port("vs2"))) == lab.status()["shop"]["serial"],
               "vs2 serves shop's certificate")
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()

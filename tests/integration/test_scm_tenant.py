@@ -10,7 +10,7 @@
   before any key, listing the allowed terms.
 - The tenant binds revoke's reasonCode as a string: lbcert's integer is
   refused with -1002, and the string form revokes."""
-from harness import CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import CitrixSim, Lab, check_citrix_settled, ScmSim, check, main, serial_of, served_cert
 
 SUBJECT = {"organization": "Example", "state": "Yorks", "country": "GB"}
 
@@ -89,6 +89,7 @@ def scenario(w):
               "the term is refused, listing the allowed ones", p.stdout, p.stderr[-2000:])
         check(keys_made(adc) == [], "no key was made for it", adc.ctl("/_sim/requests"))
         check(scm.ctl("/_sim/state")["enrolls"] == 1, "and nothing enrolled")
+        check_citrix_settled(adc)
     finally:
         adc.stop()
         scm.stop()
