@@ -23,6 +23,20 @@ described in ../shared/reference/sectigo-scm-acme.md sections 1-3:
   intermediate, x509IOR intermediate then root, pemia leaf then issuers;
   the reference marks the order as observed, not specified.
 - revoke/{sslId}, revoke/serial/{serial} and revoke/manual answer 204.
+  reasonCode is an integer (the 25.5 doc) or, with --revoke-reason string,
+  a string of the same codes (the newer OpenAPI's enum); the other type is
+  -1002 "Cannot parse message body", as for any field the backend cannot
+  bind.
+- the tenant as configured: GET customFields lists --custom-field
+  NAME[:mandatory] ([{id, name, mandatory}]); an enroll without a value for
+  a mandatory field is -62 (the doc's "missing mandatory custom field"), a
+  field the tenant does not define is -1002 (SIM CHOICE: the doc names no
+  code). --dcv-required (a tenant without DCV pre-validation) makes dcvMode
+  required in enroll: -7 "dcvMode is required but missing".
+- GET /api/ssl/v1?commonName=&size=&position= lists requests
+  [{sslId, commonName, subjectAlternativeNames, serialNumber}] with
+  X-Total-Count; --list-id id names the id "id" instead (the details call
+  sslId deprecated in favour of id; a client must take either).
 - --collect-form picks which collect URL forms exist (the reference gives
   both): "both" (default), "query" (/collect/{id}?format=, the current doc;
   the path form is then 404), "path" (/collect/{id}/{format}, what pycm, KF,
@@ -33,7 +47,10 @@ described in ../shared/reference/sectigo-scm-acme.md sections 1-3:
   400/-183.
 
 Test-only endpoints: GET /_sim/state, GET /_sim/requests, POST /_sim/requests/clear,
-POST /_sim/fault.
+POST /_sim/fault {"fail_next": {path_contains, status, count, code?, description?,
+drop?}}: drop "before" closes the connection without processing the request,
+drop "after" processes it (an enroll is issued) and then closes the connection
+without answering, as a lost answer.
 """
 
 import argparse
@@ -63,6 +80,7 @@ ENROLL_FIELDS = {
 ENROLL_REQUIRED = ("orgId", "csr", "certType", "term")
 DCV_MODES = ("CNAME", "EMAIL", "HTTP", "HTTPS", "TXT", "AUTO")
 REVOKE_FIELDS = {"reasonCode": int, "reason": str}
+REVOKE_FIELDS_STR = {"reasonCode": str, "reason": str}
 REVOKE_CODES = (0, 1, 3, 4, 5)
 MANUAL_REVOKE_FIELDS = {"certId": int, "serialNumber": str, "issuer": str,
                         "revokeDate": str, "reasonCode": int}
@@ -218,6 +236,11 @@ class State:
         self.revoked = []
         self.requests = []
         self.faults = []
+        self.custom_fields = []
+        for i, cf in enumerate(args.custom_field or []):
+            name, _, flag = cf.partition(":")
+            self.custom_fields.append({"id": 100 + i, "name": name,
+                                       "mandatory": flag == "mandatory"})
 
 
 def parse_types(spec):
@@ -325,13 +348,17 @@ class Handler(BaseHTTPRequestHandler):
         status = 500
         try:
             fault = self.take_fault(path)
-            if fault:
+            if fault and fault.get("drop") == "before":
+                return self.drop(method, path, None)
+            if fault and not fault.get("drop"):
                 raise ApiError(fault["status"], fault.get("code", -2),
                                fault.get("description",
                                          "Internal error. Please contact Support for details."))
             self.auth()
             status, body, ctype, headers, resource = self.route(method, path,
                                                                  parse_qs(url.query), raw)
+            if fault:
+                return self.drop(method, path, resource)
             self.send(status, body, ctype, headers)
         except ApiError as e:
             status = e.status
@@ -350,6 +377,19 @@ class Handler(BaseHTTPRequestHandler):
             if method != "GET" and resource is not None:
                 entry["resource"] = resource
             st.requests.append(entry)
+
+    def drop(self, method, path, resource):
+        """Closes the connection without a byte of answer (a lost answer)."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(2)
+        except OSError:
+            pass
+        with self.st.lock:
+            entry = {"method": method, "path": path, "status": 0, "dropped": True}
+            if resource is not None:
+                entry["resource"] = resource
+            self.st.requests.append(entry)
 
     def take_fault(self, path):
         with self.st.lock:
@@ -391,7 +431,8 @@ class Handler(BaseHTTPRequestHandler):
                 f = {"path_contains": str(f.get("path_contains", "")),
                      "status": int(f.get("status", 500)), "count": int(f.get("count", 1)),
                      **({"code": int(f["code"])} if "code" in f else {}),
-                     **({"description": str(f["description"])} if "description" in f else {})}
+                     **({"description": str(f["description"])} if "description" in f else {}),
+                     **({"drop": str(f["drop"])} if f.get("drop") in ("before", "after") else {})}
             except (ValueError, KeyError, TypeError, AttributeError):
                 return self.send(400, {"error": "want {\"fail_next\": {path_contains, status, count}}"})
             with st.lock:
@@ -408,7 +449,9 @@ class Handler(BaseHTTPRequestHandler):
         rest = p[len("/api/ssl/v1"):].lstrip("/").split("/")
         form = self.st.args.collect_form
         routes = [
+            (("",), "GET", self.listing),
             (("types",), "GET", self.types),
+            (("customFields",), "GET", self.custom_fields),
             (("enroll",), "POST", self.enroll),
         ]
         if form != "path":
@@ -450,6 +493,49 @@ class Handler(BaseHTTPRequestHandler):
             err(400, -639, "Supplied orgid invalid..")
         return 200, self.st.types, "application/json", None, None
 
+    def custom_fields(self, query, raw):
+        return 200, self.st.custom_fields, "application/json", None, None
+
+    def listing(self, query, raw):
+        def num(k, dflt):
+            v = query.get(k, [str(dflt)])[0]
+            if not v.isdigit():
+                err(400, -1002, "Cannot parse message body")
+            return int(v)
+        size, pos = num("size", 10), num("position", 0)
+        if size > 200:
+            err(400, -1, "size: must be less than or equal to 200")
+        cn = query.get("commonName", [None])[0]
+        with self.st.lock:
+            hits = [(n, c) for n, c in sorted(self.st.certs.items())
+                    if cn is None or (c["commonName"] or "").lower() == cn.lower()]
+            idk = self.st.args.list_id
+            page = []
+            for n, c in hits[pos:pos + size]:
+                e = {idk: n, "commonName": c["commonName"],
+                     "subjectAlternativeNames": c["names"][1:]}
+                if c["status"] in ("Issued", "Revoked"):
+                    ser = c["serial"].upper()
+                    e["serialNumber"] = ":".join(ser[i:i + 2] for i in range(0, len(ser), 2))
+                page.append(e)
+        return 200, page, "application/json", {"X-Total-Count": str(len(hits))}, None
+
+    def check_custom_fields(self, body):
+        given = {}
+        for cf in body.get("customFields") or []:
+            if (not isinstance(cf, dict) or set(cf) - {"name", "value"}
+                    or not isinstance(cf.get("name"), str)
+                    or not isinstance(cf.get("value", ""), str)):
+                err(400, -1002, "Cannot parse message body")
+            if len(cf.get("value") or "") > 256:
+                err(400, -1, "customFields.value: size must be between 0 and 256")
+            if cf["name"] not in (f["name"] for f in self.st.custom_fields):
+                err(400, -1002, "Cannot parse message body")
+            given[cf["name"]] = cf.get("value") or ""
+        for f in self.st.custom_fields:
+            if f["mandatory"] and not given.get(f["name"]):
+                err(400, -62, "Custom field '%s' is mandatory and missing." % f["name"])
+
     def enroll(self, query, raw):
         st = self.st
         body = self.json_body(raw)
@@ -470,15 +556,11 @@ class Handler(BaseHTTPRequestHandler):
             err(400, -1, "externalRequester: size must be between 0 and 512")
         if body.get("dcvMode") is not None and body["dcvMode"] not in DCV_MODES:
             err(400, -1002, "Cannot parse message body")
+        if st.args.dcv_required and body.get("dcvMode") is None:
+            err(400, -7, "dcvMode is required but missing")
         if body.get("dcvMode") == "EMAIL" and not body.get("dcvEmail"):
             err(400, -7, "dcvEmail is required but missing")
-        for cf in body.get("customFields") or []:
-            if (not isinstance(cf, dict) or set(cf) - {"name", "value"}
-                    or not isinstance(cf.get("name"), str)
-                    or not isinstance(cf.get("value", ""), str)):
-                err(400, -1002, "Cannot parse message body")
-            if len(cf.get("value") or "") > 256:
-                err(400, -1, "customFields.value: size must be between 0 and 256")
+        self.check_custom_fields(body)
         csr = body["csr"]
         if not 1 <= len(csr) <= 32767:
             err(400, -10, "Error while decoding CSR.")
@@ -516,6 +598,8 @@ class Handler(BaseHTTPRequestHandler):
                 "commonName": cn, "names": names, "orgId": body["orgId"],
                 "certType": ctype["id"], "term": body["term"], "renewId": renew_id,
                 "comments": body.get("comments"), "pending": st.args.pending,
+                "customFields": body.get("customFields") or [],
+                "dcvMode": body.get("dcvMode"), "dcvEmail": body.get("dcvEmail"),
                 "collects": 0, "status": "Applied" if st.args.pending else "Issued",
                 "serial": serial, "spki_sha256": spki, "pem": pem, "csr": csr,
                 "keyType": "%s - %s" % (alg, param),
@@ -573,6 +657,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def revoke_body(self, raw, fields):
         body = self.json_body(raw)
+        if fields is REVOKE_FIELDS and self.st.args.revoke_reason == "string":
+            check_fields(body, REVOKE_FIELDS_STR)
+            if body.get("reasonCode") is not None:
+                if body["reasonCode"] not in [str(c) for c in REVOKE_CODES]:
+                    err(400, -1002, "Cannot parse message body")
+                body["reasonCode"] = int(body["reasonCode"])
+            return body
         check_fields(body, fields)
         return body
 
@@ -668,6 +759,14 @@ def main():
                     help="which documented collect URL forms this instance serves")
     ap.add_argument("--pending-style", default="error", choices=("error", "empty"),
                     help="not yet collectable: 400/-183 (error) or an empty 200 (empty)")
+    ap.add_argument("--custom-field", action="append",
+                    help="NAME or NAME:mandatory, a custom field of the tenant; repeatable")
+    ap.add_argument("--dcv-required", action="store_true",
+                    help="no DCV pre-validation: enroll needs dcvMode")
+    ap.add_argument("--revoke-reason", default="int", choices=("int", "string"),
+                    help="the JSON type revoke binds reasonCode to")
+    ap.add_argument("--list-id", default="sslId", choices=("sslId", "id"),
+                    help="the id field of the request listing")
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
 

@@ -45,6 +45,7 @@ struct ca {
 	json_t *dir;
 	char *nonce;
 	char *kid;       /* account URL */
+	bool send_once;  /* the POST now in hand must not be re-sent below us */
 };
 
 /* ---- pure helpers (acme_internal.h) ---- */
@@ -333,6 +334,7 @@ request(struct ca *c, const char *method, const char *url, const char *body,
 		.body_len = body ? strlen(body) : 0,
 		.content_type = body ? "application/jose+json" : NULL,
 		.idempotent = idempotent,
+		.send_once = c->send_once && strcmp(method, "POST") == 0,
 	};
 	int rc;
 
@@ -745,7 +747,12 @@ acme_submit(struct ca *c, const struct ca_request *req, char **order_ref,
 	if ((p = json_pack("{s:O}", "identifiers", ids)) == NULL ||
 	    (payload = json_dumps(p, JSON_COMPACT)) == NULL)
 		goto oom;
-	if ((rc = post(c, jstr(c->dir, "newOrder"), payload, false, NULL, &r, e)) != 0)
+	/* A re-sent JWS is refused as badNonce and post() signs it anew: a
+	 * dead connection that libcurl silently retried would order twice. */
+	c->send_once = true;
+	rc = post(c, jstr(c->dir, "newOrder"), payload, false, NULL, &r, e);
+	c->send_once = false;
+	if (rc != 0)
 		goto out;
 	if (r.status != 201 && r.status != 200) {
 		rc = problem(c, "newOrder", &r, e);
@@ -1254,12 +1261,112 @@ out:
 	return rc;
 }
 
+/* Pages of an orders list followed, and orders read, at most. */
+#define ORDERS_PAGES_MAX 20
+#define ORDERS_PER_PAGE_MAX 1000
+
+/* One page of the account's orders: the newest order lbcert may take
+ * over, or *next (malloc'd) to read after. */
+static int
+orders_page(struct ca *c, const struct ca_request *req, const char *url, char **found,
+    char **next, struct err *e)
+{
+	struct http_resp r = { 0 }, o = { 0 };
+	char **urls = calloc(ORDERS_PER_PAGE_MAX, sizeof(*urls)), *links[1];
+	size_t n = 0;
+	int rc;
+
+	*found = *next = NULL;
+	if (urls == NULL)
+		return err_set(e, LB_ERR, "acme %s: out of memory", c->cfg->name);
+	if ((rc = post(c, url, NULL, false, NULL, &r, e)) != 0)
+		goto out;
+	if (r.status != 200) {
+		rc = problem(c, "orders list", &r, e);
+		goto out;
+	}
+	n = acme_orders_parse(r.body, r.body_len, urls, ORDERS_PER_PAGE_MAX);
+	/* the list is oldest first on the CAs seen; newest first here */
+	for (size_t i = n; i-- > 0;) {
+		if (req->used != NULL && req->used(req->used_ctx, urls[i]))
+			continue;
+		if ((rc = post(c, urls[i], NULL, false, NULL, &o, e)) != 0)
+			goto out;
+		if (o.status == 200 && acme_order_matches(o.body, o.body_len, req->names,
+		    req->nnames)) {
+			*found = xstrdup(urls[i]);
+			rc = *found != NULL ? 0 : err_set(e, LB_ERR, "acme %s: out of memory",
+			    c->cfg->name);
+			goto out;
+		}
+		http_resp_free(&o);
+	}
+	for (size_t i = 0; i < http_resp_headers(&r, "link", (const char **)links, 1); i++)
+		if (acme_link_parse(links[i], "next", url, next, 1) == 1)
+			break;
+out:
+	http_resp_free(&o);
+	http_resp_free(&r);
+	strv_free(urls, n);
+	return rc;
+}
+
+/* A newOrder whose answer was lost: the account's orders list (RFC 8555
+ * 7.1.2.1) holds it, if the CA took it. An unfinalized order with the
+ * same identifiers that no journal took is reused; no such order means
+ * none was made (ordering again is safe). Without an orders list the CA
+ * cannot tell (Pebble before 2.7, some CAs): LB_ENOTSUP. */
+static int
+acme_find(struct ca *c, const struct ca_request *req, char **order_ref, struct err *e)
+{
+	json_t *acct = NULL;
+	struct http_resp r = { 0 };
+	char *url = NULL, *next = NULL;
+	int rc;
+
+	*order_ref = NULL;
+	if ((rc = ensure_account(c, e)) != 0)
+		return rc;
+	if ((rc = get_object(c, c->kid, "account", &acct, &r, e)) != 0)
+		goto out;
+	if (jstr(acct, "orders") == NULL) {
+		rc = err_set(e, LB_ENOTSUP, "acme %s: the account has no orders list",
+		    c->cfg->name);
+		goto out;
+	}
+	url = xstrdup(jstr(acct, "orders"));
+	for (int page = 0; url != NULL && page < ORDERS_PAGES_MAX; page++) {
+		if ((rc = orders_page(c, req, url, order_ref, &next, e)) != 0 ||
+		    *order_ref != NULL)
+			goto out;
+		free(url);
+		url = next;
+		next = NULL;
+	}
+	if (url != NULL)
+		rc = err_set(e, LB_ERR, "acme %s: more than %d pages of orders", c->cfg->name,
+		    ORDERS_PAGES_MAX);
+	else
+		rc = err_set(e, LB_ENOTFOUND, "acme %s: no unfinalized order for profile %s",
+		    c->cfg->name, req->profile);
+out:
+	if (*order_ref != NULL)
+		log_info("acme %s: profile %s: taking over order %s", c->cfg->name, req->profile,
+		    *order_ref);
+	free(url);
+	free(next);
+	json_decref(acct);
+	http_resp_free(&r);
+	return rc;
+}
+
 const struct ca_ops acme_ops = {
 	.type = "acme",
 	.open = acme_open,
 	.close = acme_close,
 	.ping = acme_ping,
 	.submit = acme_submit,
+	.find = acme_find,
 	.collect = acme_collect,
 	.revoke = acme_revoke,
 };

@@ -3,6 +3,7 @@
 #ifndef LB_ACME_INTERNAL_H
 #define LB_ACME_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -35,5 +36,14 @@ int acme_problem_code(const char *type, long status);
  * (delta-seconds or HTTP-date, at least 1 s) when the server sent one,
  * else 1 s doubling up to cap_ms. */
 long acme_poll_wait_ms(const char *retry_after, time_t now, int attempt, long cap_ms);
+
+/* The order URLs of an account's orders list ({"orders": [url...]}),
+ * at most max, malloc'd (caller frees each); returns how many. */
+size_t acme_orders_parse(const char *body, size_t len, char **out, size_t max);
+
+/* True when the order object is pending or ready (not finalized, so no
+ * CSR is bound to it yet) and names exactly the DNS identifiers names
+ * (case-insensitive, duplicates in names counted once). */
+bool acme_order_matches(const char *body, size_t len, char *const *names, size_t nnames);
 
 #endif

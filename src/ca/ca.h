@@ -19,6 +19,14 @@ struct ca_request {
 	char *const *names;   /* DNS names, common name first */
 	size_t nnames;
 	const char *common_name;
+	const struct cfg_profile *p; /* custom fields, DCV settings (SCM) */
+	/* Unique per submission, journaled before it is sent: find() looks
+	 * for it when the answer to submit() was lost. NULL: untagged. */
+	const char *tag;
+	/* find(): true when ref is an order lbcert already used (journaled
+	 * or installed), so it is not taken again. May be NULL. */
+	bool (*used)(void *ctx, const char *order_ref);
+	void *used_ctx;
 };
 
 /* How a CA client gets an http-01 token served; the engine wires it to the
@@ -49,8 +57,23 @@ struct ca_ops {
 	/* Read-only reachability and credentials check (lbcert check). */
 	int (*ping)(struct ca *c, struct err *e);
 
-	/* Sends the request; *order_ref (malloc'd) identifies it. */
+	/* What the CA must accept for profile p, checked before a key is
+	 * made (SCM: the tenant's mandatory custom fields, the term among the
+	 * certificate type's terms): LB_ECONFIG naming the field and the
+	 * profile. May be NULL. Read-only. */
+	int (*prepare)(struct ca *c, const struct cfg_profile *p, struct err *e);
+	/* Sends the request; *order_ref (malloc'd) identifies it. On failure,
+	 * LB_EUNREACH means the outcome is unknown (the request may have been
+	 * taken: no answer, or a server error); any other code means the CA
+	 * refused it and nothing was ordered. */
 	int (*submit)(struct ca *c, const struct ca_request *req, char **order_ref,
+	    struct err *e);
+	/* After a submit whose answer was lost: looks the order of req->tag
+	 * up at the CA. 0 with *order_ref (malloc'd) when found, LB_ENOTFOUND
+	 * when the CA provably has no such order (submitting again is safe),
+	 * LB_ENOTSUP when the CA cannot tell, any other error when the lookup
+	 * failed (nothing may be concluded). */
+	int (*find)(struct ca *c, const struct ca_request *req, char **order_ref,
 	    struct err *e);
 	/* Gets the certificate of order_ref: *cert_pem is the leaf, *chain the
 	 * rest, issuer first (strv_free). LB_EPENDING when the CA has not

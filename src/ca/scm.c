@@ -40,228 +40,21 @@ struct ca {
 	int poll_interval_s;
 	int poll_timeout_s;
 	bool collect_path_form; /* the instance serves only /collect/{id}/{format} */
+	/* The tenant's answers, read once per run by prepare(). */
+	char *types_json;
+	size_t types_len;
+	char *fields_json;
+	size_t fields_len;
+	bool reason_as_string; /* revoke takes reasonCode as a string */
 };
 
 static const char *const redact[] = { "password" };
 
-/* ---- pure pieces (scm_internal.h) ---------------------------------- */
-
-bool
-scm_is_id(const char *s)
-{
-	if (s == NULL || *s == '\0' || *s == '0' || strlen(s) > 18)
-		return false;
-	for (; *s != '\0'; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
-int
-scm_error_parse(const char *body, size_t len, long *code, char **description)
-{
-	json_t *j, *c, *d;
-	int rc = -1;
-
-	*description = NULL;
-	if (body == NULL || len == 0)
-		return -1;
-	j = json_loadb(body, len, 0, NULL);
-	if (j == NULL)
-		return -1;
-	c = json_object_get(j, "code");
-	d = json_object_get(j, "description");
-	if (json_is_integer(c)) {
-		*code = (long)json_integer_value(c);
-		*description = xstrdup(json_is_string(d) ? json_string_value(d) : "");
-		rc = *description == NULL ? -1 : 0;
-	}
-	json_decref(j);
-	return rc;
-}
-
-/* A printable, bounded excerpt of a body that is not an envelope. */
-static void
-excerpt(const char *body, size_t len, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; body != NULL && i < len && n + 1 < size && n < 160; i++)
-		buf[n++] = isprint((unsigned char)body[i]) ? body[i] : ' ';
-	buf[n] = '\0';
-}
-
-int
-scm_http_error(const char *ca_name, long status, const char *body, size_t len,
-    struct err *e)
-{
-	char *desc = NULL, ex[200];
-	long code = 0;
-	int lb = LB_ERR;
-
-	if (status == 401 || status == 403)
-		lb = LB_EAUTH;
-	else if (status == 404)
-		lb = LB_ENOTFOUND;
-	if (scm_error_parse(body, len, &code, &desc) == 0) {
-		err_set(e, lb, "scm %s: %ld %s (HTTP %ld)", ca_name, code, desc, status);
-		free(desc);
-		return lb;
-	}
-	excerpt(body, len, ex, sizeof(ex));
-	return err_set(e, lb, "scm %s: unexpected answer (HTTP %ld)%s%s", ca_name, status,
-	    ex[0] != '\0' ? ": " : "", ex);
-}
-
-static const long retry_codes[] = { -183, -1400, -109, -195, -140, -103 };
-
-static bool
-is_retry_code(long code)
-{
-	for (size_t i = 0; i < sizeof(retry_codes) / sizeof(retry_codes[0]); i++)
-		if (code == retry_codes[i])
-			return true;
-	return false;
-}
-
-bool
-scm_collect_pending(long status, const char *body, size_t len)
-{
-	char *desc = NULL;
-	long code;
-
-	if (status >= 500)
-		return true;
-	if (status == 200)
-		return body == NULL || strstr(body, "-----BEGIN") == NULL;
-	if (status == 401 || status == 403)
-		return false;
-	/* By code, whatever the 4xx: the OAS also documents 404 for collect. */
-	if (scm_error_parse(body, len, &code, &desc) != 0)
-		return false;
-	free(desc);
-	return is_retry_code(code);
-}
-
-bool
-scm_collect_unserved(long status, const char *body, size_t len)
-{
-	static const long known[] = { -110, -124, -126, -1450 };
-	char *desc = NULL;
-	long code;
-
-	if (status != 404 && status != 405)
-		return false;
-	if (scm_error_parse(body, len, &code, &desc) != 0)
-		return true;
-	free(desc);
-	if (is_retry_code(code))
-		return false;
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (code == known[i])
-			return false;
-	return true;
-}
-
-/* Comma-separated names without the common name: SCM takes the CN from
- * the CSR and wants only the additional names here. */
-static char *
-san_list(char *const *names, size_t n, const char *cn)
-{
-	size_t len = 1;
-	char *s;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(names[i]) + 1;
-	if ((s = calloc(1, len)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (cn != NULL && strcasecmp(names[i], cn) == 0)
-			continue;
-		if (s[0] != '\0')
-			strcat(s, ",");
-		strcat(s, names[i]);
-	}
-	return s;
-}
-
-char *
-scm_enroll_body(const struct scm_enroll *r)
-{
-	char *csr = xstrdup(r->csr_pem), *sans = NULL, *comments = NULL, *out = NULL;
-	size_t n;
-	json_t *j = NULL;
-
-	if (csr == NULL)
-		goto out;
-	/* pycm strips trailing whitespace; the doc's CSR pattern is strict. */
-	for (n = strlen(csr); n > 0 && isspace((unsigned char)csr[n - 1]); n--)
-		csr[n - 1] = '\0';
-	if ((sans = san_list(r->names, r->nnames, r->common_name)) == NULL)
-		goto out;
-	if ((comments = xasprintf("lbcert %s", r->profile ? r->profile : "")) == NULL)
-		goto out;
-	j = json_pack("{s:I, s:s, s:I, s:i, s:s}", "orgId", (json_int_t)r->org_id,
-	    "csr", csr, "certType", (json_int_t)r->cert_type, "term", r->term,
-	    "comments", comments);
-	if (j == NULL)
-		goto out;
-	if (sans[0] != '\0' && json_object_set_new(j, "subjAltNames", json_string(sans)) != 0)
-		goto out;
-	out = json_dumps(j, JSON_COMPACT);
-out:
-	json_decref(j);
-	free(csr);
-	free(sans);
-	free(comments);
-	return out;
-}
-
-int
-scm_type_lookup(const char *ca_name, const char *types_json, size_t len,
-    const char *want, long *id, struct err *e)
-{
-	json_t *j = json_loadb(types_json, len, 0, NULL), *t;
-	char avail[700] = "";
-	size_t i, used = 0;
-	bool by_id = scm_is_id(want);
-	int rc;
-
-	if (!json_is_array(j)) {
-		rc = err_set(e, LB_ERR, "scm %s: the list of certificate types is not a JSON array",
-		    ca_name);
-		goto out;
-	}
-	json_array_foreach(j, i, t) {
-		json_t *jid = json_object_get(t, "id");
-		const char *name = json_string_value(json_object_get(t, "name"));
-
-		if (!json_is_integer(jid) || name == NULL)
-			continue;
-		if (by_id ? json_integer_value(jid) == (json_int_t)strtoll(want, NULL, 10) :
-		    strcasecmp(name, want) == 0) {
-			*id = (long)json_integer_value(jid);
-			rc = 0;
-			goto out;
-		}
-		if (used < sizeof(avail) - 1) {
-			int k = snprintf(avail + used, sizeof(avail) - used, "%s%lld \"%s\"",
-			    used ? ", " : "", (long long)json_integer_value(jid), name);
-			used = k < 0 ? used : used + (size_t)k;
-		}
-	}
-	rc = err_set(e, LB_ECONFIG, "scm %s: unknown cert_type \"%s\"; available: %s", ca_name,
-	    want, used ? avail : "none");
-out:
-	json_decref(j);
-	return rc;
-}
-
 /* ---- HTTP ---------------------------------------------------------- */
 
 static int
-scm_call(struct ca *c, const char *method, const char *path, const char *body,
-    bool idempotent, struct http_resp *resp, struct err *e)
+scm_call_once(struct ca *c, const char *method, const char *path, const char *body,
+    bool idempotent, bool once, struct http_resp *resp, struct err *e)
 {
 	struct http_header h[] = {
 		{ "login", c->login },
@@ -278,6 +71,7 @@ scm_call(struct ca *c, const char *method, const char *path, const char *body,
 		.body_len = body ? strlen(body) : 0,
 		.content_type = body ? SCM_JSON : NULL,
 		.idempotent = idempotent,
+		.send_once = once,
 		.redact = redact,
 		.nredact = sizeof(redact) / sizeof(redact[0]),
 	};
@@ -286,31 +80,47 @@ scm_call(struct ca *c, const char *method, const char *path, const char *body,
 }
 
 static int
-fetch_types(struct ca *c, struct http_resp *r, struct err *e)
+scm_call(struct ca *c, const char *method, const char *path, const char *body,
+    bool idempotent, struct http_resp *resp, struct err *e)
 {
-	int rc = scm_call(c, "GET", "/ssl/v1/types", NULL, true, r, e);
+	return scm_call_once(c, method, path, body, idempotent, false, resp, e);
+}
 
-	if (rc == 0 && r->status != 200)
-		rc = scm_http_error(c->name, r->status, r->body, r->body_len, e);
+/* GET path once per run into *body (kept in the client). */
+static int
+fetch_cached(struct ca *c, const char *path, char **body, size_t *len, struct err *e)
+{
+	struct http_resp r = {0};
+	int rc;
+
+	if (*body != NULL)
+		return 0;
+	rc = scm_call(c, "GET", path, NULL, true, &r, e);
+	if (rc == 0 && r.status != 200)
+		rc = scm_http_error(c->name, r.status, r.body, r.body_len, e);
+	if (rc == 0) {
+		*body = r.body;
+		*len = r.body_len;
+		r.body = NULL;
+	}
+	http_resp_free(&r);
 	return rc;
 }
 
 static int
 resolve_type(struct ca *c, struct err *e)
 {
-	struct http_resp r = {0};
 	int rc;
 
 	if (c->cert_type_id > 0)
 		return 0;
-	if (scm_is_id(c->cert_type)) {
+	if (scm_is_id(c->cert_type) && c->types_json == NULL) {
 		c->cert_type_id = strtol(c->cert_type, NULL, 10);
 		return 0;
 	}
-	if ((rc = fetch_types(c, &r, e)) == 0)
-		rc = scm_type_lookup(c->name, r.body, r.body_len, c->cert_type,
+	if ((rc = fetch_cached(c, "/ssl/v1/types", &c->types_json, &c->types_len, e)) == 0)
+		rc = scm_type_lookup(c->name, c->types_json, c->types_len, c->cert_type,
 		    &c->cert_type_id, e);
-	http_resp_free(&r);
 	return rc;
 }
 
@@ -330,6 +140,8 @@ scm_close(struct ca *c)
 	free(c->login);
 	free(c->customer_uri);
 	free(c->cert_type);
+	free(c->types_json);
+	free(c->fields_json);
 	free(c);
 }
 
@@ -389,18 +201,38 @@ out:
 static int
 scm_ping(struct ca *c, struct err *e)
 {
-	struct http_resp r = {0};
 	long id;
 	int rc;
 
-	if ((rc = fetch_types(c, &r, e)) != 0)
-		goto out;
-	if ((rc = scm_type_lookup(c->name, r.body, r.body_len, c->cert_type, &id, e)) != 0)
-		goto out;
+	if ((rc = fetch_cached(c, "/ssl/v1/types", &c->types_json, &c->types_len, e)) != 0)
+		return rc;
+	if ((rc = scm_type_lookup(c->name, c->types_json, c->types_len, c->cert_type, &id,
+	    e)) != 0)
+		return rc;
 	c->cert_type_id = id;
-out:
-	http_resp_free(&r);
-	return rc;
+	return scm_term_check(c->name, c->types_json, c->types_len, id, c->term, e);
+}
+
+/* The tenant's rules, before any key is made: the certificate type and
+ * its terms (also for a numeric cert_type), and the mandatory custom
+ * fields, which only the tenant knows. */
+static int
+scm_prepare(struct ca *c, const struct cfg_profile *p, struct err *e)
+{
+	int rc;
+
+	if ((rc = fetch_cached(c, "/ssl/v1/types", &c->types_json, &c->types_len, e)) != 0)
+		return rc;
+	if ((rc = resolve_type(c, e)) != 0)
+		return rc;
+	if ((rc = scm_term_check(c->name, c->types_json, c->types_len, c->cert_type_id,
+	    c->term, e)) != 0)
+		return rc;
+	if ((rc = fetch_cached(c, "/ssl/v1/customFields", &c->fields_json, &c->fields_len,
+	    e)) != 0)
+		return rc;
+	return scm_custom_fields_check(c->name, p->name, c->fields_json, c->fields_len,
+	    &p->scm, e);
 }
 
 static int
@@ -432,6 +264,7 @@ scm_submit(struct ca *c, const struct ca_request *req, char **order_ref, struct 
 		.org_id = c->org_id, .term = c->term, .csr_pem = req->csr_pem,
 		.names = req->names, .nnames = req->nnames,
 		.common_name = req->common_name, .profile = req->profile,
+		.tag = req->tag, .extra = req->p != NULL ? &req->p->scm : NULL,
 	};
 	struct http_resp r = {0};
 	char *body = NULL;
@@ -445,10 +278,17 @@ scm_submit(struct ca *c, const struct ca_request *req, char **order_ref, struct 
 		rc = err_set(e, LB_ERR, "scm %s: cannot build the enroll request", c->name);
 		goto out;
 	}
-	if ((rc = scm_call(c, "POST", "/ssl/v1/enroll", body, false, &r, e)) != 0)
+	if ((rc = scm_call_once(c, "POST", "/ssl/v1/enroll", body, false, true, &r, e)) != 0) {
+		/* sent, but no answer read: SCM may have taken it */
+		if (rc == LB_ERR)
+			rc = e != NULL ? (e->code = LB_EUNREACH) : LB_EUNREACH;
 		goto out;
+	}
 	if (r.status != 200 && r.status != 201) {
 		rc = scm_http_error(c->name, r.status, r.body, r.body_len, e);
+		/* a server error says nothing about whether it was taken */
+		if (r.status >= 500)
+			rc = e != NULL ? (e->code = LB_EUNREACH) : LB_EUNREACH;
 		goto out;
 	}
 	if ((rc = parse_ssl_id(c, &r, order_ref, e)) == 0)
@@ -456,6 +296,124 @@ scm_submit(struct ca *c, const struct ca_request *req, char **order_ref, struct 
 		    req->profile ? req->profile : "?");
 out:
 	free(body);
+	http_resp_free(&r);
+	return rc;
+}
+
+/* Pages of the listing (size 200: the most pycm found served) read
+ * before giving up on a common name with a very long history. */
+#define LIST_PAGE 200
+#define LIST_PAGES_MAX 50
+
+static int
+list_ids(struct ca *c, const char *cn, long **ids, long *nids, struct err *e)
+{
+	struct http_resp r = {0};
+	char *esc = http_escape(cn), *path = NULL;
+	long pos = 0, n, *page = NULL, *all = NULL, total = -1;
+	int rc = 0;
+
+	*ids = NULL;
+	*nids = 0;
+	for (int pg = 0; pg < LIST_PAGES_MAX; pg++) {
+		const char *tc;
+
+		free(path);
+		path = esc != NULL ? xasprintf("/ssl/v1?commonName=%s&size=%d&position=%ld", esc,
+		    LIST_PAGE, pos) : NULL;
+		if (path == NULL) {
+			rc = err_set(e, LB_ERR, "scm %s: out of memory", c->name);
+			goto out;
+		}
+		http_resp_free(&r);
+		if ((rc = scm_call(c, "GET", path, NULL, true, &r, e)) != 0)
+			goto out;
+		if (r.status != 200) {
+			rc = scm_http_error(c->name, r.status, r.body, r.body_len, e);
+			goto out;
+		}
+		if ((n = scm_list_ids(r.body, r.body_len, &page)) < 0) {
+			rc = err_set(e, LB_ERR, "scm %s: the certificate listing for %s is not a "
+			    "JSON array", c->name, cn);
+			goto out;
+		}
+		if (n > 0) {
+			long *t = realloc(all, (size_t)(*nids + n) * sizeof(*all));
+
+			if (t == NULL) {
+				rc = err_set(e, LB_ERR, "scm %s: out of memory", c->name);
+				goto out;
+			}
+			all = t;
+			memcpy(all + *nids, page, (size_t)n * sizeof(*all));
+			*nids += n;
+		}
+		free(page);
+		page = NULL;
+		if ((tc = http_resp_header(&r, "x-total-count")) != NULL)
+			total = strtol(tc, NULL, 10);
+		pos += LIST_PAGE;
+		/* without X-Total-Count, a short page is the last one */
+		if (total >= 0 ? pos >= total : n < LIST_PAGE)
+			break;
+	}
+	if (total >= 0 && pos < total) {
+		rc = err_set(e, LB_ERR, "scm %s: %ld requests for %s, too many to look through",
+		    c->name, total, cn);
+		goto out;
+	}
+	*ids = all;
+	all = NULL;
+out:
+	free(all);
+	free(page);
+	free(path);
+	free(esc);
+	http_resp_free(&r);
+	return rc;
+}
+
+/* The enroll whose answer was lost carries req->tag in its comments. The
+ * listing does not show comments, so each request for the common name is
+ * read, newest first. */
+static int
+scm_find(struct ca *c, const struct ca_request *req, char **order_ref, struct err *e)
+{
+	struct http_resp r = {0};
+	long *ids = NULL, nids = 0;
+	char *path = NULL;
+	int rc;
+
+	*order_ref = NULL;
+	if (req->tag == NULL || req->common_name == NULL)
+		return err_set(e, LB_ENOTSUP, "scm %s: an untagged request cannot be looked up",
+		    c->name);
+	if ((rc = list_ids(c, req->common_name, &ids, &nids, e)) != 0)
+		goto out;
+	for (long i = 0; i < nids; i++) {
+		free(path);
+		http_resp_free(&r);
+		if ((path = xasprintf("/ssl/v1/%ld", ids[i])) == NULL) {
+			rc = err_set(e, LB_ERR, "scm %s: out of memory", c->name);
+			goto out;
+		}
+		if ((rc = scm_call(c, "GET", path, NULL, true, &r, e)) != 0)
+			goto out;
+		if (r.status != 200) {
+			rc = scm_http_error(c->name, r.status, r.body, r.body_len, e);
+			goto out;
+		}
+		if (scm_details_tagged(r.body, r.body_len, req->tag)) {
+			if ((*order_ref = xasprintf("%ld", ids[i])) == NULL)
+				rc = err_set(e, LB_ERR, "scm %s: out of memory", c->name);
+			goto out;
+		}
+	}
+	rc = err_set(e, LB_ENOTFOUND, "scm %s: none of the %ld requests for %s carries ref %s",
+	    c->name, nids, req->common_name, req->tag);
+out:
+	free(ids);
+	free(path);
 	http_resp_free(&r);
 	return rc;
 }
@@ -646,13 +604,34 @@ reason_text(int reason)
 }
 
 static int
+revoke_body(struct ca *c, int reason, const char *rt, char **body)
+{
+	char *text = xasprintf("lbcert: %s", rt), num[8];
+	json_t *j = NULL;
+
+	snprintf(num, sizeof(num), "%d", reason);
+	if (text != NULL)
+		j = c->reason_as_string ?
+		    json_pack("{s:s, s:s}", "reasonCode", num, "reason", text) :
+		    json_pack("{s:i, s:s}", "reasonCode", reason, "reason", text);
+	*body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	free(text);
+	return *body != NULL ? 0 : -1;
+}
+
+/* reasonCode is an integer in the 25.5 REST doc and a string enum of the
+ * same codes in the newer OpenAPI; which one a tenant binds is not
+ * documented. The integer goes first; a backend that wants the string
+ * refuses the body as -1002 "Cannot parse message body" (nothing
+ * revoked), and the string form is sent then, and kept for the run. */
+static int
 scm_revoke(struct ca *c, const char *order_ref, const char *cert_pem, int reason,
     struct err *e)
 {
 	const char *rt = reason_text(reason);
 	struct http_resp r = {0};
-	char *path = NULL, *body = NULL, *text = NULL, *desc = NULL;
-	json_t *j = NULL;
+	char *path = NULL, *body = NULL, *desc = NULL;
 	long code = 0;
 	int rc;
 
@@ -663,31 +642,42 @@ scm_revoke(struct ca *c, const char *order_ref, const char *cert_pem, int reason
 		return err_set(e, LB_ERR, "scm %s: SCM cannot revoke with reason code %d; it takes "
 		    "unspecified, keyCompromise, affiliationChanged, superseded, "
 		    "cessationOfOperation", c->name, reason);
-	path = xasprintf("/ssl/v1/revoke/%s", order_ref);
-	text = xasprintf("lbcert: %s", rt);
-	if (path != NULL && text != NULL)
-		j = json_pack("{s:i, s:s}", "reasonCode", reason, "reason", text);
-	if (j == NULL || (body = json_dumps(j, JSON_COMPACT)) == NULL) {
+	if ((path = xasprintf("/ssl/v1/revoke/%s", order_ref)) == NULL) {
 		rc = err_set(e, LB_ERR, "scm %s: out of memory", c->name);
 		goto out;
 	}
-	/* A repeat after a lost answer gets -159 "already revoked": fine. */
-	if ((rc = scm_call(c, "POST", path, body, true, &r, e)) != 0)
-		goto out;
-	if (r.status == 200 || r.status == 204)
-		goto out;
-	if (r.status == 400 && scm_error_parse(r.body, r.body_len, &code, &desc) == 0 &&
-	    code == -159) {
-		log_info("scm %s: certificate %s was already revoked", c->name, order_ref);
-		goto out;
+	for (int attempt = 0;; attempt++) {
+		free(body);
+		free(desc);
+		desc = NULL;
+		http_resp_free(&r);
+		if (revoke_body(c, reason, rt, &body) != 0) {
+			rc = err_set(e, LB_ERR, "scm %s: out of memory", c->name);
+			goto out;
+		}
+		/* A repeat after a lost answer gets -159 "already revoked": fine. */
+		if ((rc = scm_call(c, "POST", path, body, true, &r, e)) != 0)
+			goto out;
+		if (r.status == 200 || r.status == 204)
+			goto out;
+		if (r.status != 400 || scm_error_parse(r.body, r.body_len, &code, &desc) != 0)
+			break;
+		if (code == -159) {
+			log_info("scm %s: certificate %s was already revoked", c->name, order_ref);
+			goto out;
+		}
+		if (code != -1002 || attempt > 0)
+			break;
+		c->reason_as_string = !c->reason_as_string;
+		log_info("scm %s: revoke refused reasonCode as %s; sending it as %s", c->name,
+		    c->reason_as_string ? "a number" : "a string",
+		    c->reason_as_string ? "a string" : "a number");
 	}
 	rc = scm_http_error(c->name, r.status, r.body, r.body_len, e);
 out:
 	free(desc);
 	free(path);
-	free(text);
 	free(body);
-	json_decref(j);
 	http_resp_free(&r);
 	return rc;
 }
@@ -697,7 +687,9 @@ const struct ca_ops scm_ops = {
 	.open = scm_open,
 	.close = scm_close,
 	.ping = scm_ping,
+	.prepare = scm_prepare,
 	.submit = scm_submit,
+	.find = scm_find,
 	.collect = scm_collect,
 	.revoke = scm_revoke,
 };

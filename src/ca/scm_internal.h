@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config/config.h"
 #include "util/err.h"
 
 /* Reads the SCM error envelope {"code": <int>, "description": "..."}.
@@ -41,11 +42,14 @@ struct scm_enroll {
 	size_t nnames;
 	const char *common_name;
 	const char *profile;  /* comments: "lbcert <profile>" */
+	const char *tag;      /* comments: "... ref <tag>", NULL: none */
+	const struct cfg_scm_extra *extra; /* custom fields, dcvMode; may be NULL */
 };
 
 /* The POST /api/ssl/v1/enroll body: orgId, csr (trailing blanks cut),
  * certType, term, subjAltNames (comma-separated, without the CN; absent
- * when empty), comments. Caller frees; NULL on allocation failure. */
+ * when empty), comments, customFields [{name, value}] and dcvMode/dcvEmail
+ * when configured. Caller frees; NULL on allocation failure. */
 char *scm_enroll_body(const struct scm_enroll *r);
 
 /* Finds the profile id of a certificate type, by name (case-insensitive)
@@ -53,6 +57,26 @@ char *scm_enroll_body(const struct scm_enroll *r);
  * listing the available ones. */
 int scm_type_lookup(const char *ca_name, const char *types_json, size_t len,
     const char *want, long *id, struct err *e);
+
+/* Checks term against the "terms" of certificate type id in a GET /types
+ * answer: LB_ECONFIG listing the allowed terms when it is not one (a
+ * type without a terms list, or not listed, is left to the enroll). */
+int scm_term_check(const char *ca_name, const char *types_json, size_t len, long id,
+    int term, struct err *e);
+
+/* Checks that every mandatory field of a GET /customFields answer
+ * ([{id, name, mandatory}]) has a value in x: LB_ECONFIG naming the first
+ * missing field and the profile. A body that is no such list: LB_ERR. */
+int scm_custom_fields_check(const char *ca_name, const char *profile, const char *json,
+    size_t len, const struct cfg_scm_extra *x, struct err *e);
+
+/* The ids of a GET /api/ssl/v1 listing (an array of {sslId | id, ...},
+ * the id a number or a decimal string), highest first, in *ids (malloc'd,
+ * caller frees). Returns the count, or -1 when the body is no array. */
+long scm_list_ids(const char *json, size_t len, long **ids);
+
+/* True when a GET /api/ssl/v1/{id} answer carries tag in its comments. */
+bool scm_details_tagged(const char *json, size_t len, const char *tag);
 
 /* A strictly positive decimal number (an sslId or a numeric cert_type). */
 bool scm_is_id(const char *s);

@@ -62,6 +62,19 @@ cmd_check(struct app *a, int argc, char **argv)
 			print_failed("ca", a->cfg->cas[i].name, &e);
 		bad += rc != 0;
 		unreachable += rc == LB_EUNREACH;
+		if (rc != 0 || ops->prepare == NULL)
+			continue;
+		/* what the CA needs from each profile (SCM custom fields) */
+		for (size_t k = 0; k < a->cfg->nprofiles; k++) {
+			const struct cfg_profile *p = &a->cfg->profiles[k];
+
+			if (p->ca != &a->cfg->cas[i])
+				continue;
+			if ((rc = ops->prepare(c, p, &e)) != 0)
+				print_failed("profile", p->name, &e);
+			bad += rc != 0;
+			unreachable += rc == LB_EUNREACH;
+		}
 	}
 	engine_free(en);
 	store_close(st);

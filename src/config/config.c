@@ -1034,12 +1034,14 @@ parse_device(const struct loader *l, yaml_node_t *n, struct cfg_device *dv)
 enum {
 	CK_TYPE, CK_CAFILE, CK_TIMEOUT, CK_CRED,
 	CK_URL, CK_CUST, CK_ORG, CK_CERTTYPE, CK_TERM, CK_POLL,	/* scm */
+	CK_CUSTOM, CK_DCVMODE, CK_DCVEMAIL,			/* scm */
 	CK_DIR, CK_CONTACT, CK_CHALLENGE, CK_PREF,		/* acme */
 	CK_N
 };
 static const char *const ca_keys[CK_N] = {
 	"type", "ca_file", "timeout_s", "credentials",
 	"url", "customer_uri", "org_id", "cert_type", "term", "poll",
+	"custom_fields", "dcv_mode", "dcv_email",
 	"directory", "contact", "challenge", "preferred_chain",
 };
 
@@ -1075,6 +1077,65 @@ get_mailto(const struct ydoc *d, yaml_node_t *v, const char *path, char **out,
 	return 0;
 }
 
+/* Values the enroll API takes as given (reference 2.2): DCV modes, and
+ * custom field values of at most 256 characters. */
+static const char *const dcv_modes[] = {
+	"CNAME", "EMAIL", "HTTP", "HTTPS", "TXT", "AUTO",
+};
+
+static int
+parse_custom_fields(const struct ydoc *d, yaml_node_t *n, const char *path,
+    struct cfg_scm_extra *x, struct err *e)
+{
+	yaml_node_pair_t *pr;
+	char p[PATH_LEN];
+	int rc;
+
+	TRY(map_check(d, n, path, e));
+	if (map_len(n) > 0 &&
+	    (x->custom_fields = calloc(map_len(n), sizeof(*x->custom_fields))) == NULL)
+		return oom(e);
+	for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		struct cfg_field *cf = &x->custom_fields[x->ncustom_fields];
+		yaml_node_t *v = node(d, pr->value);
+
+		x->ncustom_fields++;
+		if ((cf->name = strdup(sval(node(d, pr->key)))) == NULL)
+			return oom(e);
+		pathf(p, "%s.%s", path, cf->name);
+		TRY(get_str(d, v, p, &cf->value, e));
+		if (strlen(cf->value) > 256)
+			return perr(d, v, e, "%s: SCM takes at most 256 characters", p);
+	}
+	return 0;
+}
+
+/* custom_fields, dcv_mode, dcv_email: three consecutive fields. */
+static int
+parse_scm_extra(const struct ydoc *d, const struct field *f, const char *path,
+    struct cfg_scm_extra *x, struct err *e)
+{
+	char p[PATH_LEN];
+	int mode, rc;
+
+	if (f[0].v != NULL)
+		TRY(parse_custom_fields(d, f[0].v, pjoin(p, path, "custom_fields"), x, e));
+	if (f[1].v != NULL) {
+		TRY(get_enum(d, f[1].v, pjoin(p, path, "dcv_mode"), dcv_modes,
+		    NELEM(dcv_modes), &mode, e));
+		if ((x->dcv_mode = strdup(dcv_modes[mode])) == NULL)
+			return oom(e);
+	}
+	if (f[2].v != NULL) {
+		TRY(get_str(d, f[2].v, pjoin(p, path, "dcv_email"), &x->dcv_email, e));
+		if (strchr(x->dcv_email, '@') == NULL ||
+		    strpbrk(x->dcv_email, " \t\r\n,") != NULL)
+			return perr(d, f[2].v, e, "%s: '%s' is not an e-mail address",
+			    p, x->dcv_email);
+	}
+	return 0;
+}
+
 static int
 parse_scm(const struct loader *l, yaml_node_t *n, const char *path,
     const struct field *f, struct cfg_ca *ca)
@@ -1100,7 +1161,7 @@ parse_scm(const struct loader *l, yaml_node_t *n, const char *path,
 	if (f[CK_POLL].v != NULL)
 		TRY(parse_poll(d, f[CK_POLL].v, pjoin(p, path, "poll"), ca,
 		    l->e));
-	return 0;
+	return parse_scm_extra(d, &f[CK_CUSTOM], path, &ca->scm, l->e);
 }
 
 static int
@@ -1148,7 +1209,7 @@ parse_ca(const struct loader *l, yaml_node_t *n, struct cfg_ca *ca)
 	    NELEM(ca_type_names), &t, l->e));
 	ca->type = t;
 	lo = ca->type == CA_SECTIGO_SCM ? CK_DIR : CK_URL;
-	hi = ca->type == CA_SECTIGO_SCM ? CK_PREF : CK_POLL;
+	hi = ca->type == CA_SECTIGO_SCM ? CK_PREF : CK_DCVEMAIL;
 	for (int i = lo; i <= hi; i++)
 		if (f[i].v != NULL)
 			return perr(d, f[i].k, l->e, "%s: key '%s' is not valid "
@@ -1525,12 +1586,13 @@ parse_client_ssl(const struct ydoc *d, struct field *fld,
 
 enum {
 	PK_DEVICE, PK_CA, PK_CN, PK_SANS, PK_KEY, PK_SUBJECT, PK_RENEW,
-	PK_OBJECT, PK_VSERVERS, PK_CLIENTSSL, PK_CHALVS, PK_N
+	PK_OBJECT, PK_VSERVERS, PK_CLIENTSSL, PK_CHALVS,
+	PK_CUSTOM, PK_DCVMODE, PK_DCVEMAIL, PK_N
 };
 static const char *const prof_keys[PK_N] = {
 	"device", "ca", "common_name", "subject_alt_names", "key", "subject",
 	"renew_before_days", "object_name", "vservers", "client_ssl",
-	"challenge_vserver",
+	"challenge_vserver", "custom_fields", "dcv_mode", "dcv_email",
 };
 
 static struct cfg_ca *
@@ -1641,6 +1703,58 @@ profile_subject(const struct ydoc *d, yaml_node_t *root, const struct field *f,
 }
 
 static int
+copy_field(struct cfg_scm_extra *x, const struct cfg_field *f, struct err *e)
+{
+	struct cfg_field *cf;
+
+	for (size_t i = 0; i < x->ncustom_fields; i++)
+		if (strcmp(x->custom_fields[i].name, f->name) == 0)
+			return 0; /* the profile's own value wins */
+	cf = realloc(x->custom_fields, (x->ncustom_fields + 1) * sizeof(*cf));
+	if (cf == NULL)
+		return oom(e);
+	x->custom_fields = cf;
+	cf = &cf[x->ncustom_fields];
+	cf->name = strdup(f->name);
+	cf->value = strdup(f->value);
+	x->ncustom_fields++;
+	return cf->name == NULL || cf->value == NULL ? oom(e) : 0;
+}
+
+/* The SCM keys of a profile, over the CA's; only for an SCM CA. Whether
+ * the tenant needs a custom field is known only to the CA: checked when
+ * the CA is first used in a run, before any key is made. */
+static int
+profile_scm(const struct ydoc *d, yaml_node_t *root, const struct field *f,
+    struct cfg_profile *p, struct err *e)
+{
+	const struct cfg_scm_extra *cx = &p->ca->scm;
+	struct cfg_scm_extra *x = &p->scm;
+	int rc;
+
+	for (int i = PK_CUSTOM; i <= PK_DCVEMAIL; i++)
+		if (f[i].v != NULL && p->ca->type != CA_SECTIGO_SCM)
+			return perr(d, f[i].k, e, "%s: only for a sectigo-scm CA "
+			    "(CA '%s' is %s)", prof_keys[i], p->ca->name,
+			    ca_type_names[p->ca->type]);
+	TRY(parse_scm_extra(d, &f[PK_CUSTOM], "", x, e));
+	for (size_t i = 0; i < cx->ncustom_fields; i++)
+		TRY(copy_field(x, &cx->custom_fields[i], e));
+	if (x->dcv_mode == NULL && cx->dcv_mode != NULL &&
+	    (x->dcv_mode = strdup(cx->dcv_mode)) == NULL)
+		return oom(e);
+	if (x->dcv_email == NULL && cx->dcv_email != NULL &&
+	    (x->dcv_email = strdup(cx->dcv_email)) == NULL)
+		return oom(e);
+	if (x->dcv_mode != NULL && strcmp(x->dcv_mode, "EMAIL") == 0 &&
+	    x->dcv_email == NULL)
+		return perr(d, f[PK_DCVMODE].v != NULL ? f[PK_DCVMODE].v : root, e,
+		    "dcv_mode EMAIL needs dcv_email (in the profile or CA '%s')",
+		    p->ca->name);
+	return 0;
+}
+
+static int
 parse_profile(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
     struct cfg_profile *p)
 {
@@ -1670,6 +1784,7 @@ parse_profile(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
 		TRY(parse_client_ssl(d, &f[PK_CLIENTSSL], p, e));
 	TRY(profile_defaults(p, e));
 	TRY(profile_challenge(d, root, f, p, e));
+	TRY(profile_scm(d, root, f, p, e));
 	return profile_subject(d, root, f, p, e);
 }
 
@@ -1864,9 +1979,22 @@ config_device_free(struct cfg_device *d)
 	wipe(d->password);
 }
 
+static void
+scm_extra_free(struct cfg_scm_extra *x)
+{
+	for (size_t i = 0; i < x->ncustom_fields; i++) {
+		free(x->custom_fields[i].name);
+		free(x->custom_fields[i].value);
+	}
+	free(x->custom_fields);
+	free(x->dcv_mode);
+	free(x->dcv_email);
+}
+
 void
 config_ca_free(struct cfg_ca *ca)
 {
+	scm_extra_free(&ca->scm);
 	free(ca->name);
 	free(ca->ca_file);
 	free(ca->url);
@@ -1907,6 +2035,7 @@ config_profile_free(struct cfg_profile *p)
 	free(p->client_ssl.profile);
 	free(p->client_ssl.server_name);
 	free(p->challenge_vserver);
+	scm_extra_free(&p->scm);
 }
 
 void

@@ -48,6 +48,20 @@ struct cfg_device {
 };
 
 enum ca_type { CA_SECTIGO_SCM, CA_ACME };
+
+/* SCM: one custom field sent in enroll. */
+struct cfg_field {
+	char *name;
+	char *value;
+};
+
+/* SCM DCV settings and custom fields, on a CA (defaults) or a profile. */
+struct cfg_scm_extra {
+	struct cfg_field *custom_fields;
+	size_t ncustom_fields;
+	char *dcv_mode;     /* CNAME|EMAIL|HTTP|HTTPS|TXT|AUTO, NULL: not sent */
+	char *dcv_email;    /* with dcv_mode EMAIL */
+};
 enum challenge_type { CHALLENGE_NONE, CHALLENGE_HTTP01 };
 
 struct cfg_ca {
@@ -63,6 +77,7 @@ struct cfg_ca {
 	int term;
 	int poll_interval_s; /* default 10 */
 	int poll_timeout_s;  /* default 600 */
+	struct cfg_scm_extra scm;
 	/* acme */
 	char *directory;
 	char **contact;
@@ -112,6 +127,9 @@ struct cfg_profile {
 	size_t nvservers;
 	struct cfg_client_ssl client_ssl;
 	char *challenge_vserver;
+	/* SCM: the CA's custom_fields with the profile's own on top (by
+	 * name), dcv_mode/dcv_email from the profile, else the CA. */
+	struct cfg_scm_extra scm;
 };
 
 struct config {

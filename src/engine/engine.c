@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/rand.h>
 
 #include "engine/engine_int.h"
 #include "util/log.h"
@@ -124,6 +125,49 @@ engine_ca(struct engine *en, const struct cfg_ca *c, struct ca **ca,
 		return err_set(e, s->rc, "%s", s->msg);
 	*ca = s->ca;
 	*ops = s->ops;
+	return 0;
+}
+
+int
+engine_ca_prepare(struct engine *en, const struct cfg_profile *p, struct err *e)
+{
+	struct ca *ca;
+	const struct ca_ops *ops;
+	int rc;
+
+	if ((rc = engine_ca(en, p->ca, &ca, &ops, e)) != 0)
+		return rc;
+	if (ops->prepare == NULL || (rc = ops->prepare(ca, p, e)) == 0)
+		return 0;
+	err_prefix(e, "%s", p->name);
+	return rc;
+}
+
+bool
+engine_order_used(void *ctx, const char *order_ref)
+{
+	struct engine *en = ctx;
+	struct err e = {0};
+	long n = 0;
+
+	if (store_history_count(en->st, NULL, "ca_submit", order_ref, &n, &e) != 0) {
+		log_warn("history: %s", e.msg);
+		return true; /* unknown: the safe answer */
+	}
+	return n > 0;
+}
+
+/* The tag finds an order again when the answer to its request is lost:
+ * 64 random bits keep it apart from every other request at the CA. */
+int
+engine_tag(char tag[ENGINE_TAG_LEN], struct err *e)
+{
+	unsigned char rnd[(ENGINE_TAG_LEN - 1) / 2];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return err_set(e, LB_ERR, "no random bytes for a request tag");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(tag + 2 * i, 3, "%02x", rnd[i]);
 	return 0;
 }
 

@@ -38,7 +38,8 @@ struct run_result {
 };
 
 /* Enrolls or renews p when due (or forced), resuming a journaled run.
- * dry_run decides and reports without any write or CA request. */
+ * dry_run decides and reports without any write; when p is due it reads
+ * what the CA requires of it (ca_ops.prepare), as a run would. */
 void engine_run_profile(struct engine *en, const struct cfg_profile *p, bool force,
     bool dry_run, struct run_result *res);
 

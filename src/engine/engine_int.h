@@ -33,4 +33,17 @@ struct engine {
  * redaction, and a peer may echo a credential in its error message. */
 void engine_redact_copy(char *dst, size_t len, const char *msg);
 
+/* What the CA requires of p (ca_ops.prepare), before any key is made:
+ * 0 when it has no requirement. Errors are prefixed with the profile. */
+int engine_ca_prepare(struct engine *en, const struct cfg_profile *p, struct err *e);
+
+/* ca_request.used for find(): true when order_ref was journaled by any
+ * profile (its submission is in the history), so it is not taken twice.
+ * ctx is the engine. */
+bool engine_order_used(void *ctx, const char *order_ref);
+
+/* A random tag for a CA request (hex, NUL-terminated). */
+#define ENGINE_TAG_LEN 17
+int engine_tag(char tag[ENGINE_TAG_LEN], struct err *e);
+
 #endif

@@ -1,8 +1,9 @@
 /* The step machine of SPEC §1. Each step's result is journaled in the
  * store before the next step starts, so a run killed anywhere resumes from
- * the journal: a known order is collected, never placed again, and a CSR
- * whose submission may or may not have reached the CA is never sent again
- * (its key is discarded and a new one made instead). */
+ * the journal: a known order is collected, never placed again, and a
+ * submission whose answer was lost is looked up at the CA by the tag
+ * journaled before it was sent; it is sent again only when the CA
+ * provably has no such order. */
 #include <jansson.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -18,8 +19,9 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-/* order_ref while a submission is in flight: its answer is unknown. */
-#define ORDER_IN_FLIGHT ""
+/* order_ref of a submission in flight: "?TAG" (the tag sent), "" (untagged) */
+#define IN_FLIGHT_MARK '?'
+#define in_flight(ref) ((ref) != NULL && ((ref)[0] == '\0' || (ref)[0] == IN_FLIGHT_MARK))
 
 struct walk {
 	struct engine *en;
@@ -207,6 +209,8 @@ get_ca(struct walk *w, struct ca **ca, const struct ca_ops **ops)
 static void
 request_of(const struct walk *w, struct ca_request *req)
 {
+	memset(req, 0, sizeof(*req));
+	req->p = w->p;
 	req->profile = w->p->name;
 	req->csr_pem = w->job.csr_pem;
 	req->names = w->p->sans;
@@ -215,28 +219,39 @@ request_of(const struct walk *w, struct ca_request *req)
 }
 
 static int
+ordered(struct walk *w, char *ref)
+{
+	free(w->job.order_ref);
+	w->job.order_ref = ref;
+	history(w, "ca_submit", ref);
+	return journal(w, STEP_ORDERED);
+}
+
+static int
 step_submit(struct walk *w)
 {
 	struct ca *ca;
 	const struct ca_ops *ops;
 	struct ca_request req;
-	char *ref = NULL;
+	char tag[ENGINE_TAG_LEN], *mark, *ref = NULL;
 	int rc;
 
-	if ((rc = get_ca(w, &ca, &ops)) != 0)
+	if ((rc = get_ca(w, &ca, &ops)) != 0 || (rc = engine_tag(tag, &w->e)) != 0)
 		return rc;
 	request_of(w, &req);
+	req.tag = tag;
 	/* without the in-flight mark a crash would send this CSR again */
-	if (set_str(&w->job.order_ref, ORDER_IN_FLIGHT) != 0)
+	if ((mark = xasprintf("%c%s", IN_FLIGHT_MARK, tag)) == NULL)
 		return err_set(&w->e, LB_ERR, "out of memory");
+	free(w->job.order_ref);
+	w->job.order_ref = mark;
 	if ((rc = journal(w, STEP_KEY)) != 0)
 		return rc;
 	rc = ops->submit(ca, &req, &ref, &w->e);
 	if (rc != 0) {
-		/* Refused outright: nothing was ordered, the key may be reused.
-		 * Should this journal write fail, the in-flight mark stays and
-		 * the next run takes a fresh key: the safe side. w->e keeps
-		 * the CA's answer, which is what the user needs to see. */
+		/* Refused outright: nothing ordered, the key may be reused (a
+		 * failed journal write leaves the mark: the next run looks it
+		 * up). An unknown outcome (LB_EUNREACH) keeps the mark. */
 		if (rc != LB_EUNREACH) {
 			struct err je = {0};
 
@@ -247,10 +262,48 @@ step_submit(struct walk *w)
 		}
 		return rc;
 	}
-	free(w->job.order_ref);
-	w->job.order_ref = ref;
-	history(w, "ca_submit", ref);
-	return journal(w, STEP_ORDERED);
+	return ordered(w, ref);
+}
+
+/* The answer to the journaled submission was lost: find it at the CA by
+ * its tag. Provably none: the same CSR again. The CA cannot tell: a fresh
+ * key (free for ACME). A failed lookup concludes nothing, journal kept. */
+static int
+resume_in_flight(struct walk *w)
+{
+	struct ca *ca;
+	const struct ca_ops *ops;
+	struct ca_request req;
+	char *ref = NULL;
+	int rc;
+
+	if ((rc = get_ca(w, &ca, &ops)) != 0)
+		return rc;
+	request_of(w, &req);
+	req.tag = w->job.order_ref[0] == IN_FLIGHT_MARK ? w->job.order_ref + 1 : NULL;
+	req.used = engine_order_used;
+	req.used_ctx = w->en;
+	rc = req.tag == NULL || ops->find == NULL ? LB_ENOTSUP :
+	    ops->find(ca, &req, &ref, &w->e);
+	if (rc == 0) {
+		log_info("%s: the CA has the order of the lost submission: %s", w->p->name, ref);
+		return ordered(w, ref);
+	}
+	if (rc == LB_ENOTFOUND || rc == LB_ENOTSUP) {
+		log_info("%s: %s: %s", w->p->name, w->e.msg, rc == LB_ENOTFOUND ? "the CA has "
+		    "no order of the lost submission, submitting again" : "starting over");
+		err_clear(&w->e);
+	}
+	if (rc == LB_ENOTFOUND) {
+		set_str(&w->job.order_ref, NULL);
+		return journal(w, STEP_KEY);
+	}
+	if (rc == LB_ENOTSUP)
+		return restart(w, "an earlier submission of this CSR has an unknown outcome",
+		    &w->e);
+	err_prefix(&w->e, "%s: cannot look up the submission whose answer was lost",
+	    w->p->name);
+	return rc;
 }
 
 static int
@@ -587,6 +640,8 @@ plan_profile(struct walk *w, bool force, struct run_result *res)
 	struct policy_decision d;
 	int rc = judge(w, force, &d, &cur);
 
+	if (rc == 0 && d.action != POLICY_NONE)
+		rc = engine_ca_prepare(w->en, w->p, &w->e);
 	if (rc == 0) {
 		snprintf(res->detail, sizeof(res->detail), "%s: %s", policy_action_name(d.action),
 		    d.reason);
@@ -604,6 +659,8 @@ decide(struct walk *w, bool force, bool *due, struct run_result *res)
 	struct policy_decision d;
 	int rc = judge(w, force, &d, &cur);
 
+	if (rc == 0 && d.action != POLICY_NONE)
+		rc = engine_ca_prepare(w->en, w->p, &w->e);
 	*due = rc == 0 && d.action != POLICY_NONE;
 	if (rc == 0) {
 		snprintf(res->detail, sizeof(res->detail), "%s", d.reason);
@@ -640,10 +697,8 @@ resume_checks(struct walk *w)
 		err_clear(&w->e);
 		return restart(w, "key no longer usable", &w->e);
 	}
-	if (step == STEP_KEY && w->job.order_ref != NULL &&
-	    strcmp(w->job.order_ref, ORDER_IN_FLIGHT) == 0)
-		return restart(w, "an earlier submission of this CSR has an unknown outcome",
-		    &w->e);
+	if (step == STEP_KEY && in_flight(w->job.order_ref))
+		return resume_in_flight(w);
 	return 0;
 }
 

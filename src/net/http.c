@@ -1102,6 +1102,9 @@ perform(struct http_client *c, const struct http_req *req, const char *url,
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
 	set_tls(c);
 	set_method(h, req);
+	/* libcurl silently sends a request again when a reused connection
+	 * dies without an answer; a fresh one is never retried that way. */
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, req->send_once ? 1L : 0L);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cc = curl_easy_perform(h);

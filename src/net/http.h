@@ -52,6 +52,10 @@ struct http_req {
 	size_t body_len;
 	const char *content_type; /* default "application/json" when body != NULL */
 	bool idempotent;      /* retry on connection errors, 5xx and 429 */
+	/* Sent at most once, also below us: on a fresh connection, as libcurl
+	 * re-sends a request whose reused connection died unanswered. For a
+	 * request that buys something (SCM enroll, ACME newOrder). */
+	bool send_once;
 	/* Extra header names and JSON field names to redact in the trace, on
 	 * top of the built-in list (authorization, cookie, set-cookie,
 	 * x-f5-auth-token, password, passphrase, token, ...). */

@@ -16,6 +16,7 @@ enum {
 	LB_ELOCKED = -6,   /* another run holds the lock (exit 3) */
 	LB_ECONFIG = -7,   /* bad configuration (exit 2) */
 	LB_EEXIST = -8,    /* the object already exists */
+	LB_ENOTSUP = -9,   /* the peer cannot do or tell this */
 };
 
 struct err {

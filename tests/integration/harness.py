@@ -362,11 +362,12 @@ class BigipSim(Sim):
 
 
 class ScmSim(Sim):
-    def __init__(self, workdir, pending=0, refuse_domain=None, password="scm-Pa55"):
+    def __init__(self, workdir, pending=0, refuse_domain=None, password="scm-Pa55", extra=()):
         self.customer_uri, self.login, self.password = "example", "api-user", password
         self.org_id = 1234
         args = ["--customer-uri", self.customer_uri, "--login", self.login,
                 "--password", password, "--org-id", str(self.org_id), "--pending", str(pending)]
         if refuse_domain:
             args += ["--refuse-domain", refuse_domain]
+        args += list(extra)  # tenant options: --custom-field, --dcv-required, ...
         super().__init__("sectigo_scm", workdir, *args)

@@ -305,5 +305,133 @@ class CollectFormsTest(unittest.TestCase):
                     self.assertIn(("-----BEGIN %s-----" % want).encode(), body)
 
 
+class TenantTest(unittest.TestCase):
+    """A tenant with custom fields, no DCV pre-validation, reasonCode bound
+    as a string, a listing whose ids are "id"; and the drop faults."""
+
+    call = ScmSimTest.call
+    jcall = ScmSimTest.jcall
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        d = cls.tmp.name
+        cls.proc = subprocess.Popen(
+            [sys.executable, SIM, "--dir", os.path.join(d, "sim"), "--customer-uri", "example",
+             "--login", "api-user", "--password", "s3cret-pw", "--org-id", "1234",
+             "--custom-field", "Cost Center:mandatory", "--custom-field", "Note",
+             "--dcv-required", "--revoke-reason", "string", "--list-id", "id"])
+        ready = os.path.join(d, "sim", "ready.json")
+        for _ in range(300):
+            if os.path.exists(ready):
+                break
+            if cls.proc.poll() is not None:
+                raise RuntimeError("simulator exited")
+            time.sleep(0.05)
+        with open(ready) as f:
+            cls.ready = json.load(f)
+        unit = cls.ready["units"][0]
+        cls.base = unit["url"]
+        cls.origin = cls.base[:-len("/api")]
+        cls.ctx = ssl.create_default_context(cafile=unit["ca_file"])
+        cls.csr = make_csr(d, "t", "tenant.example.com")
+
+    @classmethod
+    def tearDownClass(cls):
+        ScmSimTest.tearDownClass.__func__(cls)
+
+    def enroll(self, **over):
+        body = {"orgId": 1234, "csr": self.csr, "certType": 224, "term": 365,
+                "comments": "lbcert t", "dcvMode": "CNAME",
+                "customFields": [{"name": "Cost Center", "value": "42"}]}
+        body.update(over)
+        return self.jcall("POST", "/ssl/v1/enroll", body)
+
+    def test_custom_fields(self):
+        st, body = self.jcall("GET", "/ssl/v1/customFields")
+        self.assertEqual(st, 200)
+        self.assertEqual([(f["name"], f["mandatory"]) for f in body],
+                         [("Cost Center", True), ("Note", False)])
+        self.assertTrue(all(isinstance(f["id"], int) for f in body))
+        st, body = self.enroll(customFields=[])
+        self.assertEqual((st, body["code"]), (400, -62))
+        self.assertIn("Cost Center", body["description"])
+        st, body = self.enroll(customFields=[{"name": "Cost Center", "value": ""}])
+        self.assertEqual((st, body["code"]), (400, -62))
+        st, body = self.enroll(customFields=[{"name": "Cost Centre", "value": "1"},
+                                             {"name": "Cost Center", "value": "1"}])
+        self.assertEqual((st, body["code"]), (400, -1002))
+        st, body = self.enroll(customFields=[{"name": "Cost Center", "value": 1}])
+        self.assertEqual((st, body["code"]), (400, -1002))
+        st, body = self.enroll(customFields=[{"name": "Cost Center", "value": "x" * 257}])
+        self.assertEqual(st, 400)
+        st, body = self.enroll()
+        self.assertEqual(st, 200, body)
+
+    def test_dcv_mode(self):
+        body = {"orgId": 1234, "csr": self.csr, "certType": 224, "term": 365,
+                "customFields": [{"name": "Cost Center", "value": "42"}]}
+        st, err = self.jcall("POST", "/ssl/v1/enroll", body)
+        self.assertEqual((st, err), (400, {"code": -7,
+                                           "description": "dcvMode is required but missing"}))
+        st, err = self.enroll(dcvMode="EMAIL")
+        self.assertEqual((st, err["code"]), (400, -7))
+        st, err = self.enroll(dcvMode="DNS")
+        self.assertEqual((st, err["code"]), (400, -1002))
+        st, ok = self.enroll(dcvMode="EMAIL", dcvEmail="admin@example.com")
+        self.assertEqual(st, 200, ok)
+
+    def test_term(self):
+        st, err = self.enroll(term=397)
+        self.assertEqual((st, err["code"]), (400, -36))
+
+    def test_listing_and_revoke(self):
+        ids = [self.enroll(comments="lbcert list %d" % i)[1]["sslId"] for i in range(3)]
+        st, page, hdr = self.call("GET", "/ssl/v1?commonName=tenant.example.com&size=2"
+                                  "&position=0")
+        self.assertEqual(st, 200)
+        page = json.loads(page)
+        total = int(hdr["X-Total-Count"])
+        self.assertGreaterEqual(total, 3)
+        self.assertEqual(len(page), 2)
+        self.assertTrue(all("id" in e and "sslId" not in e for e in page))
+        st, rest, _ = self.call("GET", "/ssl/v1?commonName=tenant.example.com&size=200"
+                                "&position=2")
+        self.assertEqual(len(json.loads(rest)), total - 2)
+        st, none, hdr = self.call("GET", "/ssl/v1?commonName=nothing.example.com")
+        self.assertEqual((st, json.loads(none), hdr["X-Total-Count"]), (200, [], "0"))
+        st, err = self.jcall("GET", "/ssl/v1?size=500")
+        self.assertEqual(st, 400)
+        st, det = self.jcall("GET", "/ssl/v1/%d" % ids[1])
+        self.assertEqual(det["comments"], "lbcert list 1")
+        # reasonCode bound as a string here: the integer cannot be parsed
+        st, err = self.jcall("POST", "/ssl/v1/revoke/%d" % ids[0],
+                             {"reasonCode": 4, "reason": "x"})
+        self.assertEqual((st, err["code"]), (400, -1002))
+        st, err = self.jcall("POST", "/ssl/v1/revoke/%d" % ids[0],
+                             {"reasonCode": "2", "reason": "x"})
+        self.assertEqual((st, err["code"]), (400, -1002))
+        st, _ = self.jcall("POST", "/ssl/v1/revoke/%d" % ids[0],
+                           {"reasonCode": "4", "reason": "x"})
+        self.assertEqual(st, 204)
+
+    def test_drop_faults(self):
+        before = self.jcall("GET", "/_sim/state")[1]["enrolls"]
+        self.jcall("POST", "/_sim/fault", {"fail_next": {"path_contains": "/enroll",
+                                                         "drop": "after"}})
+        with self.assertRaises((urllib.error.URLError, ConnectionError, OSError)):
+            self.enroll()
+        self.assertEqual(self.jcall("GET", "/_sim/state")[1]["enrolls"], before + 1)
+        self.jcall("POST", "/_sim/fault", {"fail_next": {"path_contains": "/enroll",
+                                                         "drop": "before"}})
+        with self.assertRaises((urllib.error.URLError, ConnectionError, OSError)):
+            self.enroll()
+        self.assertEqual(self.jcall("GET", "/_sim/state")[1]["enrolls"], before + 1)
+        reqs = [r for r in self.jcall("GET", "/_sim/requests")[1] if r.get("dropped")]
+        self.assertEqual(len(reqs), 2)
+        self.assertIn("resource", reqs[0])
+        self.assertNotIn("resource", reqs[1])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -33,7 +33,8 @@ cmd_collect(const struct ca_ops *ops, struct ca *ca, int ac, char **av, json_t *
 	char *csr = spec_slurp(av[2]), *cert = NULL, **chain = NULL;
 	char *cf = xasprintf("%s.crt", av[3]), *chf = xasprintf("%s.chain.pem", av[3]);
 	size_t nchain = 0;
-	struct ca_request req = { "cactl", csr, &av[4], (size_t)(ac - 4), av[4] };
+	struct ca_request req = { .profile = "cactl", .csr_pem = csr, .names = &av[4],
+	    .nnames = (size_t)(ac - 4), .common_name = av[4] };
 	int rc;
 
 	if (csr == NULL) {
@@ -70,7 +71,8 @@ dispatch(const struct ca_ops *ops, struct ca *ca, int ac, char **av, json_t *out
 	if (strcmp(c, "ping") == 0)
 		return ops->ping(ca, e);
 	if (strcmp(c, "submit") == 0 && ac >= 3) {
-		struct ca_request req = { "cactl", NULL, &av[2], (size_t)(ac - 2), av[2] };
+		struct ca_request req = { .profile = "cactl", .names = &av[2],
+		    .nnames = (size_t)(ac - 2), .common_name = av[2] };
 		if ((pem = spec_slurp(av[1])) == NULL)
 			return err_set(e, LB_ERR, "cannot read %s", av[1]);
 		req.csr_pem = pem;

@@ -293,7 +293,8 @@ live_http01(void **state)
 	assert_int_equal(fread(csr, 1, (size_t)n, f), (size_t)n);
 	fclose(f);
 
-	struct ca_request req = { "live", csr, names, 1, names[0] };
+	struct ca_request req = { .profile = "live", .csr_pem = csr, .names = names, .nnames = 1,
+	    .common_name = names[0] };
 	assert_int_equal(acme_ops.open(&cfg, getenv("ACME_LIVE_STATE"), &c, &e), 0);
 	if (acme_ops.submit(c, &req, &ref, &e) != 0)
 		fail_msg("submit: %s", e.msg);
@@ -312,7 +313,8 @@ live_http01(void **state)
 	/* A challenge the CA rejects: the token is withdrawn all the same
 	 * and the error names the identifier and the CA's reason. */
 	char *bad[] = { getenv("ACME_LIVE_BAD_NAME") };
-	struct ca_request breq = { "live", csr, bad, 1, bad[0] };
+	struct ca_request breq = { .profile = "live", .csr_pem = csr, .names = bad, .nnames = 1,
+	    .common_name = bad[0] };
 	if (bad[0] != NULL) {
 		w.corrupt = 1;
 		w.published = w.withdrawn = 0;
@@ -330,6 +332,62 @@ live_http01(void **state)
 	free(csr);
 }
 
+#define B(x) x, strlen(x)
+
+static void
+orders_parse(void **st)
+{
+	char *out[3] = { 0 };
+
+	(void)st;
+	assert_int_equal(acme_orders_parse(B("{\"orders\":[\"https://ca/o/1\",7,"
+	    "\"https://ca/o/2\",\"https://ca/o/3\",\"https://ca/o/4\"]}"), out, 3), 3);
+	assert_string_equal(out[0], "https://ca/o/1");
+	assert_string_equal(out[1], "https://ca/o/2");
+	assert_string_equal(out[2], "https://ca/o/3");
+	for (int i = 0; i < 3; i++)
+		free(out[i]);
+	assert_int_equal(acme_orders_parse(B("{\"orders\":[]}"), out, 3), 0);
+	assert_int_equal(acme_orders_parse(B("{\"status\":\"valid\"}"), out, 3), 0);
+	assert_int_equal(acme_orders_parse(B("not json"), out, 3), 0);
+}
+
+static void
+order_matches(void **st)
+{
+	char *two[] = { "www.lbcert.test", "API.lbcert.test" };
+	char *dup[] = { "www.lbcert.test", "api.lbcert.test", "WWW.lbcert.test" };
+	char *one[] = { "www.lbcert.test" };
+	const char *pending = "{\"status\":\"pending\",\"identifiers\":["
+	    "{\"type\":\"dns\",\"value\":\"api.lbcert.test\"},"
+	    "{\"type\":\"dns\",\"value\":\"www.lbcert.test\"}]}";
+
+	(void)st;
+	assert_true(acme_order_matches(B(pending), two, 2));
+	assert_true(acme_order_matches(B(pending), dup, 3));
+	assert_false(acme_order_matches(B(pending), one, 1));
+	assert_true(acme_order_matches(B("{\"status\":\"ready\",\"identifiers\":["
+	    "{\"type\":\"dns\",\"value\":\"www.lbcert.test\"}]}"), one, 1));
+	/* finalized or dead orders are never taken over */
+	assert_false(acme_order_matches(B("{\"status\":\"processing\",\"identifiers\":["
+	    "{\"type\":\"dns\",\"value\":\"www.lbcert.test\"}]}"), one, 1));
+	assert_false(acme_order_matches(B("{\"status\":\"valid\",\"identifiers\":["
+	    "{\"type\":\"dns\",\"value\":\"www.lbcert.test\"}]}"), one, 1));
+	assert_false(acme_order_matches(B("{\"status\":\"invalid\",\"identifiers\":["
+	    "{\"type\":\"dns\",\"value\":\"www.lbcert.test\"}]}"), one, 1));
+	/* a name more or less, another type, the same name twice */
+	assert_false(acme_order_matches(B("{\"status\":\"pending\",\"identifiers\":["
+	    "{\"type\":\"dns\",\"value\":\"www.lbcert.test\"}]}"), two, 2));
+	assert_false(acme_order_matches(B("{\"status\":\"pending\",\"identifiers\":["
+	    "{\"type\":\"ip\",\"value\":\"www.lbcert.test\"}]}"), one, 1));
+	assert_false(acme_order_matches(B("{\"status\":\"pending\",\"identifiers\":["
+	    "{\"type\":\"dns\",\"value\":\"www.lbcert.test\"},"
+	    "{\"type\":\"dns\",\"value\":\"www.lbcert.test\"}]}"), two, 2));
+	assert_false(acme_order_matches(B("{\"status\":\"pending\",\"identifiers\":[]}"), one, 1));
+	assert_false(acme_order_matches(B("{\"status\":\"pending\"}"), one, 1));
+	assert_false(acme_order_matches(B("[]"), one, 1));
+}
+
 int
 main(void)
 {
@@ -343,6 +401,8 @@ main(void)
 		cmocka_unit_test(problem_type_and_code),
 		cmocka_unit_test(poll_wait),
 		cmocka_unit_test(ops_table),
+		cmocka_unit_test(orders_parse),
+		cmocka_unit_test(order_matches),
 		cmocka_unit_test(open_refuses_missing_directory),
 		cmocka_unit_test(live_http01),
 	};

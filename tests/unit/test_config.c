@@ -587,6 +587,16 @@ static const char base_prof[] =
     PIN_ITEM("9") PIN_ITEM("a") PIN_ITEM("b") PIN_ITEM("c") PIN_ITEM("d") \
     PIN_ITEM("e") PIN_ITEM("f")
 
+#define SCM_MAIN(x) ADC1 \
+    "cas:\n" \
+    "  scm:\n" \
+    "    type: sectigo-scm\n" \
+    "    url: https://cert-manager.com/api\n" \
+    "    customer_uri: example\n" \
+    "    credentials: scm\n" \
+    "    org_id: 1234\n" \
+    "    cert_type: 224\n" x   /* x starts at line 14 */
+
 struct bad {
 	const char *name;
 	const char *main, *cred, *prof; /* NULL: the base file */
@@ -877,6 +887,43 @@ static const struct bad bad[] = {
 	  "device:\nca: scm\ncommon_name: www.example.com\nvservers: [vs1]\n",
 	  NULL, NULL, "profiles/www.yaml", 1, 8,
 	  "device must be a string, not empty (null)" },
+	/* SCM custom fields and DCV */
+	{ "scm custom_fields list", SCM_MAIN("    custom_fields: [a]\n"), NULL, NULL,
+	  NULL, NULL, "lbcert.yaml", 14, 20,
+	  "cas.scm.custom_fields must be a mapping, not a list" },
+	{ "scm custom field map value",
+	  SCM_MAIN("    custom_fields: { Owner: { a: b } }\n"), NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 14, 29,
+	  "cas.scm.custom_fields.Owner must be a string, not a mapping" },
+	{ "scm custom field null", SCM_MAIN("    custom_fields:\n      Owner:\n"), NULL,
+	  NULL, NULL, NULL, "lbcert.yaml", 15, 13,
+	  "cas.scm.custom_fields.Owner must be a string, not empty (null)" },
+	{ "scm dcv_mode", SCM_MAIN("    dcv_mode: DNS\n"), NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 14, 15, "cas.scm.dcv_mode: unsupported value 'DNS' "
+	  "(expected CNAME | EMAIL | HTTP | HTTPS | TXT | AUTO)" },
+	{ "scm dcv_mode list", SCM_MAIN("    dcv_mode: [EMAIL]\n"), NULL, NULL, NULL,
+	  NULL, "lbcert.yaml", 14, 15, "cas.scm.dcv_mode must be a string, not a list" },
+	{ "scm dcv_email", SCM_MAIN("    dcv_email: nobody\n"), NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 14, 16, "cas.scm.dcv_email: 'nobody' is not an e-mail" },
+	{ "acme dcv_mode", "cas:\n  le:\n    type: acme\n"
+	  "    directory: https://acme.example.com/dir\n    dcv_mode: EMAIL\n", NULL,
+	  "device: x\n", NULL, NULL, "lbcert.yaml", 5, 5,
+	  "cas.le: key 'dcv_mode' is not valid for a acme CA" },
+	{ "profile custom_fields on acme", NULL, NULL,
+	  "device: adc1\nca: le\ncommon_name: www.example.com\nvservers: [vs1]\n"
+	  "subject: { organization: Example, state: Yorks, country: GB }\n"
+	  "custom_fields: { a: b }\n", NULL, NULL, "profiles/www.yaml", 6, 1,
+	  "custom_fields: only for a sectigo-scm CA (CA 'le' is acme)" },
+	{ "profile dcv EMAIL without email", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\nvservers: [vs1]\n"
+	  "subject: { organization: Example, state: Yorks, country: GB }\n"
+	  "dcv_mode: EMAIL\n", NULL, NULL, "profiles/www.yaml", 6, 11,
+	  "dcv_mode EMAIL needs dcv_email (in the profile or CA 'scm')" },
+	{ "profile custom field bool", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\nvservers: [vs1]\n"
+	  "subject: { organization: Example, state: Yorks, country: GB }\n"
+	  "custom_fields:\n  Internal: true\n", NULL, NULL, "profiles/www.yaml", 7, 13,
+	  "custom_fields.Internal must be a string, not a boolean" },
 	{ "profile syntax", NULL, NULL,
 	  "device: adc1\nca: scm\n\tcommon_name: x\n", NULL, NULL,
 	  "profiles/www.yaml", 3, 1, "YAML syntax error" },
@@ -918,6 +965,45 @@ run_bad(const struct bad *b)
 	/* No secret value may leak into an error message. */
 	if (strstr(e.msg, "secret-1") != NULL || strstr(e.msg, "leaked"))
 		fail_msg("case '%s': secret in message: %s", b->name, e.msg);
+}
+
+/* The CA's custom fields and DCV settings are the profile's defaults;
+ * the profile's own win, field by field. */
+static void
+scm_extra_merge(void **state)
+{
+	struct config *c = NULL;
+	struct err e = { 0 };
+	const struct cfg_profile *p;
+	char dir[512];
+
+	(void)state;
+	new_dir(dir, sizeof(dir));
+	put(dir, "lbcert.yaml", SCM_MAIN("    custom_fields: { Cost Center: \"1\", "
+	    "Owner: ca-team }\n    dcv_mode: EMAIL\n    dcv_email: a@example.com\n"), 0644);
+	put(dir, "credentials.yaml", base_cred, 0600);
+	put(dir, "profiles/www.yaml", base_prof, 0644);
+	put(dir, "profiles/shop.yaml", "device: adc1\nca: scm\ncommon_name: shop.example.com\n"
+	    "vservers: [vs1]\nsubject: { organization: Example, state: Yorks, country: GB }\n"
+	    "custom_fields: { Owner: shop-team, Ticket: 42 }\ndcv_mode: HTTP\n", 0644);
+	if (config_load(dir, &c, &e) != 0)
+		fail_msg("%s", e.msg);
+	p = config_profile(c, "www");
+	assert_int_equal(p->scm.ncustom_fields, 2);
+	assert_string_equal(p->scm.custom_fields[0].name, "Cost Center");
+	assert_string_equal(p->scm.custom_fields[0].value, "1");
+	assert_string_equal(p->scm.dcv_mode, "EMAIL");
+	assert_string_equal(p->scm.dcv_email, "a@example.com");
+	p = config_profile(c, "shop");
+	assert_int_equal(p->scm.ncustom_fields, 3);
+	assert_string_equal(p->scm.custom_fields[0].name, "Owner");
+	assert_string_equal(p->scm.custom_fields[0].value, "shop-team");
+	assert_string_equal(p->scm.custom_fields[1].name, "Ticket");
+	assert_string_equal(p->scm.custom_fields[1].value, "42");
+	assert_string_equal(p->scm.custom_fields[2].name, "Cost Center");
+	assert_string_equal(p->scm.dcv_mode, "HTTP");
+	assert_string_equal(p->scm.dcv_email, "a@example.com");
+	config_free(c);
 }
 
 static void
@@ -999,6 +1085,7 @@ main(void)
 		cmocka_unit_test(missing_main_file),
 		cmocka_unit_test(key_desc),
 		cmocka_unit_test(bad_inputs),
+		cmocka_unit_test(scm_extra_merge),
 		cmocka_unit_test(pin_lists),
 	};
 	log_init(LL_ERROR, false);

@@ -254,6 +254,123 @@ test_is_id(void **st)
 	assert_false(scm_is_id("1234567890123456789"));
 }
 
+static void
+test_enroll_extra(void **st)
+{
+	char *n1[] = { "www.example.com" };
+	struct cfg_field fields[] = { { "Cost Center", "42" }, { "Owner", "web team" } };
+	struct cfg_scm_extra x = { fields, 2, "EMAIL", "admin@example.com" };
+	struct scm_enroll r = {
+		.org_id = 1, .cert_type = 224, .term = 365,
+		.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n"
+		    "-----END CERTIFICATE REQUEST-----\n",
+		.names = n1, .nnames = 1, .common_name = "www.example.com", .profile = "www",
+		.tag = "0123456789abcdef", .extra = &x,
+	};
+	char *s = scm_enroll_body(&r);
+	json_t *j = json_loads(s, 0, NULL), *cf;
+
+	(void)st;
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "comments")),
+	    "lbcert www ref 0123456789abcdef");
+	cf = json_object_get(j, "customFields");
+	assert_int_equal(json_array_size(cf), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(cf, 1), "name")),
+	    "Owner");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(cf, 1), "value")),
+	    "web team");
+	assert_int_equal(json_object_size(json_array_get(cf, 0)), 2);
+	assert_string_equal(json_string_value(json_object_get(j, "dcvMode")), "EMAIL");
+	assert_string_equal(json_string_value(json_object_get(j, "dcvEmail")),
+	    "admin@example.com");
+	json_decref(j);
+	free(s);
+
+	/* nothing configured: none of the three keys */
+	r.extra = NULL;
+	r.tag = NULL;
+	s = scm_enroll_body(&r);
+	j = json_loads(s, 0, NULL);
+	assert_null(json_object_get(j, "customFields"));
+	assert_null(json_object_get(j, "dcvMode"));
+	assert_null(json_object_get(j, "dcvEmail"));
+	assert_string_equal(json_string_value(json_object_get(j, "comments")), "lbcert www");
+	json_decref(j);
+	free(s);
+}
+
+static void
+test_term_check(void **st)
+{
+	const char *types = "[{\"id\":224,\"name\":\"InstantSSL Pro\",\"terms\":[365,730]},"
+	    "{\"id\":225,\"name\":\"Any\"}]";
+	struct err e = {0};
+
+	(void)st;
+	assert_int_equal(scm_term_check("scm1", S(types), 224, 365, &e), 0);
+	assert_int_equal(scm_term_check("scm1", S(types), 224, 730, &e), 0);
+	assert_int_equal(scm_term_check("scm1", S(types), 224, 397, &e), LB_ECONFIG);
+	assert_string_equal(e.msg, "scm scm1: term 397 is not offered for certificate type 224 "
+	    "\"InstantSSL Pro\"; allowed terms (days): 365, 730");
+	/* no terms given, or the type is not listed: the enroll decides */
+	assert_int_equal(scm_term_check("scm1", S(types), 225, 397, &e), 0);
+	assert_int_equal(scm_term_check("scm1", S(types), 999, 397, &e), 0);
+}
+
+static void
+test_custom_fields_check(void **st)
+{
+	const char *list = "[{\"id\":1,\"name\":\"Cost Center\",\"mandatory\":true},"
+	    "{\"id\":2,\"name\":\"Note\",\"mandatory\":false},{\"id\":3,\"name\":\"Old\"}]";
+	struct cfg_field f[] = { { "Cost Center", "42" } };
+	struct cfg_scm_extra some = { f, 1, NULL, NULL }, none = {0};
+	struct err e = {0};
+
+	(void)st;
+	assert_int_equal(scm_custom_fields_check("scm1", "www", S(list), &some, &e), 0);
+	assert_int_equal(scm_custom_fields_check("scm1", "www", S(list), &none, &e), LB_ECONFIG);
+	assert_non_null(strstr(e.msg, "custom field \"Cost Center\""));
+	assert_non_null(strstr(e.msg, "profile www"));
+	assert_int_equal(scm_custom_fields_check("scm1", "www", S("[]"), &none, &e), 0);
+	assert_int_equal(scm_custom_fields_check("scm1", "www", S("{\"code\":-16}"), &none, &e),
+	    LB_ERR);
+}
+
+static void
+test_list_ids(void **st)
+{
+	long *ids = NULL;
+
+	(void)st;
+	/* sslId or id, number or decimal string; highest first */
+	assert_int_equal(scm_list_ids(S("[{\"sslId\":10001,\"commonName\":\"a\"},"
+	    "{\"sslId\":\"10007\"},{\"id\":10003},{\"id\":\"x\"},{\"other\":1},"
+	    "{\"sslId\":0}]"), &ids), 3);
+	assert_int_equal(ids[0], 10007);
+	assert_int_equal(ids[1], 10003);
+	assert_int_equal(ids[2], 10001);
+	free(ids);
+	assert_int_equal(scm_list_ids(S("[]"), &ids), 0);
+	free(ids);
+	assert_int_equal(scm_list_ids(S("{\"code\":-16,\"description\":\"x\"}"), &ids), -1);
+	assert_null(ids);
+}
+
+static void
+test_details_tagged(void **st)
+{
+	(void)st;
+	assert_true(scm_details_tagged(S("{\"comments\":\"lbcert www ref 00ff\"}"), "00ff"));
+	assert_true(scm_details_tagged(S("{\"comments\":\"lbcert www ref 00ff more\"}"),
+	    "00ff"));
+	assert_false(scm_details_tagged(S("{\"comments\":\"lbcert www ref 00ffee\"}"), "00ff"));
+	assert_false(scm_details_tagged(S("{\"comments\":\"lbcert www\"}"), "00ff"));
+	assert_false(scm_details_tagged(S("{\"comments\":null}"), "00ff"));
+	assert_false(scm_details_tagged(S("{}"), "00ff"));
+	assert_false(scm_details_tagged(S("{\"comments\":\"x\"}"), ""));
+}
+
 int
 main(void)
 {
@@ -265,6 +382,11 @@ main(void)
 		cmocka_unit_test(test_enroll_body),
 		cmocka_unit_test(test_type_lookup),
 		cmocka_unit_test(test_is_id),
+		cmocka_unit_test(test_enroll_extra),
+		cmocka_unit_test(test_term_check),
+		cmocka_unit_test(test_custom_fields_check),
+		cmocka_unit_test(test_list_ids),
+		cmocka_unit_test(test_details_tagged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
