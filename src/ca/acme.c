@@ -34,6 +34,7 @@
 #define SUBPROBLEMS_MAX 10 /* shown; a message ends up in a 1 KiB err anyway */
 #define POLL_CAP_MS 10000L
 #define POLL_TIMEOUT_S 600
+#define RETRY_AFTER_MAX_S 3600L /* a CA's Retry-After beyond this is taken as this */
 
 struct ca {
 	const struct cfg_ca *cfg;
@@ -303,7 +304,7 @@ acme_poll_wait_ms(const char *retry_after, time_t now, int attempt, long cap_ms)
 	long ms = 250;
 
 	if (ra >= 0)
-		return ra < 1 ? ms : ra * 1000;
+		return ra < 1 ? ms : (ra > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : ra) * 1000;
 	for (int i = 1; i < attempt && ms < cap_ms; i++)
 		ms *= 2;
 	return ms < cap_ms ? ms : cap_ms;

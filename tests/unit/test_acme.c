@@ -190,6 +190,13 @@ poll_wait(void **state)
 	assert_int_equal(acme_poll_wait_ms("3", 1000, 1, 10000), 3000);
 	assert_int_equal(acme_poll_wait_ms("300", 1000, 7, 10000), 300000);
 	assert_int_equal(acme_poll_wait_ms("0", 1000, 1, 10000), 250);
+	/* A CA's wait is taken up to one hour, and never overflows into a
+	 * negative (poll as fast as possible) one. */
+	assert_int_equal(acme_poll_wait_ms("3600", 1000, 1, 10000), 3600000);
+	assert_int_equal(acme_poll_wait_ms("86400", 1000, 1, 10000), 3600000);
+	assert_int_equal(acme_poll_wait_ms("9223372036854775807", 1000, 1, 10000), 3600000);
+	assert_int_equal(acme_poll_wait_ms("Fri, 31 Dec 9999 23:59:59 GMT", 1000, 1, 10000),
+	    3600000);
 	/* HTTP-date 20 s after now (Sun, 06 Nov 1994 08:49:37 GMT = 784111777). */
 	assert_int_equal(acme_poll_wait_ms("Sun, 06 Nov 1994 08:49:57 GMT", 784111777, 1, 10000),
 	    20000);
