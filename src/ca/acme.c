@@ -101,13 +101,17 @@ link_params(const char *p, const char *rel, int *match)
 		size_t nlen, vlen;
 
 		p = skip_ws(p);
+		/* blanks may end the value, or come before the comma that ends
+		 * this link: stop there instead of stepping over it */
+		if (*p == '\0' || *p == ',')
+			break;
 		if (*p != ';') {
 			p++;
 			continue;
 		}
 		p = skip_ws(p + 1);
 		name = p;
-		while (*p != '\0' && *p != '=' && *p != ';' && *p != ',' && *p != ' ')
+		while (*p != '\0' && strchr("=;, \t", *p) == NULL)
 			p++;
 		nlen = (size_t)(p - name);
 		p = skip_ws(p);
@@ -123,7 +127,7 @@ link_params(const char *p, const char *rel, int *match)
 				p++;
 		} else {
 			val = p;
-			while (*p != '\0' && *p != ';' && *p != ',' && *p != ' ')
+			while (*p != '\0' && strchr(";, \t", *p) == NULL)
 				p++;
 			vlen = (size_t)(p - val);
 		}
