@@ -205,8 +205,24 @@ def hand_written():
     parts = []
     for rel in ("lbcert.yaml", "credentials.yaml", "profiles/www.yaml", "profiles/shop.yaml"):
         with open(os.path.join(examples, rel)) as f:
-            parts.append(f.read())
+            parts.append(re.sub(r"@([A-Za-z_]+)@", placeholder, f.read()))
     put("config", "\n#%%\n".join(parts))
+
+
+def placeholder(m):
+    """What the demo puts in place of examples/' @NAME@."""
+    name = m.group(1)
+    if name.endswith("_URL"):
+        return "https://127.0.0.1:8443"
+    if name.endswith("_PEER"):
+        return "https://127.0.0.1:8444"
+    if name.endswith("_DIRECTORY"):
+        return "https://127.0.0.1:14000/dir"
+    if name.endswith("_CA"):
+        return "/etc/lbcert/ca.pem"
+    if name.startswith("CHECK_"):
+        return "127.0.0.1:443"
+    return "secret-" + name.lower()
 
 
 def main():
