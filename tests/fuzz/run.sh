@@ -10,6 +10,9 @@ name=$(basename "$exe")
 art=${FUZZ_ARTIFACTS:-$PWD}
 work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
+dict=$(dirname "$(dirname "$corpus")")/${name#fuzz_}.dict
 mkdir -p "$art"
+set --
+[ -f "$dict" ] && set -- -dict="$dict"
 "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -print_final_stats=1 -artifact_prefix="$art/$name-" "$work" "$corpus"
+    -print_final_stats=1 -artifact_prefix="$art/$name-" "$@" "$work" "$corpus"
