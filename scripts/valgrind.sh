@@ -42,7 +42,7 @@ for n in "${names[@]}"; do
     logdir=$out/$n
     mkdir -p "$logdir"
     VG_LOGDIR=$logdir LBCERT_BIN=$out/bin/lbcert LBCERT_DEVCTL=$out/bin/devctl \
-        LBCERT_CACTL=$out/bin/cactl LBCERT_SRC=$PWD \
+        LBCERT_CACTL=$out/bin/cactl LBCERT_TEST_ACME=$PWD/build/test_acme LBCERT_SRC=$PWD \
         timeout 3600 python3 "tests/integration/test_$n.py" >"$logdir/scenario.log" 2>&1
     rc=$?
     read -r procs errs lost < <(python3 - "$logdir" <<'PY'
