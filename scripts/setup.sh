@@ -6,7 +6,8 @@ set -euo pipefail
 pkgs=(build-essential pkg-config meson ninja-build
       libcurl4-openssl-dev libssl-dev libyaml-dev libjansson-dev
       libsqlite3-dev libcmocka-dev
-      pebble python3 openssl curl sqlite3 lego time)
+      pebble python3 openssl curl sqlite3 lego time
+      clang libclang-rt-14-dev valgrind)
 
 missing=()
 for p in "${pkgs[@]}"; do

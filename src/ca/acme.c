@@ -34,6 +34,7 @@
 #define SUBPROBLEMS_MAX 10 /* shown; a message ends up in a 1 KiB err anyway */
 #define POLL_CAP_MS 10000L
 #define POLL_TIMEOUT_S 600
+#define RETRY_AFTER_MAX_S 3600L /* a CA's Retry-After beyond this is taken as this */
 
 struct ca {
 	const struct cfg_ca *cfg;
@@ -101,13 +102,17 @@ link_params(const char *p, const char *rel, int *match)
 		size_t nlen, vlen;
 
 		p = skip_ws(p);
+		/* blanks may end the value, or come before the comma that ends
+		 * this link: stop there instead of stepping over it */
+		if (*p == '\0' || *p == ',')
+			break;
 		if (*p != ';') {
 			p++;
 			continue;
 		}
 		p = skip_ws(p + 1);
 		name = p;
-		while (*p != '\0' && *p != '=' && *p != ';' && *p != ',' && *p != ' ')
+		while (*p != '\0' && strchr("=;, \t", *p) == NULL)
 			p++;
 		nlen = (size_t)(p - name);
 		p = skip_ws(p);
@@ -123,7 +128,7 @@ link_params(const char *p, const char *rel, int *match)
 				p++;
 		} else {
 			val = p;
-			while (*p != '\0' && *p != ';' && *p != ',' && *p != ' ')
+			while (*p != '\0' && strchr(";, \t", *p) == NULL)
 				p++;
 			vlen = (size_t)(p - val);
 		}
@@ -304,7 +309,7 @@ acme_poll_wait_ms(const char *retry_after, time_t now, int attempt, long cap_ms)
 	long ms = 250;
 
 	if (ra >= 0)
-		return ra < 1 ? ms : ra * 1000;
+		return ra < 1 ? ms : (ra > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : ra) * 1000;
 	for (int i = 1; i < attempt && ms < cap_ms; i++)
 		ms *= 2;
 	return ms < cap_ms ? ms : cap_ms;

@@ -1,5 +1,5 @@
 /* Pure helpers of the ACME client (src/ca/acme.c), exported only for
- * tests/unit/test_acme.c. Not an interface for other modules. */
+ * tests/unit/test_acme.c and tests/fuzz. Not an interface for other modules. */
 #ifndef LB_ACME_INTERNAL_H
 #define LB_ACME_INTERNAL_H
 
@@ -33,8 +33,8 @@ const char *acme_problem_type(const char *body, size_t len, char *buf, size_t bu
 int acme_problem_code(const char *type, long status);
 
 /* How long to wait before poll number attempt (1-based): Retry-After
- * (delta-seconds or HTTP-date, at least 1 s) when the server sent one,
- * else 1 s doubling up to cap_ms. */
+ * (delta-seconds or HTTP-date, at most 1 h; 0 gives the short first
+ * wait) when the server sent one, else 250 ms doubling up to cap_ms. */
 long acme_poll_wait_ms(const char *retry_after, time_t now, int attempt, long cap_ms);
 
 /* The order URLs of an account's orders list ({"orders": [url...]}),

@@ -432,8 +432,8 @@ self_signed(const char *pem)
 
 /* The certificates of a PKCS#7 PEM bundle (format "base64", the
  * documented default, served by an instance that ignores ?format=). */
-static int
-pkcs7_split(const char *bundle, char ***out, size_t *nout, struct err *e)
+int
+scm_pkcs7_split(const char *bundle, char ***out, size_t *nout, struct err *e)
 {
 	BIO *in = BIO_new_mem_buf(bundle, -1), *mem = NULL;
 	PKCS7 *p7 = in != NULL ? PEM_read_bio_PKCS7(in, NULL, NULL, NULL) : NULL;
@@ -486,7 +486,7 @@ split_chain(struct ca *c, const char *bundle, char **cert_pem, char ***chain,
 
 	if (strstr(bundle, "-----BEGIN CERTIFICATE-----") == NULL &&
 	    strstr(bundle, "-----BEGIN PKCS7-----") != NULL)
-		rc = pkcs7_split(bundle, &v, &n, e);
+		rc = scm_pkcs7_split(bundle, &v, &n, e);
 	else
 		rc = x509_split_pem(bundle, &v, &n, e);
 	if (rc != 0)

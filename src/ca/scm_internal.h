@@ -1,5 +1,5 @@
 /* Pure pieces of the Sectigo SCM client (scm.c), exported for
- * tests/unit/test_scm.c only. Nothing else should call them. */
+ * tests/unit/test_scm.c and tests/fuzz only. Nothing else should call them. */
 #ifndef LB_SCM_INTERNAL_H
 #define LB_SCM_INTERNAL_H
 
@@ -77,6 +77,10 @@ long scm_list_ids(const char *json, size_t len, long **ids);
 
 /* True when a GET /api/ssl/v1/{id} answer carries tag in its comments. */
 bool scm_details_tagged(const char *json, size_t len, const char *tag);
+
+/* The certificates of a PKCS#7 PEM bundle (collect's "base64" format), each
+ * a malloc'd PEM string in *out (strv_free). */
+int scm_pkcs7_split(const char *bundle, char ***out, size_t *nout, struct err *e);
 
 /* A strictly positive decimal number (an sslId or a numeric cert_type). */
 bool scm_is_id(const char *s);

@@ -1,6 +1,7 @@
 #include "device/nitro.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -48,7 +49,11 @@ nitro_json_long(const json_t *v, long *out)
 		return 0;
 	}
 	if (json_is_real(v)) {
-		*out = (long)json_real_value(v);
+		double d = json_real_value(v);
+		/* outside long (1e300, as any peer may send) the cast is undefined */
+		if (!(d > (double)LONG_MIN - 1 && d < (double)LONG_MAX))
+			return -1;
+		*out = (long)d;
 		return 0;
 	}
 	if (!json_is_string(v))
@@ -58,7 +63,10 @@ nitro_json_long(const json_t *v, long *out)
 		s++;
 	if (*s == '\0')
 		return -1;
+	errno = 0;
 	l = strtol(s, &end, 10);
+	if (errno == ERANGE)
+		return -1;
 	while (isspace((unsigned char)*end))
 		end++;
 	if (*end != '\0')

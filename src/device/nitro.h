@@ -67,7 +67,8 @@ int nitro_parse_envelope(const char *body, size_t len, int *code, char *msg,
  * the code alone names the condition. Bad credentials (354) never are. */
 bool nitro_session_expired(long status, int code);
 
-/* Integer from a JSON number or numeric string; -1 when neither. */
+/* Integer from a JSON number or numeric string; -1 when neither, or when it
+ * does not fit in a long. */
 int nitro_json_long(const json_t *v, long *out);
 /* String member of obj, or NULL. Numbers are not converted. */
 const char *nitro_json_str(const json_t *obj, const char *key);

@@ -39,6 +39,11 @@ link_parse_table(void **state)
 		{ "garbage", "alternate", 0, NULL, NULL },
 		{ "<https://ca/a/1", "alternate", 0, NULL, NULL },
 		{ "", "alternate", 0, NULL, NULL },
+		/* blanks before the comma: the next link's rel is its own */
+		{ "<https://ca/a/1>; rel=\"up\" , <https://ca/a/2>; rel=alternate", "alternate", 1,
+		  "https://ca/a/2", NULL },
+		{ "<https://ca/a/1>; rel=up\t, <https://ca/a/2>; rel=alternate", "up", 1,
+		  "https://ca/a/1", NULL },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -53,6 +58,28 @@ link_parse_table(void **state)
 			assert_string_equal(out[1], t[i].second);
 		for (size_t j = 0; j < n; j++)
 			free(out[j]);
+	}
+}
+
+/* A value ending in blanks: the parser stops at its end (heap copies, so
+ * that AddressSanitizer sees a read past it). */
+static void
+link_parse_trailing_blanks(void **state)
+{
+	static const char *const v[] = {
+		"<https://ca/a/1>; rel=alternate ", "<https://ca/a/1>; rel=\"alternate\"\t",
+		"<https://ca/a/1> ", "<https://ca/a/1>;rel=alternate; ",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char *copy = strdup(v[i]), *out[2] = { 0 };
+		size_t n = acme_link_parse(copy, "alternate", NULL, out, 2);
+
+		assert_int_equal(n, i == 2 ? 0 : 1);
+		if (n == 1)
+			assert_string_equal(out[0], "https://ca/a/1");
+		free(out[0]);
+		free(copy);
 	}
 }
 
@@ -190,6 +217,13 @@ poll_wait(void **state)
 	assert_int_equal(acme_poll_wait_ms("3", 1000, 1, 10000), 3000);
 	assert_int_equal(acme_poll_wait_ms("300", 1000, 7, 10000), 300000);
 	assert_int_equal(acme_poll_wait_ms("0", 1000, 1, 10000), 250);
+	/* A CA's wait is taken up to one hour, and never overflows into a
+	 * negative (poll as fast as possible) one. */
+	assert_int_equal(acme_poll_wait_ms("3600", 1000, 1, 10000), 3600000);
+	assert_int_equal(acme_poll_wait_ms("86400", 1000, 1, 10000), 3600000);
+	assert_int_equal(acme_poll_wait_ms("9223372036854775807", 1000, 1, 10000), 3600000);
+	assert_int_equal(acme_poll_wait_ms("Fri, 31 Dec 9999 23:59:59 GMT", 1000, 1, 10000),
+	    3600000);
 	/* HTTP-date 20 s after now (Sun, 06 Nov 1994 08:49:37 GMT = 784111777). */
 	assert_int_equal(acme_poll_wait_ms("Sun, 06 Nov 1994 08:49:57 GMT", 784111777, 1, 10000),
 	    20000);
@@ -393,6 +427,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(link_parse_table),
+		cmocka_unit_test(link_parse_trailing_blanks),
 		cmocka_unit_test(link_parse_respects_max),
 		cmocka_unit_test(url_resolve),
 		cmocka_unit_test(problem_format_table),

@@ -62,6 +62,16 @@ json_long_lenient(void **state)
 	assert_int_equal(v, 1);
 	assert_int_equal(nitro_json_long(NULL, &v), -1);
 	json_decref(o);
+	/* numbers no long holds are no numbers here (not an undefined cast,
+	 * not a silently clamped value) */
+	o = json_loads("{\"big\":1e300,\"neg\":-1e19,\"s\":\"99999999999999999999\","
+	    "\"ok\":-12.0}", 0, NULL);
+	assert_int_equal(nitro_json_long(json_object_get(o, "big"), &v), -1);
+	assert_int_equal(nitro_json_long(json_object_get(o, "neg"), &v), -1);
+	assert_int_equal(nitro_json_long(json_object_get(o, "s"), &v), -1);
+	assert_int_equal(nitro_json_long(json_object_get(o, "ok"), &v), 0);
+	assert_int_equal(v, -12);
+	json_decref(o);
 }
 
 static void
