@@ -37,8 +37,8 @@ from sweeplib import (EAB, Pair, Verdict, crash_states, fail_if, nth_of_class, r
                       run_killed)
 
 # Why points fail today (one line each).
-DISCARDED_KEY_LEFT = 'starting over with a fresh key (passphrase died) leaves the discarded key, CSR and certificates on the device'
-KEY_LOST_ANSWER = 'key (and CSR) whose create answer was lost stays on the device: not journaled before the create'
+KEY_IN_USE_RESTART = 'the answer lost or unusable after the profile took the new key: the next run starts over, cannot remove that key (in use) and fails'
+KEY_LOST_ANSWER = 'key (and CSR) whose create answer was lost stays on the device: the resume does not remove it'
 SCM_LOST_ENROLL = 'lost SCM enroll answer: the next run discards the key and enrolls again (two purchases)'
 UPLOAD_LEFT = 'an uploaded file whose install or removal was cut off stays in the upload directory'
 
@@ -46,13 +46,13 @@ UPLOAD_LEFT = 'an uploaded file whose install or removal was cut off stays in th
 KNOWN = {
     'bigip+acme/enroll/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem': UPLOAD_LEFT,
     'bigip+acme/enroll/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem #2': UPLOAD_LEFT,
-    'bigip+acme/enroll/b/bigip: POST /mgmt/tm/ltm/profile/client-ssl': DISCARDED_KEY_LEFT,
-    'bigip+acme/enroll/b/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles': DISCARDED_KEY_LEFT,
+    'bigip+acme/enroll/b/bigip: POST /mgmt/tm/ltm/profile/client-ssl': KEY_IN_USE_RESTART,
+    'bigip+acme/enroll/b/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles': KEY_IN_USE_RESTART,
     'bigip+acme/enroll/b/bigip: POST /mgmt/tm/sys/crypto/key': KEY_LOST_ANSWER,
     'bigip+acme/enroll/b/bigip: POST /mgmt/tm/sys/file/ssl-cert': UPLOAD_LEFT,
     'bigip+acme/enroll/b/bigip: POST /mgmt/tm/sys/file/ssl-cert #2': UPLOAD_LEFT,
     'bigip+acme/enroll/b/bigip: POST /mgmt/tm/util/bash': KEY_LOST_ANSWER,
-    'bigip+acme/renew/b/bigip: PATCH /mgmt/tm/transaction/#': DISCARDED_KEY_LEFT,
+    'bigip+acme/renew/b/bigip: PATCH /mgmt/tm/transaction/#': KEY_IN_USE_RESTART,
     'bigip+acme/renew/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem': UPLOAD_LEFT,
     'bigip+acme/renew/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem #2': UPLOAD_LEFT,
     'bigip+acme/renew/b/bigip: POST /mgmt/tm/sys/crypto/key': KEY_LOST_ANSWER,
@@ -61,28 +61,20 @@ KNOWN = {
     'bigip+acme/renew/b/bigip: POST /mgmt/tm/util/bash #2': KEY_LOST_ANSWER,
     'bigip+scm/enroll/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem': UPLOAD_LEFT,
     'bigip+scm/enroll/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem #2': UPLOAD_LEFT,
-    'bigip+scm/enroll/b/bigip: POST /mgmt/tm/ltm/profile/client-ssl': DISCARDED_KEY_LEFT,
-    'bigip+scm/enroll/b/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles': DISCARDED_KEY_LEFT,
+    'bigip+scm/enroll/b/bigip: POST /mgmt/tm/ltm/profile/client-ssl': KEY_IN_USE_RESTART,
+    'bigip+scm/enroll/b/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles': KEY_IN_USE_RESTART,
     'bigip+scm/enroll/b/bigip: POST /mgmt/tm/sys/crypto/key': KEY_LOST_ANSWER,
     'bigip+scm/enroll/b/bigip: POST /mgmt/tm/sys/file/ssl-cert': UPLOAD_LEFT,
     'bigip+scm/enroll/b/bigip: POST /mgmt/tm/sys/file/ssl-cert #2': UPLOAD_LEFT,
     'bigip+scm/enroll/b/bigip: POST /mgmt/tm/util/bash': KEY_LOST_ANSWER,
-    'bigip+scm/renew/b/bigip: PATCH /mgmt/tm/transaction/#': DISCARDED_KEY_LEFT,
+    'bigip+scm/renew/b/bigip: PATCH /mgmt/tm/transaction/#': KEY_IN_USE_RESTART,
     'bigip+scm/renew/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem': UPLOAD_LEFT,
     'bigip+scm/renew/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem #2': UPLOAD_LEFT,
     'bigip+scm/renew/b/bigip: POST /mgmt/tm/sys/crypto/key': KEY_LOST_ANSWER,
     'bigip+scm/renew/b/bigip: POST /mgmt/tm/sys/file/ssl-cert': UPLOAD_LEFT,
     'bigip+scm/renew/b/bigip: POST /mgmt/tm/sys/file/ssl-cert #2': UPLOAD_LEFT,
     'bigip+scm/renew/b/bigip: POST /mgmt/tm/util/bash #2': KEY_LOST_ANSWER,
-    'citrix+acme/enroll/b/citrix: POST /nitro/v#/config/sslcertreq?action': KEY_LOST_ANSWER,
-    'citrix+acme/enroll/b/citrix: POST /nitro/v#/config/sslecdsakey?action': KEY_LOST_ANSWER,
-    'citrix+acme/renew/b/citrix: POST /nitro/v#/config/sslcertreq?action': KEY_LOST_ANSWER,
-    'citrix+acme/renew/b/citrix: POST /nitro/v#/config/sslecdsakey?action': KEY_LOST_ANSWER,
-    'citrix+scm/enroll/b/citrix: POST /nitro/v#/config/sslcertreq?action': KEY_LOST_ANSWER,
-    'citrix+scm/enroll/b/citrix: POST /nitro/v#/config/sslecdsakey?action': KEY_LOST_ANSWER,
     'citrix+scm/enroll/b/scm: POST /api/ssl/v#/enroll': SCM_LOST_ENROLL,
-    'citrix+scm/renew/b/citrix: POST /nitro/v#/config/sslcertreq?action': KEY_LOST_ANSWER,
-    'citrix+scm/renew/b/citrix: POST /nitro/v#/config/sslecdsakey?action': KEY_LOST_ANSWER,
     'citrix+scm/renew/b/scm: POST /api/ssl/v#/enroll': SCM_LOST_ENROLL,
 }
 

@@ -42,9 +42,10 @@ from sweeplib import EAB, Pair, Verdict, fail_if, nth_of_class, report, req_clas
 # Why points fail today (one line each).
 ACME_GET_NO_RETRY = 'an ACME POST-as-GET (order, authz, certificate) is not retried after a 5xx or timeout'
 ACME_REORDER = 'an unreadable/failed finalize or download makes the next run order again for a new key'
-DISCARDED_KEY_LEFT = 'starting over with a fresh key (passphrase died) leaves the discarded key, CSR and certificates on the device'
+KEY_IN_USE_RESTART = 'the answer lost or unusable after the profile took the new key: the next run starts over, cannot remove that key (in use) and fails'
 KEY_LEFT_ON_FAILURE = 'key (and CSR) left on the device when its create/CSR step fails: not removed on failure or resume'
 NO_429_RETRY = '429 + Retry-After is not retried on a non-idempotent request (the server did not take it)'
+NO_REAUTH = 'session/token expiry on this request: no re-login and replay'
 RETIRE_NOT_RETRIED = "a failed retirement of the old certificate's objects is never retried (they stay)"
 SCM_COLLECT_REENROLL = 'an unreadable collect answer makes the next run discard the key and enroll again'
 SCM_REENROLL = 'an SCM enroll answer that was lost or unreadable is enrolled again (two purchases)'
@@ -74,15 +75,15 @@ KNOWN = {
     'bigip+acme/enroll/acme: POST /sign-me-up/429': NO_429_RETRY,
     'bigip+acme/enroll/acme: POST /sign-me-up/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/shared/authn/login/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem/expired': UPLOAD_LEFT,
-    'bigip+acme/enroll/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem/timeout': UPLOAD_LEFT,
+    'bigip+acme/enroll/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem/expired': NO_REAUTH,
+    'bigip+acme/enroll/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/oversized': DISCARDED_KEY_LEFT,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/timeout': DISCARDED_KEY_LEFT,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/429': DISCARDED_KEY_LEFT,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/5xx': DISCARDED_KEY_LEFT,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/oversized': DISCARDED_KEY_LEFT,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/timeout': DISCARDED_KEY_LEFT,
+    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/oversized': KEY_IN_USE_RESTART,
+    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/timeout': KEY_IN_USE_RESTART,
+    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/429': KEY_IN_USE_RESTART,
+    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/5xx': KEY_IN_USE_RESTART,
+    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/oversized': KEY_IN_USE_RESTART,
+    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/timeout': KEY_IN_USE_RESTART,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/config/429': NO_429_RETRY,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/config/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/crypto/key/429': NO_429_RETRY,
@@ -103,12 +104,10 @@ KNOWN = {
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/ltm/profile/client-ssl/~Common~<P>_clientssl/429': NO_429_RETRY,
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/ltm/profile/client-ssl/~Common~<P>_clientssl/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/transaction/#/429': NO_429_RETRY,
-    'bigip+acme/renew/bigip: PATCH /mgmt/tm/transaction/#/oversized': DISCARDED_KEY_LEFT,
-    'bigip+acme/renew/bigip: PATCH /mgmt/tm/transaction/#/timeout': DISCARDED_KEY_LEFT,
+    'bigip+acme/renew/bigip: PATCH /mgmt/tm/transaction/#/oversized': KEY_IN_USE_RESTART,
+    'bigip+acme/renew/bigip: PATCH /mgmt/tm/transaction/#/timeout': KEY_IN_USE_RESTART,
     'bigip+acme/renew/bigip: POST /mgmt/tm/transaction/429': NO_429_RETRY,
     'bigip+acme/renew/bigip: POST /mgmt/tm/transaction/timeout': TIMEOUT_EXIT_4,
-    'citrix+scm/enroll/citrix: GET /nitro/v#/config/systemfile?args/malformed': KEY_LEFT_ON_FAILURE,
-    'citrix+scm/enroll/citrix: GET /nitro/v#/config/systemfile?args/oversized': KEY_LEFT_ON_FAILURE,
     'citrix+scm/enroll/citrix: POST /nitro/v#/config/login/429': NO_429_RETRY,
     'citrix+scm/enroll/citrix: POST /nitro/v#/config/nsconfig?action/429': NO_429_RETRY,
     'citrix+scm/enroll/citrix: POST /nitro/v#/config/nsconfig?action/timeout': TIMEOUT_EXIT_4,
@@ -117,13 +116,8 @@ KNOWN = {
     'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertkey?action/429': NO_429_RETRY,
     'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertkey?action/timeout': TIMEOUT_EXIT_4,
     'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertreq?action/429': NO_429_RETRY,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertreq?action/5xx': KEY_LEFT_ON_FAILURE,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertreq?action/malformed': KEY_LEFT_ON_FAILURE,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertreq?action/oversized': KEY_LEFT_ON_FAILURE,
     'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertreq?action/timeout': TIMEOUT_EXIT_4,
     'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslecdsakey?action/429': NO_429_RETRY,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslecdsakey?action/malformed': KEY_LEFT_ON_FAILURE,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslecdsakey?action/oversized': KEY_LEFT_ON_FAILURE,
     'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslecdsakey?action/timeout': TIMEOUT_EXIT_4,
     'citrix+scm/enroll/citrix: POST /nitro/v#/config/systemfile/429': NO_429_RETRY,
     'citrix+scm/enroll/citrix: POST /nitro/v#/config/systemfile/timeout': TIMEOUT_EXIT_4,

@@ -163,7 +163,10 @@ class Pair:
                f"{len(keys)} certificates bought for {len(per)} keys, one served")
         if dead and len(keys) > 1:
             v.notes.append("re-bought for a BIG-IP key whose passphrase died (SPEC 1.10)")
-        objs = self.objects()[0]
+        objs, st = self.objects()
+        # simulators that model a saved configuration say whether the
+        # running one differs from it
+        v.need(not st.get("unsaved"), "the running configuration is left unsaved")
         got = self.owned(objs, name)
         v.need(got == shape, "device objects differ from a clean run: "
                + json.dumps(diff(got, shape)))
