@@ -75,9 +75,10 @@ struct device_ops {
 	 * before the create request, so a key whose creation answer was lost
 	 * is found and removed by the next run. */
 	char *(*key_ref_for)(struct device *d, const struct cfg_profile *p, const char *tag);
-	/* Whether this process can still use key_ref (BIG-IP: only while the
-	 * passphrase made for it is in memory). */
-	bool (*key_usable)(struct device *d, const char *key_ref);
+	/* Whether this process can still use key_ref for p (BIG-IP: while the
+	 * passphrase made for it is in memory, or once p's client-ssl profile
+	 * holds it: the passphrase then lives in the profile). */
+	bool (*key_usable)(struct device *d, const struct cfg_profile *p, const char *key_ref);
 	/* Removes a key and everything made for it (CSR, transfer files) that
 	 * will not be used. Objects that do not exist count as removed: the
 	 * key may never have been made, or made only in part. */

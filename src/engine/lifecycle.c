@@ -685,7 +685,7 @@ resume_checks(struct walk *w)
 	int step = w->job.step;
 
 	if (step >= STEP_KEY && step < STEP_ACTIVATED && (w->job.csr_pem == NULL ||
-	    !w->dops->key_usable(w->dev, w->job.key_ref))) {
+	    !w->dops->key_usable(w->dev, w->p, w->job.key_ref))) {
 		struct ca *ca;
 		const struct ca_ops *ops;
 

@@ -159,7 +159,7 @@ dispatch(struct ctx *x, int ac, char **av, json_t *out, struct err *e)
 	}
 	if (strcmp(c, "key-usable") == 0) {
 		NEED(1);
-		json_object_set_new(out, "usable", json_boolean(x->ops->key_usable(x->d, av[1])));
+		json_object_set_new(out, "usable", json_boolean(x->ops->key_usable(x->d, &x->prof, av[1])));
 		return 0;
 	}
 	if (strcmp(c, "key-discard") == 0) {

@@ -323,6 +323,35 @@ out:
 }
 
 int
+bip_profile_holds_key(struct device *d, const struct cfg_profile *p, const char *key_ref,
+    bool *holds, struct err *e)
+{
+	char pbuf[256], *prof_fp = icontrol_fullpath(d->part,
+	    bip_profile_name(p, pbuf, sizeof(pbuf)));
+	json_t *prof = NULL, *ent;
+	size_t i;
+	int rc;
+
+	*holds = false;
+	if (prof_fp == NULL)
+		return err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
+	rc = bip_get_obj(d, "ltm/profile/client-ssl", prof_fp, NULL, &prof, e);
+	if (rc == LB_ENOTFOUND) {
+		err_clear(e);
+		rc = 0;
+	}
+	json_array_foreach(json_object_get(prof, "certKeyChain"), i, ent) {
+		const char *k = json_string_value(json_object_get(ent, "key"));
+
+		if (k != NULL && strcmp(k, key_ref) == 0)
+			*holds = true;
+	}
+	bip_decref_wiped(prof);
+	free(prof_fp);
+	return rc;
+}
+
+int
 bigip_activate(struct device *d, const struct cfg_profile *p, const char *key_ref,
     const char *install_ref, bool first, struct err *e)
 {
@@ -333,9 +362,14 @@ bigip_activate(struct device *d, const struct cfg_profile *p, const char *key_re
 	bool *attached = NULL;
 	int rc;
 
-	if (k == NULL)
-		return err_set(e, LB_ERR, "%s: the passphrase of %s is gone (made by another run); "
-		    "it cannot be used", bip_dname(d), key_ref);
+	bool held = false;
+
+	/* The passphrase is gone with the run that made the key; when that
+	 * run's profile change took effect (its answer lost), what is left
+	 * is attaching the profile, which needs no passphrase. */
+	if (k == NULL && (bip_profile_holds_key(d, p, key_ref, &held, e) != 0 || !held))
+		return held ? LB_ERR : err_set(e, LB_ERR, "%s: the passphrase of %s is gone (made "
+		    "by another run); it cannot be used", bip_dname(d), key_ref);
 	if ((ref = json_loads(install_ref, 0, NULL)) == NULL ||
 	    json_unpack(ref, "{s:s, s?s}", "cert", &cert, "chain", &chain) != 0) {
 		json_decref(ref);
@@ -346,13 +380,15 @@ bigip_activate(struct device *d, const struct cfg_profile *p, const char *key_re
 	ename = xstrdup(slash != NULL ? slash + 1 : key_ref);
 	attached = calloc(p->nvservers + 1, sizeof(*attached));
 	if (prof_fp == NULL || ename == NULL || attached == NULL ||
-	    (ckc = ckc_entry(ename, key_ref, cert, chain, k->pass)) == NULL) {
+	    (k != NULL && (ckc = ckc_entry(ename, key_ref, cert, chain, k->pass)) == NULL)) {
 		rc = err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
 		goto out;
 	}
 	if ((rc = preflight(d, p, prof_fp, NULL, attached, e)) != 0)
 		goto out;
-	if (first) {
+	if (held)
+		rc = 0;
+	else if (first) {
 		b = json_pack("{s:s, s:s, s:s, s:[O]}", "name", strrchr(prof_fp, '/') + 1,
 		    "partition", d->part, "defaultsFrom",
 		    p->client_ssl.parent != NULL ? p->client_ssl.parent : "/Common/clientssl",

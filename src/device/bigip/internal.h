@@ -67,7 +67,10 @@ int bip_list_virtuals(struct device *d, json_t **items, struct err *e); /* inven
 char *bigip_key_ref_for(struct device *d, const struct cfg_profile *p, const char *tag);
 int bigip_key_create(struct device *d, const struct cfg_profile *p, const char *tag,
     char **key_ref, char **csr_pem, struct err *e);
-bool bigip_key_usable(struct device *d, const char *key_ref);
+bool bigip_key_usable(struct device *d, const struct cfg_profile *p, const char *key_ref);
+/* Whether p's client-ssl profile names key_ref in its certKeyChain. */
+int bip_profile_holds_key(struct device *d, const struct cfg_profile *p, const char *key_ref,
+    bool *holds, struct err *e);
 int bigip_key_discard(struct device *d, const struct cfg_profile *p,
     const char *key_ref, struct err *e);
 int bigip_cert_install(struct device *d, const struct cfg_profile *p,

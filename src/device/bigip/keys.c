@@ -232,10 +232,23 @@ out:
 	return rc;
 }
 
+/* A key whose passphrase died with an earlier run is still usable when
+ * that run got as far as putting it in the profile (the answer was lost):
+ * starting over would try to delete a key in service, which the unit
+ * refuses, and the run would never converge. */
 bool
-bigip_key_usable(struct device *d, const char *key_ref)
+bigip_key_usable(struct device *d, const struct cfg_profile *p, const char *key_ref)
 {
-	return key_ref != NULL && bip_find_key(d, key_ref) != NULL;
+	struct err e = {0};
+	bool holds = false;
+
+	if (key_ref == NULL)
+		return false;
+	if (bip_find_key(d, key_ref) != NULL)
+		return true;
+	if (bip_profile_holds_key(d, p, key_ref, &holds, &e) != 0)
+		log_warn("%s", e.msg);
+	return holds;
 }
 
 int

@@ -130,7 +130,7 @@ char *
 citrix_key_ref_for(struct device *d, const struct cfg_profile *p, const char *tag);
 
 bool
-citrix_key_usable(struct device *d, const char *key_ref);
+citrix_key_usable(struct device *d, const struct cfg_profile *p, const char *key_ref);
 
 int
 citrix_key_discard(struct device *d, const struct cfg_profile *p, const char *key_ref,

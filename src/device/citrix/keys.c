@@ -149,11 +149,12 @@ citrix_key_ref_for(struct device *d, const struct cfg_profile *p, const char *ta
 }
 
 bool
-citrix_key_usable(struct device *d, const char *key_ref)
+citrix_key_usable(struct device *d, const struct cfg_profile *p, const char *key_ref)
 {
 	struct err e = {0};
 	bool exists = false;
 
+	(void)p;
 	if (cx_file_exists(d, key_ref, &exists, &e) != 0)
 		log_warn("%s", e.msg);
 	return exists;
