@@ -63,9 +63,10 @@ struct ca_ops {
 	 * profile. May be NULL. Read-only. */
 	int (*prepare)(struct ca *c, const struct cfg_profile *p, struct err *e);
 	/* Sends the request; *order_ref (malloc'd) identifies it. On failure,
-	 * LB_EUNREACH means the outcome is unknown (the request may have been
-	 * taken: no answer, or a server error); any other code means the CA
-	 * refused it and nothing was ordered. */
+	 * LB_EUNKNOWN means the request was sent and may have been taken (no
+	 * answer, or a server error), LB_EUNREACH that the CA could not be
+	 * reached (the engine treats both as unknown); any other code means
+	 * the CA refused it and nothing was ordered. */
 	int (*submit)(struct ca *c, const struct ca_request *req, char **order_ref,
 	    struct err *e);
 	/* After a submit whose answer was lost: looks the order of req->tag

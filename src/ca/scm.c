@@ -281,17 +281,20 @@ scm_submit(struct ca *c, const struct ca_request *req, char **order_ref, struct 
 	if ((rc = scm_call_once(c, "POST", "/ssl/v1/enroll", body, false, true, &r, e)) != 0) {
 		/* sent, but no answer read: SCM may have taken it */
 		if (rc == LB_ERR)
-			rc = e != NULL ? (e->code = LB_EUNREACH) : LB_EUNREACH;
+			rc = e != NULL ? (e->code = LB_EUNKNOWN) : LB_EUNKNOWN;
 		goto out;
 	}
 	if (r.status != 200 && r.status != 201) {
 		rc = scm_http_error(c->name, r.status, r.body, r.body_len, e);
 		/* a server error says nothing about whether it was taken */
 		if (r.status >= 500)
-			rc = e != NULL ? (e->code = LB_EUNREACH) : LB_EUNREACH;
+			rc = e != NULL ? (e->code = LB_EUNKNOWN) : LB_EUNKNOWN;
 		goto out;
 	}
-	if ((rc = parse_ssl_id(c, &r, order_ref, e)) == 0)
+	/* taken, whatever the body says: an unreadable answer is no refusal */
+	if ((rc = parse_ssl_id(c, &r, order_ref, e)) != 0)
+		rc = e != NULL ? (e->code = LB_EUNKNOWN) : LB_EUNKNOWN;
+	else
 		log_info("scm %s: enrolled %s for profile %s", c->name, *order_ref,
 		    req->profile ? req->profile : "?");
 out:

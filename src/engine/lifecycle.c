@@ -251,8 +251,9 @@ step_submit(struct walk *w)
 	if (rc != 0) {
 		/* Refused outright: nothing ordered, the key may be reused (a
 		 * failed journal write leaves the mark: the next run looks it
-		 * up). An unknown outcome (LB_EUNREACH) keeps the mark. */
-		if (rc != LB_EUNREACH) {
+		 * up). An unknown outcome keeps the mark; so does an unreachable
+		 * CA, which a dropped connection may look like. */
+		if (rc != LB_EUNREACH && rc != LB_EUNKNOWN) {
 			struct err je = {0};
 
 			set_str(&w->job.order_ref, NULL);

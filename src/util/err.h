@@ -16,6 +16,8 @@ enum {
 	LB_ELOCKED = -6,   /* another run holds the lock (exit 3) */
 	LB_ECONFIG = -7,   /* bad configuration (exit 2) */
 	LB_EEXIST = -8,    /* the object already exists */
+	LB_EUNKNOWN = -9,  /* sent, but whether the peer acted is unknown (no
+			    * answer after sending, or a server error) */
 	LB_ENOTSUP = -9,   /* the peer cannot do or tell this */
 };
 

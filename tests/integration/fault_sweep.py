@@ -49,11 +49,17 @@ NO_REAUTH = 'session/token expiry on this request: no re-login and replay'
 RETIRE_NOT_RETRIED = "a failed retirement of the old certificate's objects is never retried (they stay)"
 SCM_COLLECT_REENROLL = 'an unreadable collect answer makes the next run discard the key and enroll again'
 SCM_REENROLL = 'an SCM enroll answer that was lost or unreadable is enrolled again (two purchases)'
+RESET_EXIT_4 = 'a connection reset after the request was sent exits 4 (unreachable at all) instead of 1'
 TIMEOUT_EXIT_4 = 'a timeout in mid-run exits 4 (unreachable at all) instead of 1'
 UPLOAD_LEFT = 'an uploaded file whose install or removal was cut off stays in the upload directory'
 
 # Points that fail today, with why. Edit as fixes land.
 KNOWN = {
+    'citrix+scm/enroll/scm: POST /api/ssl/v#/enroll/reset': RESET_EXIT_4,
+    'bigip+acme/enroll/acme: POST /order-plz/reset': RESET_EXIT_4,
+    'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-mv/429': NO_429_RETRY,
+    'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-mv/timeout': TIMEOUT_EXIT_4,
+    'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-rm/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/acme: POST /authZ/<id>/429': NO_429_RETRY,
     'bigip+acme/enroll/acme: POST /authZ/<id>/5xx': ACME_GET_NO_RETRY,
     'bigip+acme/enroll/acme: POST /authZ/<id>/timeout': ACME_GET_NO_RETRY,
@@ -75,26 +81,18 @@ KNOWN = {
     'bigip+acme/enroll/acme: POST /sign-me-up/429': NO_429_RETRY,
     'bigip+acme/enroll/acme: POST /sign-me-up/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/shared/authn/login/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem/expired': NO_REAUTH,
     'bigip+acme/enroll/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/oversized': KEY_IN_USE_RESTART,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/timeout': KEY_IN_USE_RESTART,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/429': KEY_IN_USE_RESTART,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/5xx': KEY_IN_USE_RESTART,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/oversized': KEY_IN_USE_RESTART,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/timeout': KEY_IN_USE_RESTART,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/config/429': NO_429_RETRY,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/config/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/crypto/key/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/crypto/key/oversized': KEY_LEFT_ON_FAILURE,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/crypto/key/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/file/ssl-cert/429': NO_429_RETRY,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/file/ssl-cert/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/util/bash/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/util/bash/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-rm/429': UPLOAD_LEFT,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-rm/5xx': UPLOAD_LEFT,
     'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/crypto/csr/~Common~<P><id>/429': RETIRE_NOT_RETRIED,
     'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/crypto/csr/~Common~<P><id>/5xx': RETIRE_NOT_RETRIED,
     'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-cert/~Common~<P><id>.crt/429': RETIRE_NOT_RETRIED,
@@ -104,7 +102,6 @@ KNOWN = {
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/ltm/profile/client-ssl/~Common~<P>_clientssl/429': NO_429_RETRY,
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/ltm/profile/client-ssl/~Common~<P>_clientssl/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/transaction/#/429': NO_429_RETRY,
-    'bigip+acme/renew/bigip: PATCH /mgmt/tm/transaction/#/oversized': KEY_IN_USE_RESTART,
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/transaction/#/timeout': KEY_IN_USE_RESTART,
     'bigip+acme/renew/bigip: POST /mgmt/tm/transaction/429': NO_429_RETRY,
     'bigip+acme/renew/bigip: POST /mgmt/tm/transaction/timeout': TIMEOUT_EXIT_4,
@@ -125,8 +122,6 @@ KNOWN = {
     'citrix+scm/enroll/citrix: PUT /nitro/v#/config/<id>/timeout': TIMEOUT_EXIT_4,
     'citrix+scm/enroll/scm: GET /api/ssl/v#/collect/#?format/oversized': SCM_COLLECT_REENROLL,
     'citrix+scm/enroll/scm: POST /api/ssl/v#/enroll/429': NO_429_RETRY,
-    'citrix+scm/enroll/scm: POST /api/ssl/v#/enroll/malformed': SCM_REENROLL,
-    'citrix+scm/enroll/scm: POST /api/ssl/v#/enroll/oversized': SCM_REENROLL,
     'citrix+scm/enroll/scm: POST /api/ssl/v#/enroll/timeout': SCM_REENROLL,
     'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/429': RETIRE_NOT_RETRIED,
     'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/5xx': RETIRE_NOT_RETRIED,
