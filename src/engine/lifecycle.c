@@ -157,8 +157,7 @@ make_key(struct walk *w)
 	return 0;
 }
 
-/* A key named in the journal at the start of a profile was being made
- * when an earlier run died: it is removed before another is made. */
+/* A key journaled before any step was being made when a run died. */
 static int
 drop_stale_key(struct walk *w)
 {
