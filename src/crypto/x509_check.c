@@ -42,6 +42,11 @@ missing_names(char *const *names, size_t nnames, char **sans, size_t nsans,
 	return missing;
 }
 
+/* A CA's clock a little ahead of ours (or time(2)'s coarse clock a tick
+ * behind the CA's, on the same host) must not refuse a certificate issued
+ * a moment ago; clients meet it after this much has passed anyway. */
+#define NOT_BEFORE_SKEW 300
+
 /* what: "certificate", "chain[0] (CN=...)". */
 static int
 check_validity(X509 *x, const char *what, time_t now, struct err *e)
@@ -52,7 +57,7 @@ check_validity(X509 *x, const char *what, time_t now, struct err *e)
 	if (x509_asn1_time(X509_get0_notBefore(x), &nb) != 0 ||
 	    x509_asn1_time(X509_get0_notAfter(x), &na) != 0)
 		return err_set(e, LB_ERR, "%s validity unreadable", what);
-	if (now < nb) {
+	if (now < nb - NOT_BEFORE_SKEW) {
 		x509_fmt_time(nb, ts, sizeof(ts));
 		return err_set(e, LB_ERR, "%s not valid before %s", what, ts);
 	}

@@ -532,6 +532,11 @@ issued_validity(void **state)
 	    utc(2024, 6, 1), &e), LB_ERR);
 	assert_string_equal(e.msg,
 	    "certificate not valid before 2025-01-01T00:00:00Z");
+	/* Issued a moment ago by a CA whose clock runs a little ahead. */
+	assert_int_equal(check(F.leaf_rsa_pem, chain, 1, WWW_NAMES, 3,
+	    utc(2025, 1, 1) - 300, &e), 0);
+	assert_int_equal(check(F.leaf_rsa_pem, chain, 1, WWW_NAMES, 3,
+	    utc(2025, 1, 1) - 301, &e), LB_ERR);
 	assert_int_equal(check(F.leaf_rsa_pem, chain, 1, WWW_NAMES, 3,
 	    utc(2030, 1, 1) + 1, &e), LB_ERR);
 	assert_string_equal(e.msg, "certificate expired 2030-01-01T00:00:00Z");
