@@ -18,7 +18,7 @@ enum {
 	LB_EEXIST = -8,    /* the object already exists */
 	LB_EUNKNOWN = -9,  /* sent, but whether the peer acted is unknown (no
 			    * answer after sending, or a server error) */
-	LB_ENOTSUP = -9,   /* the peer cannot do or tell this */
+	LB_ENOTSUP = -10,   /* the peer cannot do or tell this */
 };
 
 struct err {
