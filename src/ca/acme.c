@@ -340,6 +340,7 @@ request(struct ca *c, const char *method, const char *url, const char *body,
 		.content_type = body ? "application/jose+json" : NULL,
 		.idempotent = idempotent,
 		.send_once = c->send_once && strcmp(method, "POST") == 0,
+		.single_use = body != NULL,
 	};
 	int rc;
 

@@ -56,6 +56,10 @@ struct http_req {
 	 * re-sends a request whose reused connection died unanswered. For a
 	 * request that buys something (SCM enroll, ACME newOrder). */
 	bool send_once;
+	/* The body is good for one delivery (a signed ACME request carries a
+	 * one-time nonce): never sent again by this layer, not even after a
+	 * 429; its caller signs a new one. */
+	bool single_use;
 	/* Extra header names and JSON field names to redact in the trace, on
 	 * top of the built-in list (authorization, cookie, set-cookie,
 	 * x-f5-auth-token, password, passphrase, token, ...). */
