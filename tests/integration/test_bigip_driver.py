@@ -265,7 +265,7 @@ def run(d, simdir, ready):
     check(dev("cert-get")["key_desc"] == "ecdsa:P-384", "EC key in use")
     # retire must know what the profile serves now before it deletes: when
     # the profile cannot be read, nothing is deleted
-    sim_post(u0, "/_sim/fault", {"method": "GET", "path": "/mgmt/tm/ltm/profile/client-ssl/",
+    sim_post(u0, "/_sim/fault", {"method": "GET", "path": "/mgmt/tm/ltm/profile/client-ssl",
                                  "status": 500, "count": 10})
     r = dev("retire " + refs_old, ok=False)
     sim_post(u0, "/_sim/fault", {"clear": True})

@@ -129,25 +129,6 @@ out:
 
 /* ---- activate ------------------------------------------------------------------- */
 
-/* Full paths of every client-ssl profile on the box. */
-int
-bip_clientssl_set(struct device *d, json_t **items, struct err *e)
-{
-	json_t *r = NULL;
-	int rc;
-
-	*items = NULL;
-	rc = bip_call(d, "GET", "/mgmt/tm/ltm/profile/client-ssl?$select=name,fullPath,certKeyChain",
-	    NULL, NULL, "client-ssl profiles", &r, e);
-	if (rc != 0)
-		return rc;
-	*items = json_incref(json_object_get(r, "items"));
-	json_decref(r);
-	if (*items == NULL)
-		*items = json_array();
-	return 0;
-}
-
 static bool
 in_set(json_t *items, const char *fp)
 {
@@ -177,7 +158,7 @@ preflight(struct device *d, const struct cfg_profile *p, const char *prof_fp,
 	json_t *cs = NULL, *vs = NULL;
 	int rc;
 
-	if ((rc = bip_clientssl_set(d, &cs, e)) != 0)
+	if ((rc = bip_snap_list(d, BIP_SNAP_CLIENTSSL, &cs, e)) != 0)
 		return rc;
 	if (parent != NULL && !in_set(cs, parent))
 		rc = err_set(e, LB_ERR, "%s: profile %s: parent client-ssl profile %s does not "
@@ -449,9 +430,10 @@ delete_refs(struct device *d, const struct cfg_profile *p, json_t *refs,
 
 	/* never delete what the profile serves now (a retry after the swap):
 	 * without its answer nothing is known to be unused. A profile that is
-	 * gone serves nothing. */
+	 * gone serves nothing. Read afresh, not from the snapshot: deleting
+	 * goes by what the unit says at this moment. */
 	if (keep_profile != NULL) {
-		rc = bip_get_obj(d, "ltm/profile/client-ssl", keep_profile, NULL, &prof, e);
+		rc = bip_get_fresh(d, "ltm/profile/client-ssl", keep_profile, &prof, e);
 		if (rc == 0 && (in_use = json_dumps(json_object_get(prof, "certKeyChain"),
 		    JSON_COMPACT)) == NULL)
 			rc = err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
@@ -521,7 +503,8 @@ bigip_remove(struct device *d, const struct cfg_profile *p, struct err *e)
 		rc = err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
 		goto out;
 	}
-	if ((rc = bip_list_virtuals(d, &vs, e)) != 0 || (rc = bip_clientssl_set(d, &cs, e)) != 0)
+	if ((rc = bip_snap_list(d, BIP_SNAP_VIRTUAL, &vs, e)) != 0 ||
+	    (rc = bip_snap_list(d, BIP_SNAP_CLIENTSSL, &cs, e)) != 0)
 		goto out;
 	/* refuse first, change nothing, when a virtual would serve nothing */
 	json_array_foreach(vs, i, v) {

@@ -14,8 +14,9 @@
  * no usable passphrase (key_usable is false).
  *
  * Files: session.c (helpers, open/close, save + config-sync, the ops
- * table), keys.c (key + CSR), install.c (install, activate, retire,
- * remove), inventory.c (cert_get, inventory), http01.c. */
+ * table), snapshot.c (listings read once per session), keys.c (key +
+ * CSR), install.c (install, activate, retire, remove), inventory.c
+ * (cert_get, inventory), http01.c. */
 #ifndef LB_DEVICE_BIGIP_INTERNAL_H
 #define LB_DEVICE_BIGIP_INTERNAL_H
 
@@ -33,6 +34,9 @@ struct passkey {
 	char *pass;
 };
 
+/* The types snapshot.c lists once per session. */
+enum bip_snap_type { BIP_SNAP_CLIENTSSL, BIP_SNAP_SSLCERT, BIP_SNAP_VIRTUAL, BIP_SNAP_N };
+
 struct device {
 	const struct cfg_device *cfg;
 	struct icontrol *ic;
@@ -40,6 +44,7 @@ struct device {
 	struct passkey *keys;
 	size_t nkeys;
 	bool dirty;        /* running config changed since the last save */
+	json_t *snap[BIP_SNAP_N]; /* listings, NULL until read; dropped on a write */
 };
 
 /* Helpers shared by the driver's files (session.c unless noted). */
@@ -53,6 +58,9 @@ int bip_call(struct device *d, const char *method, const char *path, json_t *bod
     const char *coord, const char *what, json_t **out, struct err *e);
 int bip_get_obj(struct device *d, const char *coll, const char *name,
     const char *query, json_t **out, struct err *e);
+/* bip_get_obj past the snapshot: what the unit says now (before deleting). */
+int bip_get_fresh(struct device *d, const char *coll, const char *name, json_t **out,
+    struct err *e);
 int bip_del_obj(struct device *d, const char *coll, const char *name, struct err *e);
 const char *bip_profile_name(const struct cfg_profile *p, char *buf, size_t len);
 char *bip_key_base(const char *key_ref);
@@ -60,8 +68,13 @@ bool bip_name_ours(struct device *d, const struct cfg_profile *p, const char *fp
 bool bip_entry_ours(struct device *d, const struct cfg_profile *p, json_t *entry);
 struct passkey *bip_find_key(struct device *d, const char *ref);
 void bip_forget_key(struct device *d, const char *ref);
-int bip_clientssl_set(struct device *d, json_t **items, struct err *e); /* install.c */
-int bip_list_virtuals(struct device *d, json_t **items, struct err *e); /* inventory.c */
+
+/* snapshot.c: one listing per type (new references), dropped on a write. */
+int bip_snap_list(struct device *d, enum bip_snap_type t, json_t **items, struct err *e);
+int bip_snap_get(struct device *d, const char *coll, const char *name, json_t **out,
+    struct err *e);
+bool bip_snap_listed(const char *coll);
+void bip_snap_drop(struct device *d);
 
 /* Device operations (bigip_ops in session.c). */
 char *bigip_key_ref_for(struct device *d, const struct cfg_profile *p, const char *tag);

@@ -108,23 +108,6 @@ bound_to(json_t *virtuals, const char *prof_fp, char ***out, size_t *n)
 }
 
 int
-bip_list_virtuals(struct device *d, json_t **items, struct err *e)
-{
-	json_t *r = NULL;
-	int rc = bip_call(d, "GET", "/mgmt/tm/ltm/virtual?expandSubcollections=true", NULL, NULL,
-	    "virtual servers", &r, e);
-
-	*items = NULL;
-	if (rc != 0)
-		return rc;
-	*items = json_incref(json_object_get(r, "items"));
-	json_decref(r);
-	if (*items == NULL)
-		*items = json_array();
-	return 0;
-}
-
-int
 bigip_cert_get(struct device *d, const struct cfg_profile *p, struct device_cert *out,
     struct err *e)
 {
@@ -173,7 +156,7 @@ bigip_cert_get(struct device *d, const struct cfg_profile *p, struct device_cert
 		    "in its properties", bip_dname(d), cert);
 		goto out;
 	}
-	if ((rc = bip_list_virtuals(d, &vs, e)) != 0)
+	if ((rc = bip_snap_list(d, BIP_SNAP_VIRTUAL, &vs, e)) != 0)
 		goto out;
 	bound_to(vs, prof_fp, &out->bound, &out->nbound);
 	csr = key != NULL ? bip_key_base(key) : NULL;
@@ -197,19 +180,18 @@ out:
 int
 bigip_inventory(struct device *d, struct device_inv **out, size_t *n, struct err *e)
 {
-	json_t *certs = NULL, *vs = NULL, *cs = NULL, *items, *c;
+	json_t *vs = NULL, *cs = NULL, *items = NULL, *c;
 	struct device_inv *v = NULL;
 	size_t i, j, k, cnt = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = bip_call(d, "GET", "/mgmt/tm/sys/file/ssl-cert", NULL, NULL, "ssl-cert", &certs,
-	    e)) != 0)
+	if ((rc = bip_snap_list(d, BIP_SNAP_SSLCERT, &items, e)) != 0)
 		goto out;
-	if ((rc = bip_list_virtuals(d, &vs, e)) != 0 || (rc = bip_clientssl_set(d, &cs, e)) != 0)
+	if ((rc = bip_snap_list(d, BIP_SNAP_VIRTUAL, &vs, e)) != 0 ||
+	    (rc = bip_snap_list(d, BIP_SNAP_CLIENTSSL, &cs, e)) != 0)
 		goto out;
-	items = json_object_get(certs, "items");
 	if ((v = calloc(json_array_size(items) + 1, sizeof(*v))) == NULL) {
 		rc = err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
 		goto out;
@@ -263,7 +245,7 @@ bigip_inventory(struct device *d, struct device_inv **out, size_t *n, struct err
 	v = NULL;
 out:
 	device_inv_free(v, cnt);
-	json_decref(certs);
+	json_decref(items);
 	json_decref(vs);
 	json_decref(cs);
 	return rc;

@@ -109,6 +109,8 @@ bip_call(struct device *d, const char *method, const char *path, json_t *body,
 
 	if (path == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
+	if (strcmp(method, "GET") != 0)
+		bip_snap_drop(d);
 	rc = icontrol_call(d->ic, method, path, body, coord, what, out, NULL, e);
 	/* a refused request may still have changed something (a transaction
 	 * commit that failed half-way is rolled back by the box, but a lost
@@ -123,7 +125,22 @@ int
 bip_get_obj(struct device *d, const char *coll, const char *name, const char *query,
     json_t **out, struct err *e)
 {
-	char *p = bip_obj_path(d, coll, name, query);
+	char *p;
+	int rc;
+
+	if (query == NULL && bip_snap_listed(coll))
+		return bip_snap_get(d, coll, name, out, e);
+	p = bip_obj_path(d, coll, name, query);
+	rc = bip_call(d, "GET", p, NULL, NULL, name, out, e);
+	free(p);
+	return rc;
+}
+
+int
+bip_get_fresh(struct device *d, const char *coll, const char *name, json_t **out,
+    struct err *e)
+{
+	char *p = bip_obj_path(d, coll, name, NULL);
 	int rc = bip_call(d, "GET", p, NULL, NULL, name, out, e);
 
 	free(p);
@@ -349,6 +366,7 @@ bigip_close(struct device *d)
 	while (d->nkeys > 0)
 		bip_forget_key(d, d->keys[0].ref);
 	free(d->keys);
+	bip_snap_drop(d);
 	icontrol_close(d->ic);
 	free(d);
 }

@@ -31,6 +31,9 @@ struct device {
 	/* `set ssl parameter -defaultProfile ENABLED`: SSL settings live on the
 	 * vserver's SSL profile, not on the vserver. */
 	enum tristate defprofile;
+	/* The snapshot (snapshot.c): listings read once, dropped on a write. */
+	json_t *snap_certkeys;
+	json_t *snap_binds;
 };
 
 /* --- session.c: requests, login and HA, save --- */
@@ -54,10 +57,6 @@ cx_get_items(struct device *d, const char *resource, const char *name,
 int
 cx_get_bindings(struct device *d, const char *resource, const char *name,
     const char *query, const char *what, json_t **items, struct err *e);
-
-/* The certkey object (new reference); LB_ENOTFOUND when absent. */
-int
-cx_get_certkey(struct device *d, const char *name, json_t **ck, struct err *e);
 
 bool
 cx_str_eq(const char *a, const char *b);
@@ -88,6 +87,31 @@ cx_ignore_exists(int rc, struct err *e);
 
 int
 cx_ignore_absent(int rc, struct err *e);
+
+/* --- snapshot.c: one listing per object type, on first use --- */
+
+/* Every certkey / every vserver certificate binding (new references). */
+int
+cx_snap_certkeys(struct device *d, json_t **items, struct err *e);
+
+int
+cx_snap_bindings(struct device *d, json_t **items, struct err *e);
+
+/* Forgets the snapshot: called before every write. */
+void
+cx_snap_drop(struct device *d);
+
+/* The certkey object (new reference); LB_ENOTFOUND when absent. */
+int
+cx_get_certkey(struct device *d, const char *name, json_t **ck, struct err *e);
+
+/* The vservers certkey obj is bound to (appended to *bound, malloc'd). */
+int
+cx_certkey_bound(struct device *d, const char *obj, char ***bound, size_t *n,
+    struct err *e);
+
+const char *
+cx_binding_vserver(const json_t *b);
 
 /* --- files.c: systemfile --- */
 

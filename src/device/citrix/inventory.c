@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "crypto/x509.h"
 #include "device/citrix/citrix.h"
@@ -15,38 +16,6 @@
 #include "util/mem.h"
 
 /* --- cert_get --- */
-
-static const char *
-binding_vserver(const json_t *b)
-{
-	const char *s = nitro_json_str(b, "vservername");
-
-	return s != NULL ? s : nitro_json_str(b, "servername");
-}
-
-static int
-certkey_bound(struct device *d, const char *obj, char ***bound, size_t *n, struct err *e)
-{
-	json_t *items = NULL, *it;
-	char what[128];
-	size_t i;
-	int rc;
-
-	snprintf(what, sizeof(what), "bindings of certkey %s", obj);
-	if ((rc = cx_get_bindings(d, "sslcertkey_sslvserver_binding", obj, NULL, what,
-	    &items, e)) != 0)
-		return rc;
-	json_array_foreach(items, i, it) {
-		const char *vs = binding_vserver(it);
-
-		if (vs != NULL && cx_strv_push(bound, n, vs) != 0) {
-			rc = err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
-			break;
-		}
-	}
-	json_decref(items);
-	return rc;
-}
 
 static char *
 refs_json(const char *cert, const char *key, const char *ca)
@@ -79,15 +48,122 @@ cert_from_fields(const json_t *ck, struct device_cert *out)
 	out->cert_pem = xstrdup("");
 }
 
+/* "RSA" + 2048 -> "rsa:2048"; builds spell the key type differently. */
+static bool
+key_desc_of(const json_t *ck, char *buf, size_t len)
+{
+	const char *t = nitro_json_str(ck, "publickey");
+	long bits;
+
+	if (t == NULL || nitro_json_long(json_object_get(ck, "publickeysize"), &bits) != 0)
+		return false;
+	if (strcasecmp(t, "RSA") == 0 || strcasecmp(t, "rsaEncryption") == 0)
+		return snprintf(buf, len, "rsa:%ld", bits) > 0;
+	if (strcasecmp(t, "ECC") != 0 && strcasecmp(t, "ECDSA") != 0 &&
+	    strcasecmp(t, "EC") != 0 && strcasecmp(t, "id-ecPublicKey") != 0)
+		return false;
+	if (bits != 256 && bits != 384)
+		return false;
+	return snprintf(buf, len, "ecdsa:P-%ld", bits) > 0;
+}
+
+/* "a.example.com, b.example.com" (or a list) -> names. */
+static int
+sans_of(const json_t *v, char ***names, size_t *n)
+{
+	char *copy, *tok, *save = NULL;
+	json_t *x;
+	size_t i;
+	int rc = 0;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			if (json_is_string(x) && cx_strv_push(names, n, json_string_value(x)) != 0)
+				return -1;
+		return 0;
+	}
+	if ((copy = xstrdup(json_string_value(v))) == NULL)
+		return -1;
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL && rc == 0;
+	    tok = strtok_r(NULL, ", ", &save))
+		rc = cx_strv_push(names, n, tok);
+	free(copy);
+	return rc;
+}
+
+/* The certkey listing describes the certificate fully on builds that
+ * report its names (sandns) and key; then the file need not be read. */
+static int
+cert_from_listing(struct device *d, const json_t *ck, struct device_cert *out,
+    struct err *e)
+{
+	const json_t *sans = json_object_get(ck, "sandns");
+	char buf[130];
+
+	if (nitro_json_str(ck, "serial") == NULL || !(json_is_string(sans) || json_is_array(sans)))
+		return LB_ENOTFOUND;
+	out->not_before = nitro_parse_date(nitro_json_str(ck, "clientcertnotbefore"));
+	out->not_after = nitro_parse_date(nitro_json_str(ck, "clientcertnotafter"));
+	if (out->not_before == (time_t)-1 || out->not_after == (time_t)-1 ||
+	    !key_desc_of(ck, out->key_desc, sizeof(out->key_desc)))
+		return LB_ENOTFOUND;
+	out->serial = xstrdup(nitro_serial_norm(nitro_json_str(ck, "serial"), buf,
+	    sizeof(buf)));
+	out->cert_pem = xstrdup("");
+	if (out->serial == NULL || out->cert_pem == NULL ||
+	    sans_of(sans, &out->names, &out->nnames) != 0)
+		return err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
+	return 0;
+}
+
+/* Older builds: the leaf's file says what the listing does not. */
+static int
+cert_from_file(struct device *d, const struct cfg_profile *p, const json_t *ck,
+    const char *certf, struct device_cert *out, struct err *e)
+{
+	struct cert_info ci = {0};
+	char *pem = NULL, **pems = NULL;
+	size_t npems = 0;
+	int rc;
+
+	rc = cx_file_get(d, certf, &pem, NULL, e);
+	if (rc == LB_ENOTFOUND) {
+		log_warn("%s: certkey %s: %s; using the certkey's own fields", d->cfg->name,
+		    p->object_name, e->msg);
+		err_clear(e);
+		cert_from_fields(ck, out);
+		rc = 0;
+	} else if (rc == 0) {
+		if ((rc = x509_split_pem(pem, &pems, &npems, e)) != 0 ||
+		    (npems == 0 && (rc = err_set(e, LB_ERR, "no certificate in it")) != 0) ||
+		    (rc = x509_cert_info(pems[0], &ci, e)) != 0) {
+			err_prefix(e, "%s: certkey %s: file %s", d->cfg->name, p->object_name,
+			    certf);
+		} else {
+			out->cert_pem = pems[0];
+			pems[0] = NULL;
+			out->serial = xstrdup(ci.serial);
+			out->not_before = ci.not_before;
+			out->not_after = ci.not_after;
+			out->names = ci.names;
+			out->nnames = ci.nnames;
+			ci.names = NULL;
+			ci.nnames = 0;
+			snprintf(out->key_desc, sizeof(out->key_desc), "%s", ci.key_desc);
+		}
+	}
+	cert_info_free(&ci);
+	strv_free(pems, npems);
+	free(pem);
+	return rc;
+}
+
 int
 citrix_cert_get(struct device *d, const struct cfg_profile *p,
     struct device_cert *out, struct err *e)
 {
-	struct cert_info ci = {0};
 	json_t *ck = NULL;
 	const char *certf, *keyf;
-	char *pem = NULL, **pems = NULL;
-	size_t npems = 0;
 	int rc;
 
 	*out = (struct device_cert){0};
@@ -102,36 +178,18 @@ citrix_cert_get(struct device *d, const struct cfg_profile *p,
 		    d->cfg->name, p->object_name);
 		goto out;
 	}
-	rc = cx_file_get(d, certf, &pem, NULL, e);
+	rc = cert_from_listing(d, ck, out, e);
 	if (rc == LB_ENOTFOUND) {
-		log_warn("%s: certkey %s: %s; using the certkey's own fields", d->cfg->name,
-		    p->object_name, e->msg);
-		err_clear(e);
-		cert_from_fields(ck, out);
-	} else if (rc != 0)
-		goto out;
-	else {
-		if ((rc = x509_split_pem(pem, &pems, &npems, e)) != 0 ||
-		    (npems == 0 && (rc = err_set(e, LB_ERR, "no certificate in it")) != 0) ||
-		    (rc = x509_cert_info(pems[0], &ci, e)) != 0) {
-			err_prefix(e, "%s: certkey %s: file %s", d->cfg->name, p->object_name,
-			    certf);
-			goto out;
-		}
-		out->cert_pem = pems[0];
-		pems[0] = NULL;
-		out->serial = xstrdup(ci.serial);
-		out->not_before = ci.not_before;
-		out->not_after = ci.not_after;
-		out->names = ci.names;
-		out->nnames = ci.nnames;
-		ci.names = NULL;
-		ci.nnames = 0;
-		snprintf(out->key_desc, sizeof(out->key_desc), "%s", ci.key_desc);
+		device_cert_free(out);
+		if ((out->object = xstrdup(p->object_name)) == NULL)
+			goto oom;
+		rc = cert_from_file(d, p, ck, certf, out, e);
 	}
+	if (rc != 0)
+		goto out;
 	if (out->serial == NULL || out->cert_pem == NULL)
 		goto oom;
-	if ((rc = certkey_bound(d, p->object_name, &out->bound, &out->nbound, e)) != 0)
+	if ((rc = cx_certkey_bound(d, p->object_name, &out->bound, &out->nbound, e)) != 0)
 		goto out;
 	if ((out->refs = refs_json(certf, keyf, nitro_json_str(ck, "linkcertkeyname"))) == NULL)
 		goto oom;
@@ -142,9 +200,6 @@ oom:
 out:
 	if (rc != 0)
 		device_cert_free(out);
-	cert_info_free(&ci);
-	strv_free(pems, npems);
-	free(pem);
 	json_decref(ck);
 	return rc;
 }
@@ -234,6 +289,8 @@ citrix_retire(struct device *d, const struct cfg_profile *p, const char *refs,
 	if ((o = json_loads(refs != NULL ? refs : "", 0, NULL)) == NULL)
 		return err_set(e, LB_ERR, "%s: retire: references '%s' are not JSON",
 		    d->cfg->name, refs != NULL ? refs : "");
+	/* a fresh listing, not the snapshot: deleting goes by what the
+	 * device says at this moment */
 	if ((rc = cx_get_bindings(d, "sslcertkey", NULL, NULL, "certkeys", &certkeys, e)) != 0)
 		goto out;
 	if ((rc = drop_files(d, certkeys, nitro_json_str(o, "cert"), nitro_json_str(o, "key"),
@@ -303,7 +360,7 @@ citrix_remove(struct device *d, const struct cfg_profile *p, struct err *e)
 
 	if ((rc = cx_get_certkey(d, p->object_name, &ck, e)) != 0)
 		goto out;
-	if ((rc = certkey_bound(d, p->object_name, &bound, &nbound, e)) != 0)
+	if ((rc = cx_certkey_bound(d, p->object_name, &bound, &nbound, e)) != 0)
 		goto out;
 	for (i = 0; i < nbound; i++) {
 		if (!listed(p, bound[i])) {
@@ -351,7 +408,7 @@ citrix_remove(struct device *d, const struct cfg_profile *p, struct err *e)
 	if ((rc = cx_call(d, "DELETE", "sslcertkey", p->object_name, NULL, NULL, what, NULL,
 	    e)) != 0)
 		goto out;
-	if ((rc = cx_get_bindings(d, "sslcertkey", NULL, NULL, "certkeys", &certkeys, e)) != 0)
+	if ((rc = cx_snap_certkeys(d, &certkeys, e)) != 0)
 		goto out;
 	rest = json_array();
 	json_array_foreach(certkeys, i, it)
@@ -403,11 +460,9 @@ citrix_inventory(struct device *d, struct device_inv **out, size_t *n, struct er
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = cx_get_bindings(d, "sslcertkey", NULL, NULL, "certkeys", &cks, e)) != 0)
+	if ((rc = cx_snap_certkeys(d, &cks, e)) != 0)
 		goto out;
-	/* one bulk listing of every vserver's certificate bindings (ref §1.5) */
-	if ((rc = cx_get_bindings(d, "sslvserver_sslcertkey_binding", NULL, "bulkbindings=yes",
-	    "certificate bindings", &binds, e)) != 0)
+	if ((rc = cx_snap_bindings(d, &binds, e)) != 0)
 		goto out;
 	if ((v = calloc(json_array_size(cks) + 1, sizeof(*v))) == NULL)
 		goto oom;
@@ -430,7 +485,7 @@ citrix_inventory(struct device *d, struct device_inv **out, size_t *n, struct er
 		if (it->name == NULL || it->serial == NULL)
 			goto oom;
 		json_array_foreach(binds, j, b) {
-			const char *vs = binding_vserver(b);
+			const char *vs = cx_binding_vserver(b);
 
 			const char *bn = nitro_json_str(b, "certkeyname");
 

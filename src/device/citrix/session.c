@@ -31,8 +31,10 @@ cx_call(struct device *d, const char *method, const char *resource, const char *
 		return err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
 	/* saving and syncing files change nothing that needs saving */
 	if (strcmp(method, "GET") != 0 && strcmp(resource, "nsconfig") != 0 &&
-	    strcmp(resource, "hafiles") != 0)
+	    strcmp(resource, "hafiles") != 0) {
 		d->dirty = true;
+		cx_snap_drop(d);
+	}
 	rc = nitro_call(d->n, method, path, body, what, out, NULL, e);
 	free(path);
 	return rc;
@@ -81,26 +83,6 @@ cx_get_bindings(struct device *d, const char *resource, const char *name,
 		*items = json_array();
 		return 0;
 	}
-	return rc;
-}
-
-/* The certkey object (new reference); LB_ENOTFOUND when absent. */
-int
-cx_get_certkey(struct device *d, const char *name, json_t **ck, struct err *e)
-{
-	json_t *items = NULL;
-	char what[128];
-	int rc;
-
-	*ck = NULL;
-	snprintf(what, sizeof(what), "certkey %s", name);
-	if ((rc = cx_get_items(d, "sslcertkey", name, NULL, what, &items, e)) != 0)
-		return rc;
-	if (json_array_size(items) == 0)
-		rc = err_set(e, LB_ENOTFOUND, "%s: certkey %s not found", d->cfg->name, name);
-	else
-		*ck = json_incref(json_array_get(items, 0));
-	json_decref(items);
 	return rc;
 }
 
@@ -239,6 +221,7 @@ citrix_close(struct device *d)
 {
 	if (d == NULL)
 		return;
+	cx_snap_drop(d);
 	nitro_close(d->n);
 	free(d);
 }
