@@ -36,33 +36,28 @@ cmd_check(struct app *a, int argc, char **argv)
 	printf("config %s: ok (%zu devices, %zu CAs, %zu profiles)\n", a->config_dir,
 	    a->cfg->ndevices, a->cfg->ncas, a->cfg->nprofiles);
 	for (size_t i = 0; i < a->cfg->ndevices; i++) {
-		struct device *d;
-		const struct device_ops *ops;
+		const char *url;
 		struct err e = {0};
 
-		rc = engine_device(en, &a->cfg->devices[i], &d, &ops, &e);
+		rc = engine_check_device(en, &a->cfg->devices[i], &url, &e);
 		if (rc == 0)
-			printf("device %s: ok (%s)\n", a->cfg->devices[i].name, ops->active_url(d));
+			printf("device %s: ok (%s)\n", a->cfg->devices[i].name, url);
 		else
 			print_failed("device", a->cfg->devices[i].name, &e);
 		bad += rc != 0;
 		unreachable += rc == LB_EUNREACH;
 	}
 	for (size_t i = 0; i < a->cfg->ncas; i++) {
-		struct ca *c;
-		const struct ca_ops *ops;
 		struct err e = {0};
 
-		rc = engine_ca(en, &a->cfg->cas[i], &c, &ops, &e);
-		if (rc == 0)
-			rc = ops->ping(c, &e);
+		rc = engine_check_ca(en, &a->cfg->cas[i], &e);
 		if (rc == 0)
 			printf("ca %s: ok\n", a->cfg->cas[i].name);
 		else
 			print_failed("ca", a->cfg->cas[i].name, &e);
 		bad += rc != 0;
 		unreachable += rc == LB_EUNREACH;
-		if (rc != 0 || ops->prepare == NULL)
+		if (rc != 0)
 			continue;
 		/* what the CA needs from each profile (SCM custom fields) */
 		for (size_t k = 0; k < a->cfg->nprofiles; k++) {
@@ -70,7 +65,7 @@ cmd_check(struct app *a, int argc, char **argv)
 
 			if (p->ca != &a->cfg->cas[i])
 				continue;
-			if ((rc = ops->prepare(c, p, &e)) != 0)
+			if ((rc = engine_check_profile(en, p, &e)) != 0)
 				print_failed("profile", p->name, &e);
 			bad += rc != 0;
 			unreachable += rc == LB_EUNREACH;

@@ -146,18 +146,13 @@ cmd_inventory(struct app *a, int argc, char **argv)
 	}
 	for (size_t i = 0; i < a->cfg->ndevices; i++) {
 		const struct cfg_device *cd = &a->cfg->devices[i];
-		const struct device_ops *ops;
-		struct device *d;
 		struct device_inv *v = NULL;
 		size_t n = 0;
 		struct err e = {0};
 
 		if (!selected(cd, argc - first, argv + first))
 			continue;
-		rc = engine_device(en, cd, &d, &ops, &e);
-		if (rc == 0)
-			rc = ops->inventory(d, &v, &n, &e);
-		if (rc != 0) {
+		if ((rc = engine_inventory(en, cd, &v, &n, &e)) != 0) {
 			/* the log redacts what a device may echo */
 			log_error("device %s: %s", cd->name, e.msg);
 			bad++;

@@ -20,12 +20,23 @@ struct engine *engine_new(const struct config *cfg, struct store *st, const char
 /* Closes every device session (logout) and CA client. */
 void engine_free(struct engine *en);
 
-/* The open session of a device, logging in on first use. A failed login is
- * remembered, so later profiles on that device fail at once. */
-int engine_device(struct engine *en, const struct cfg_device *d, struct device **dev,
-    const struct device_ops **ops, struct err *e);
-int engine_ca(struct engine *en, const struct cfg_ca *c, struct ca **ca,
-    const struct ca_ops **ops, struct err *e);
+/* lbcert check: logs in on d (*active_url: the unit in use, owned by the
+ * engine); pings c; reads what c requires of p (0 when nothing). */
+int engine_check_device(struct engine *en, const struct cfg_device *d,
+    const char **active_url, struct err *e);
+int engine_check_ca(struct engine *en, const struct cfg_ca *c, struct err *e);
+int engine_check_profile(struct engine *en, const struct cfg_profile *p, struct err *e);
+
+/* Every certificate object on d; *out is freed with device_inv_free(). */
+int engine_inventory(struct engine *en, const struct cfg_device *d,
+    struct device_inv **out, size_t *n, struct err *e);
+
+/* Revokes p's recorded certificate at its CA (reason: enum in ca.h), when
+ * remove first taking it off the device, and records both in the history
+ * that the next run reads. serial receives the certificate's serial as
+ * soon as it is known. */
+int engine_revoke(struct engine *en, const struct cfg_profile *p, int reason, bool remove,
+    char *serial, size_t serial_len, struct err *e);
 
 enum run_outcome { OUT_UNCHANGED, OUT_ENROLLED, OUT_RENEWED, OUT_PENDING, OUT_FAILED,
 	OUT_PLANNED };

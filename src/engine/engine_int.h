@@ -1,4 +1,4 @@
-/* The engine's private state, shared by engine.c and lifecycle.c only. */
+/* The engine's private state, shared by the engine's files only. */
 #ifndef LB_ENGINE_INT_H
 #define LB_ENGINE_INT_H
 
@@ -27,6 +27,13 @@ struct engine {
 	struct dev_slot *devs;
 	struct ca_slot *cas;
 };
+
+/* The open session of a device, logging in on first use. A failed login is
+ * remembered, so later profiles on that device fail at once. */
+int engine_device(struct engine *en, const struct cfg_device *d, struct device **dev,
+    const struct device_ops **ops, struct err *e);
+int engine_ca(struct engine *en, const struct cfg_ca *c, struct ca **ca,
+    const struct ca_ops **ops, struct err *e);
 
 /* Copies msg into dst (cut at len) with every registered secret replaced:
  * error texts go to stdout and the state database, past the log's own
