@@ -52,6 +52,9 @@ import threading
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from simlib import Pace  # noqa: E402
+
 UPLOAD_DIR = "/var/config/rest/downloads"
 BULK_DIR = "/var/config/rest/bulk"
 CSR_DIR = "/config/ssl/ssl.csr"
@@ -774,6 +777,7 @@ class Api:
             gen += ["-aes-256-cbc", "-pass", "env:LBSIM_PASS"]
         if pw:
             self.sim.seen_pass.add(pw)
+        Pace.make_key()
         pem = openssl(gen, secret=pw if security == "password" else None)
         key = self.sim.add_key(fp, pem, pw if security == "password" else None, security)
         if csr_fp:
@@ -1352,6 +1356,7 @@ def make_handler(sim, unit):
             raw = self.read_body()
             if path.startswith("/_sim/"):
                 return self.sim_control(method, path, raw)
+            Pace.request()
             entry = {"unit": unit, "method": method, "path": path, "time": time.time()}
             try:
                 status, obj = self.dispatch(method, path, query, raw, entry)
@@ -1849,7 +1854,9 @@ def main():
     ap.add_argument("--device-group", default="dg-failover")
     ap.add_argument("--allow-bash", action="store_true",
                     help="answer /mgmt/tm/util/bash (a unit whose account has the advanced shell)")
+    Pace.add_args(ap)
     args = ap.parse_args()
+    Pace.set(args)
     os.makedirs(args.dir, exist_ok=True)
     sim = Sim(args)
     units = []

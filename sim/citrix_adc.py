@@ -598,6 +598,7 @@ class Nitro:
             raise NitroError("no_file", os.path.dirname(vpath))
         enc = self._enc_args(o, conv)
         pkcs8 = as_bool(o, "pkcs8")
+        simlib.Pace.make_key()
         raw = simlib.openssl("genpkey", *genargs)
         if form == "DER":
             if enc:
@@ -1725,6 +1726,7 @@ def make_mgmt_handler(st, api, unit):
             path, q = u.path, simlib.parse_query(u.query)
             if path.startswith("/_sim/"):
                 return self.sim(method, path)
+            simlib.Pace.request()
             try:
                 self.read_body()
             except ValueError:
@@ -2022,7 +2024,9 @@ def main(argv=None):
     # RESPONDER feature disabled: responder objects can be made but are
     # never evaluated.
     ap.add_argument("--responder-off", action="store_true")
+    simlib.Pace.add_args(ap)
     args = ap.parse_args(argv)
+    simlib.Pace.set(args)
 
     os.makedirs(args.dir, exist_ok=True)
     st = State(args)

@@ -228,3 +228,37 @@ def run_until_signal(on_stop=None):
         pass
     if on_stop:
         on_stop()
+
+
+class Pace:
+    """Real appliances answer a management request in tens to hundreds of
+    milliseconds and take about a second to make an RSA key on the box; the
+    simulators answer at once unless told (--latency-ms, --keygen-ms), so a
+    benchmark can show what --jobs buys at real speeds. The request wait
+    happens outside the simulator's state lock, as on a device whose
+    management plane serves sessions side by side."""
+
+    latency = 0.0
+    keygen = 0.0
+
+    @classmethod
+    def add_args(cls, ap):
+        ap.add_argument("--latency-ms", type=int, default=0,
+                        help="answer every API request this much later")
+        ap.add_argument("--keygen-ms", type=int, default=0,
+                        help="take this long to make a key pair on the box")
+
+    @classmethod
+    def set(cls, args):
+        cls.latency = max(args.latency_ms, 0) / 1000.0
+        cls.keygen = max(args.keygen_ms, 0) / 1000.0
+
+    @classmethod
+    def request(cls):
+        if cls.latency:
+            time.sleep(cls.latency)
+
+    @classmethod
+    def make_key(cls):
+        if cls.keygen:
+            time.sleep(cls.keygen)

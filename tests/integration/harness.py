@@ -321,9 +321,9 @@ def check_citrix_settled(adc):
 class BigipSim(Sim):
     def __init__(self, workdir, virtuals=("vs1", "vs2"), pair=True, http_virtuals=(),
                  password="admin-Pa55", device_group=None, partition=None, http_ports=None,
-                 allow_bash=False):
+                 allow_bash=False, extra=(), subdir=None):
         self.user, self.password = "admin", password
-        args = ["--user", self.user, "--password", password]
+        args = ["--user", self.user, "--password", password, *extra]
         if allow_bash:
             args.append("--allow-bash")
         if pair:
@@ -338,7 +338,7 @@ class BigipSim(Sim):
             args += ["--partition", partition]
         if device_group:
             args += ["--device-group", device_group]
-        super().__init__("bigip", workdir, *args)
+        super().__init__("bigip", workdir, *args, subdir=subdir)
 
     def port(self, virtual):
         return self.ready["vservers"][virtual]

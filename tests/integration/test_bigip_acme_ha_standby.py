@@ -39,7 +39,7 @@ def scenario(w):
         check(p.returncode == 0 and p.stdout.strip().endswith(
             "1 enrolled, 0 renewed, 0 unchanged, 0 failed"),
             "a run whose url names the standby enrolls", p.stdout, p.stderr[-3000:])
-        check(f"using active unit {big.url(0)}" in p.stderr, "lbcert chose the active unit",
+        check(f"using {big.url(0)} (ACTIVE)" in p.stderr, "lbcert chose the active unit",
               p.stderr[-2000:])
         reqs = big.ctl("/_sim/requests")
         standby = [r for r in reqs if r["unit"] == 1]

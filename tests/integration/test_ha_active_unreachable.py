@@ -1,6 +1,8 @@
 """An HA pair whose active/primary unit cannot be reached while the
 standby/secondary answers: lbcert writes nothing to the standby and exits
-4 (a reachability problem, not a profile's), on BIG-IP and on Citrix."""
+4 (a reachability problem, not a profile's), on BIG-IP and on Citrix. The
+same rule on both when only the standby is configured (no peers): it is
+never written to, exit 1, with advice."""
 import socket
 
 from harness import check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main
@@ -37,12 +39,26 @@ def scenario(w):
                     subject=subject, vservers=[{"name": "vs1"}])
         p = lab.run("run")
         check(p.returncode == 4, "exit 4 when only the standby answers", p.stdout, p.stderr[-2000:])
-        check("no ACTIVE unit reachable" in p.stdout and
-              "the HA primary could not be reached" in p.stdout,
-              "each device says its active unit is out of reach", p.stdout)
-        line = [x for x in p.stdout.splitlines() if "no ACTIVE unit reachable" in x]
-        check(line and big_dead in line[0] and "connect" in line[0],
-              "the BIG-IP message keeps the cause: which unit failed and how", line)
+        lines = [x for x in p.stdout.splitlines()
+                 if "the active unit (HA primary) could not be reached" in x]
+        check(len(lines) == 2, "each device says its active unit is out of reach", p.stdout)
+        line = [x for x in lines if big_dead in x]
+        check(line and "connect" in line[0] and "is STANDBY" in line[0],
+              "the BIG-IP message keeps the cause: which unit failed and how, and what the "
+              "standby said", lines)
+
+        # only the standby configured, no peers: the same refusal on both
+        for name, sim in (("big", big), ("adc", adc)):
+            lab.devices[name].pop("peers")
+        lab.write_config()
+        p = lab.run("run")
+        check(p.returncode == 1, "exit 1 when the one configured unit is a standby",
+              p.stdout, p.stderr[-2000:])
+        refused = [x for x in p.stdout.splitlines() if "a standby is never written to" in x
+                   and "floating management address" in x]
+        check(len(refused) == 2 and any("STANDBY" in x for x in refused) and
+              any("Secondary" in x for x in refused),
+              "both drivers refuse the lone standby with the same rule and advice", p.stdout)
         for sim in (big, adc):
             w1 = [r for r in sim.ctl("/_sim/requests", unit=1) if r.get("write")
                   and "login" not in r["path"] and "logout" not in r["path"]

@@ -225,7 +225,7 @@ def ha_pins(w):
         p = lab.run("check")
         out = p.stdout + p.stderr
         check(p.returncode == 4 and "device adc1: FAILED" in p.stdout
-              and "the HA primary could not be reached" in p.stdout,
+              and "the active unit (HA primary) could not be reached" in p.stdout,
               "check: a pin list without the primary's pin fails (the secondary answered)",
               p.returncode, p.stdout, p.stderr)
         check(f"server presented SHA-256 {fp_p}, expected {fp_s}" in out,

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "device/bigip/internal.h"
+#include "device/ha.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -281,79 +282,54 @@ unit_status(struct icontrol *ic, const char *name, char *buf, size_t len, struct
 }
 
 static int
+probe_open(void *ctx, const char *url, enum unit_role *role, char *state, size_t len,
+    struct err *e)
+{
+	struct device *d = ctx;
+	const struct cfg_device *cfg = d->cfg;
+	struct http_tls tls = { cfg->tls.ca_file, cfg->tls.pin_sha256, cfg->tls.insecure };
+	int rc;
+
+	rc = icontrol_open(cfg->name, url, &tls, cfg->timeout_s > 0 ? cfg->timeout_s : 30,
+	    cfg->username, cfg->password, &d->ic, e);
+	if (rc == 0 && (rc = unit_status(d->ic, cfg->name, state, len, e)) != 0) {
+		icontrol_close(d->ic);
+		d->ic = NULL;
+	}
+	if (rc != 0)
+		return rc;
+	/* OFFLINE and FORCED OFFLINE units pass no traffic and take a sync
+	 * from the active one when they return: as good as a standby. */
+	*role = strcmp(state, "ACTIVE") == 0 ? UNIT_ACTIVE :
+	    strcmp(state, "STANDBY") == 0 || strstr(state, "OFFLINE") != NULL ? UNIT_STANDBY :
+	    UNIT_NONE;
+	return 0;
+}
+
+static void
+probe_drop(void *ctx)
+{
+	struct device *d = ctx;
+
+	icontrol_close(d->ic);
+	d->ic = NULL;
+}
+
+static int
 bigip_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 {
-	struct http_tls tls = { cfg->tls.ca_file, cfg->tls.pin_sha256, cfg->tls.insecure };
 	struct device *d;
-	struct icontrol *ic = NULL;
-	char status[64], seen[768] = "";
-	size_t nurl = 1 + cfg->npeers, off = 0;
-	int rc = LB_ERR, last = LB_ERR;
-	bool reached = false, unreach = false;
+	int rc;
 
 	*out = NULL;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", cfg->name);
 	d->cfg = cfg;
 	d->part = cfg->partition != NULL && cfg->partition[0] ? cfg->partition : "Common";
-	/* Changes made on a standby are overwritten by the next sync from the
-	 * active unit: ask every unit and work on the ACTIVE one only. */
-	for (size_t i = 0; i < nurl; i++) {
-		const char *url = i == 0 ? cfg->url : cfg->peers[i - 1];
-		struct err ue = {0};
-
-		rc = icontrol_open(cfg->name, url, &tls, cfg->timeout_s > 0 ? cfg->timeout_s : 30,
-		    cfg->username, cfg->password, &ic, &ue);
-		if (rc == 0)
-			rc = unit_status(ic, cfg->name, status, sizeof(status), &ue);
-		if (rc != 0) {
-			if (rc != LB_EUNREACH)
-				reached = true;
-			else
-				unreach = true;
-			last = rc;
-			*e = ue;
-			icontrol_close(ic);
-			ic = NULL;
-			continue;
-		}
-		reached = true;
-		if (strcmp(status, "ACTIVE") == 0 || nurl == 1) {
-			if (strcmp(status, "ACTIVE") != 0)
-				log_warn("%s: %s reports %s and no peers are configured; using it",
-				    cfg->name, url, status);
-			d->ic = ic;
-			break;
-		}
-		off += (size_t)snprintf(seen + off, off < sizeof(seen) ? sizeof(seen) - off : 0,
-		    "%s%s is %s", off ? ", " : "", url, status);
-		if (off >= sizeof(seen))
-			off = sizeof(seen) - 1;
-		icontrol_close(ic);
-		ic = NULL;
-	}
-	if (d->ic == NULL) {
+	if ((rc = ha_pick_unit(cfg, &(struct unit_probe){ probe_open, probe_drop, d }, e)) != 0) {
 		free(d);
-		/* A standby answered but a unit that may be the active one could
-		 * not be reached: a reachability problem (exit 4), not a profile's. */
-		if (seen[0] != '\0' && unreach) {
-			char cause[sizeof(e->msg)];
-
-			/* e->msg is the buffer err_set writes: copy the cause first */
-			snprintf(cause, sizeof(cause), "%s", e->msg);
-			return err_set(e, LB_EUNREACH, "%s: no ACTIVE unit reachable (%s; %s)",
-			    cfg->name, seen, cause);
-		}
-		if (seen[0] != '\0')
-			return err_set(e, LB_ERR, "%s: no ACTIVE unit (%s)", cfg->name, seen);
-		if (!reached) {
-			err_prefix(e, "%s: no unit reachable", cfg->name);
-			e->code = LB_EUNREACH;
-			return LB_EUNREACH;
-		}
-		return last;
+		return rc;
 	}
-	log_debug("%s: using active unit %s", cfg->name, icontrol_url(d->ic));
 	*out = d;
 	return 0;
 }

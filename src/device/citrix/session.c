@@ -13,6 +13,7 @@
 
 #include "crypto/x509.h"
 #include "device/citrix/citrix.h"
+#include "device/ha.h"
 #include "device/device.h"
 #include "device/nitro.h"
 #include "util/log.h"
@@ -143,77 +144,58 @@ local_state(struct device *d, char *buf, size_t len, bool *pair, struct err *e)
 	return 0;
 }
 
-/* Appends a then b to buf, cut at its size. */
-static void
-note(char *buf, size_t len, const char *a, const char *b)
-{
-	size_t l = strlen(buf);
+static void citrix_close(struct device *d);
 
-	for (const char *p = a; p != NULL; p = p == a ? b : NULL)
-		for (const char *q = p; *q != '\0' && l + 1 < len; q++)
-			buf[l++] = *q;
-	buf[l] = '\0';
+static int
+probe_open(void *ctx, const char *url, enum unit_role *role, char *state, size_t len,
+    struct err *e)
+{
+	struct device *d = ctx;
+	const struct cfg_device *cfg = d->cfg;
+	struct http_tls tls = { cfg->tls.ca_file, cfg->tls.pin_sha256, cfg->tls.insecure };
+	int rc;
+
+	rc = nitro_open(cfg->name, url, &tls, cfg->timeout_s > 0 ? cfg->timeout_s : 30,
+	    cfg->username, cfg->password, &d->n, e);
+	if (rc == 0 && (rc = local_state(d, state, len, &d->ha_pair, e)) != 0) {
+		nitro_close(d->n);
+		d->n = NULL;
+	}
+	if (rc != 0)
+		return rc;
+	*role = strcasecmp(state, "Primary") == 0 ? UNIT_ACTIVE :
+	    strcasecmp(state, "Secondary") == 0 ? UNIT_STANDBY : UNIT_NONE;
+	return 0;
 }
 
-static void citrix_close(struct device *d);
+static void
+probe_drop(void *ctx)
+{
+	struct device *d = ctx;
+
+	nitro_close(d->n);
+	d->n = NULL;
+}
 
 static int
 citrix_open(const struct cfg_device *cfg, struct device **out, struct err *e)
 {
-	struct http_tls tls = { cfg->tls.ca_file, cfg->tls.pin_sha256, cfg->tls.insecure };
 	struct device *d;
-	char state[64], why[768] = "";
-	size_t nunits = 1 + cfg->npeers;
-	bool reached = false, unreach = false, pair = false;
 	int rc;
 
 	*out = NULL;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", cfg->name);
 	d->cfg = cfg;
-	for (size_t i = 0; i < nunits; i++) {
-		const char *url = i == 0 ? cfg->url : cfg->peers[i - 1];
-
-		rc = nitro_open(cfg->name, url, &tls, cfg->timeout_s > 0 ? cfg->timeout_s : 30,
-		    cfg->username, cfg->password, &d->n, e);
-		if (rc == LB_EUNREACH) {
-			note(why, sizeof(why), e->msg, "; ");
-			unreach = true;
-			continue;
-		}
-		if (rc != 0)
-			goto fail;
-		reached = true;
-		if ((rc = local_state(d, state, sizeof(state), &pair, e)) != 0)
-			goto fail;
-		if (strcasecmp(state, "Primary") == 0 ||
-		    (cfg->npeers == 0 && strcasecmp(state, "Secondary") != 0)) {
-			log_debug("%s: using %s (HA state %s%s)", cfg->name, url,
-			    state[0] ? state : "none", pair ? ", HA pair" : "");
-			d->ha_pair = pair;
-			*out = d;
-			return 0;
-		}
-		note(why, sizeof(why), url, " is ");
-		note(why, sizeof(why), state[0] ? state : "in no HA state", "; ");
-		nitro_close(d->n);
-		d->n = NULL;
+	rc = ha_pick_unit(cfg, &(struct unit_probe){ probe_open, probe_drop, d }, e);
+	if (rc != 0) {
+		citrix_close(d);
+		return rc;
 	}
-	/* drop the separator after the last unit's note */
-	if (strlen(why) >= 2 && strcmp(why + strlen(why) - 2, "; ") == 0)
-		why[strlen(why) - 2] = '\0';
-	if (!reached)
-		rc = err_set(e, LB_EUNREACH, "%s: no unit reachable: %s", cfg->name, why);
-	else if (unreach)
-		/* a secondary answered; the unit that may be primary did not */
-		rc = err_set(e, LB_EUNREACH, "%s: the HA primary could not be reached: %s",
-		    cfg->name, why);
-	else
-		rc = err_set(e, LB_ERR, "%s: no unit is the HA primary (a secondary is never "
-		    "written to): %s", cfg->name, why);
-fail:
-	citrix_close(d);
-	return rc;
+	if (d->ha_pair)
+		log_debug("%s: the unit is one of an HA pair", cfg->name);
+	*out = d;
+	return 0;
 }
 
 static void
