@@ -7,7 +7,11 @@
  * the URL is a loopback literal (127.0.0.0/8, ::1) or "localhost", so that
  * tests and local stand-ins can use it; an http:// URL to any other host is
  * refused before a connection is made. Redirects are never followed.
- */
+ *
+ * Reachability: a transfer that fails for want of a connection or an
+ * answer is LB_EUNREACH only while the peer has answered nothing through
+ * this client; once it has, the peer was reachable in this run and the
+ * failure is LB_EUNKNOWN (the request may have been acted on). */
 #include "net/http_int.h"
 
 #include <arpa/inet.h>
@@ -106,6 +110,12 @@ unsigned long
 http_client_requests(const struct http_client *c)
 {
 	return c->nreq;
+}
+
+unsigned long
+http_client_answered(const struct http_client *c)
+{
+	return c->nanswered;
 }
 
 void
@@ -387,14 +397,17 @@ unreach_code(CURLcode cc)
 	}
 }
 
-/* No connection or no answer. */
+/* No connection or no answer: the peer is unreachable only when it has
+ * answered nothing yet. After that, even a failure before the request
+ * went out (a refused reconnect) is reported as an unknown outcome: a
+ * request on a reused connection may have been taken, and callers keep
+ * whatever they would keep for an unknown outcome. */
 static int
 fail_code(const struct http_client *c, CURLcode cc, long status)
 {
 	if (!unreach_code(cc) || status != 0)
 		return LB_ERR;
-	(void)c;
-	return LB_EUNREACH;
+	return c->nanswered == 0 ? LB_EUNREACH : LB_EUNKNOWN;
 }
 
 /* Errors that another attempt cannot fix. */
@@ -456,6 +469,8 @@ perform(struct http_client *c, const struct http_req *req, const char *url,
 	c->nreq++;
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (resp->status > 0)
+		c->nanswered++;
 	/* The handle keeps pointers to ebuf and x: unhook them. */
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);

@@ -37,6 +37,8 @@ void http_client_free(struct http_client *c);
 void http_client_set_retry(struct http_client *c, int attempts, long base_ms, long cap_ms);
 /* Counts requests sent (each attempt counts), for benchmarks and tests. */
 unsigned long http_client_requests(const struct http_client *c);
+/* Counts attempts that got an answer (a status line, any status). */
+unsigned long http_client_answered(const struct http_client *c);
 
 struct http_header {
 	const char *name;
@@ -51,7 +53,9 @@ struct http_req {
 	const char *body;     /* may be NULL */
 	size_t body_len;
 	const char *content_type; /* default "application/json" when body != NULL */
-	bool idempotent;      /* retry on connection errors, 5xx and 429 */
+	/* Retry on connection errors and 5xx. A 429 is retried for every
+	 * request but a single_use one: the server did not act on it. */
+	bool idempotent;
 	/* Sent at most once, also below us: on a fresh connection, as libcurl
 	 * re-sends a request whose reused connection died unanswered. For a
 	 * request that buys something (SCM enroll, ACME newOrder). */
@@ -76,9 +80,13 @@ struct http_resp {
 	size_t nhdr;
 };
 
-/* Sends req; 0 when a response arrived (any status), LB_EUNREACH when the
- * host could not be reached (DNS, connect, TLS, pin mismatch) after the
- * retries, LB_ERR otherwise. resp is filled on 0 and must be released with
+/* Sends req; 0 when a response arrived (any status). When no answer came
+ * (DNS, connect, TLS, pin mismatch, reset, timeout) after the retries:
+ * LB_EUNREACH while this client has had no answer at all from the peer,
+ * LB_EUNKNOWN once it has (the peer is reachable; the request may have
+ * been acted on). LB_ECONFIG for a refused URL, pin or ca_file, LB_ERR
+ * otherwise (an answer that could not be read, such as one above
+ * HTTP_BODY_MAX). resp is filled on 0 and must be released with
  * http_resp_free() (also safe after an error). */
 int http_do(struct http_client *c, const struct http_req *req,
     struct http_resp *resp, struct err *e);

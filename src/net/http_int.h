@@ -27,6 +27,9 @@ struct http_client {
 	long base_ms;
 	long cap_ms;
 	unsigned long nreq;
+	/* Attempts that got a status line back: a peer that answered once
+	 * in this run was reachable, whatever fails later. */
+	unsigned long nanswered;
 	CURL *curl;
 	/* Per transfer, written by the callbacks. */
 	bool pin_mismatch;

@@ -1,5 +1,6 @@
-/* When a request is sent again: after a 429, a 5xx or a failed transfer
- * when the request is idempotent; waiting what Retry-After asks, else a backoff with full
+/* When a request is sent again: a 429 always (the server turned it away
+ * without acting on it), a 5xx or a failed transfer only when the request
+ * is idempotent; waiting what Retry-After asks, else a backoff with full
  * jitter. Retry-After values above RETRY_AFTER_MAX_S are not waited for:
  * the response is returned so that the caller (an ACME or SCM poller) can
  * defer to a later run instead of blocking. */
@@ -92,12 +93,17 @@ http_retry_wait(const struct http_client *c, const struct http_req *req,
 {
 	long wait = -1;
 
-	if (attempt >= c->attempts || !req->idempotent)
+	if (attempt >= c->attempts)
 		return -1;
 	if (rc != 0) {
 		if (!req->idempotent || !retry)
 			return -1;
-	} else if (resp->status < 500 && resp->status != 429)
+	} else if (resp->status == 429) {
+		/* Not acted on, so safe to send again even when it changes
+		 * state; a body good for one delivery its caller signs anew. */
+		if (req->single_use)
+			return -1;
+	} else if (resp->status < 500 || !req->idempotent)
 		return -1;
 	if (rc == 0) {
 		wait = http_parse_retry_after(http_resp_header(resp, "retry-after"),

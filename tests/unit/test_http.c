@@ -618,6 +618,110 @@ post_not_retried(void **state)
 	http_client_free(c);
 }
 
+/* A peer that answered once in this run was reachable: a later reset or
+ * timeout is an unknown outcome, not "could not be reached at all". */
+static void
+unreachable_only_before_answer(void **state)
+{
+	struct fix *f = *state;
+	struct http_client *c = pinned(f);
+	struct http_resp r;
+	struct err e = { 0 };
+	struct http_req post = { .method = "POST", .path = "/reset/u1",
+	    .body = "{}", .body_len = 2 };
+
+	assert_int_equal(http_do(c, &post, &r, &e), LB_EUNREACH);
+	assert_int_equal(http_client_answered(c), 0);
+	assert_int_equal(get(c, "GET", "/ok", true, &r, &e), 0);
+	assert_int_equal(http_client_answered(c), 1);
+	http_resp_free(&r);
+	/* on a fresh connection: libcurl itself sends a request again
+	 * when a reused one dies unanswered */
+	post.path = "/reset/u2";
+	post.send_once = true;
+	assert_int_equal(http_do(c, &post, &r, &e), LB_EUNKNOWN);
+	assert_non_null(strstr(e.msg, "POST"));
+	/* an idempotent request is sent again and gets through */
+	assert_int_equal(get(c, "GET", "/reset/u3", true, &r, &e), 0);
+	assert_string_equal(r.body, "after reset");
+	http_resp_free(&r);
+	/* and when every attempt fails, the outcome is still unknown */
+	assert_int_equal(get(c, "GET", "/reset/u4?n=5", true, &r, &e),
+	    LB_EUNKNOWN);
+	http_client_free(c);
+}
+
+static void
+timeout_after_answer(void **state)
+{
+	struct fix *f = *state;
+	struct http_tls tls = { .pin_sha256 = f->pin };
+	struct http_client *c = http_client_new("t", f->base, &tls, 1);
+	struct http_resp r;
+	struct err e = { 0 };
+	struct http_req post = { .method = "POST", .path = "/stall?s=3",
+	    .body = "{}", .body_len = 2 };
+
+	assert_non_null(c);
+	assert_int_equal(http_do(c, &post, &r, &e), LB_EUNREACH);
+	assert_int_equal(get(c, "GET", "/ok", true, &r, &e), 0);
+	http_resp_free(&r);
+	assert_int_equal(http_do(c, &post, &r, &e), LB_EUNKNOWN);
+	assert_non_null(strstr(e.msg, "timed out"));
+	assert_int_equal(http_client_requests(c), 3);
+	http_client_free(c);
+}
+
+/* 429: the server did not act, so any request goes again, honouring
+ * Retry-After, but a body good for one delivery does not. */
+static void
+retry_429_not_idempotent(void **state)
+{
+	struct fix *f = *state;
+	struct http_client *c = pinned(f);
+	struct http_resp r;
+	struct err e = { 0 };
+	struct timespec t0, t1;
+	long cn, rq, n;
+	struct http_req post = { .method = "POST", .path = "/busy/p1",
+	    .body = "{\"user\":\"u\"}", .body_len = 12 };
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(http_do(c, &post, &r, &e), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(http_client_requests(c), 2);
+	assert_in_range((t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000, 950, 5000);
+	stats(f, &cn, &rq, "POST /busy/p1", &n);
+	assert_int_equal(n, 2);
+	http_resp_free(&r);
+
+	post.path = "/busy/p2";
+	post.send_once = true;
+	assert_int_equal(http_do(c, &post, &r, &e), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(http_client_requests(c), 4);
+	http_resp_free(&r);
+
+	post.path = "/busy/p3";
+	post.send_once = false;
+	post.single_use = true;
+	assert_int_equal(http_do(c, &post, &r, &e), 0);
+	assert_int_equal(r.status, 429);
+	assert_int_equal(http_client_requests(c), 5);
+	http_resp_free(&r);
+
+	/* a long Retry-After is still the caller's business */
+	post.path = "/busy/p4?after=3600";
+	post.single_use = false;
+	assert_int_equal(http_do(c, &post, &r, &e), 0);
+	assert_int_equal(r.status, 429);
+	assert_int_equal(http_client_requests(c), 6);
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
 static void
 body_cap(void **state)
 {
@@ -921,6 +1025,9 @@ main(void)
 		cmocka_unit_test(retries_503),
 		cmocka_unit_test(retry_after_429),
 		cmocka_unit_test(post_not_retried),
+		cmocka_unit_test(unreachable_only_before_answer),
+		cmocka_unit_test(timeout_after_answer),
+		cmocka_unit_test(retry_429_not_idempotent),
 		cmocka_unit_test(body_cap),
 		cmocka_unit_test(keep_alive),
 		cmocka_unit_test(methods),

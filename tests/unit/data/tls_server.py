@@ -14,6 +14,9 @@ Paths (any method):
   /busy/KEY?after=S   429 with Retry-After: S (default 1) once per KEY,
                       then 200
   /always503          503
+  /reset/KEY?n=N      resets the connection (TCP RST, no answer) for the
+                      first N (default 1) requests to KEY, then 200
+  /stall?s=S          answers 200 after S seconds
   /big?size=N         N bytes of "x" (Content-Length)
   /bigchunked?size=N  N bytes of "x" chunked (no Content-Length)
   /echo               200, echoes the request headers and body as JSON
@@ -27,8 +30,10 @@ import signal
 import socket
 import socketserver
 import ssl
+import struct
 import sys
 import threading
+import time
 import urllib.parse
 
 lock = threading.Lock()
@@ -82,6 +87,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send(429, "slow down",
                                  [("Retry-After", q.get("after", "1"))])
             return self.send(200, "thanks")
+        if u.path.startswith("/reset/"):
+            if count <= int(q.get("n", "1")):
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+                return
+            return self.send(200, "after reset")
+        if u.path == "/stall":
+            time.sleep(float(q.get("s", "1")))
+            return self.send(200, "late")
         if u.path == "/always503":
             return self.send(503, "down")
         if u.path == "/big":
