@@ -279,7 +279,9 @@ scm_submit(struct ca *c, const struct ca_request *req, char **order_ref, struct 
 		goto out;
 	}
 	if ((rc = scm_call_once(c, "POST", "/ssl/v1/enroll", body, false, true, &r, e)) != 0) {
-		/* sent, but no answer read: SCM may have taken it */
+		/* Sent, but no answer read (reset, timeout: LB_EUNKNOWN from
+		 * http_do; an unreadable answer: LB_ERR): SCM may have taken
+		 * it, and the next run looks it up by its tag. */
 		if (rc == LB_ERR)
 			rc = e != NULL ? (e->code = LB_EUNKNOWN) : LB_EUNKNOWN;
 		goto out;
@@ -532,6 +534,29 @@ collect_path(const struct ca *c, const char *order_ref)
 	return xasprintf("/ssl/v1/collect/%s?format=%s", order_ref, SCM_COLLECT_FORMAT);
 }
 
+/* Reads of an order whose answer could not be read (cut off, above the
+ * size cap, a certificate that does not parse) before the run gives up. */
+#define COLLECT_UNREADABLE_MAX 3
+
+/* rc (from the collect request or the reading of its answer) as an
+ * unreadable answer: another read may do. Returns whether to read again;
+ * when not, e holds why and its code says "unknown", so that the order is
+ * kept and collected on a later run instead of being taken for refused. */
+static bool
+collect_unreadable(struct ca *c, const char *order_ref, int *unreadable, struct err *e)
+{
+	if (++*unreadable < COLLECT_UNREADABLE_MAX) {
+		log_info("scm %s: the answer for %s could not be read (%s); reading it again",
+		    c->name, order_ref, e != NULL ? e->msg : "?");
+		return true;
+	}
+	err_prefix(e, "scm %s: certificate %s: %d answers could not be read, the order is "
+	    "collected on the next run", c->name, order_ref, *unreadable);
+	if (e != NULL)
+		e->code = LB_EUNKNOWN;
+	return false;
+}
+
 static int
 scm_collect(struct ca *c, const struct ca_request *req, const char *order_ref,
     const struct ca_challenge *ch, char **cert_pem, char ***chain, size_t *nchain,
@@ -540,7 +565,7 @@ scm_collect(struct ca *c, const struct ca_request *req, const char *order_ref,
 	struct http_resp r = {0};
 	double deadline = now_s() + c->poll_timeout_s;
 	char *path = NULL;
-	int rc, tries = 0;
+	int rc, tries = 0, unreadable = 0;
 
 	(void)req;
 	(void)ch;
@@ -556,7 +581,15 @@ scm_collect(struct ca *c, const struct ca_request *req, const char *order_ref,
 		if ((path = collect_path(c, order_ref)) == NULL)
 			return err_set(e, LB_ERR, "scm %s: out of memory", c->name);
 		tries++;
-		if ((rc = scm_call(c, "GET", path, NULL, true, &r, e)) != 0)
+		/* http_do retried transport failures; LB_ERR is an answer
+		 * that came but could not be read. */
+		if ((rc = scm_call(c, "GET", path, NULL, true, &r, e)) == LB_ERR) {
+			if (collect_unreadable(c, order_ref, &unreadable, e))
+				continue;
+			rc = LB_EUNKNOWN;
+			goto out;
+		}
+		if (rc != 0)
 			goto out;
 		if (!c->collect_path_form && scm_collect_unserved(r.status, r.body, r.body_len)) {
 			/* The current doc's query form; older instances and most
@@ -568,6 +601,10 @@ scm_collect(struct ca *c, const struct ca_request *req, const char *order_ref,
 		}
 		if (r.status == 200 && !scm_collect_pending(r.status, r.body, r.body_len)) {
 			rc = split_chain(c, r.body, cert_pem, chain, nchain, e);
+			if (rc == LB_ERR && collect_unreadable(c, order_ref, &unreadable, e))
+				continue;
+			if (rc == LB_ERR)
+				rc = LB_EUNKNOWN;
 			goto out;
 		}
 		if (!scm_collect_pending(r.status, r.body, r.body_len)) {
