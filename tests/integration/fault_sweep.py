@@ -42,24 +42,13 @@ from sweeplib import EAB, Pair, Verdict, fail_if, nth_of_class, report, req_clas
 # Why points fail today (one line each).
 ACME_GET_NO_RETRY = 'an ACME POST-as-GET (order, authz, certificate) is not retried after a 5xx or timeout'
 ACME_REORDER = 'an unreadable/failed finalize or download makes the next run order again for a new key'
-KEY_IN_USE_RESTART = 'the answer lost or unusable after the profile took the new key: the next run starts over, cannot remove that key (in use) and fails'
 KEY_LEFT_ON_FAILURE = 'key (and CSR) left on the device when its create/CSR step fails: not removed on failure or resume'
-NO_429_RETRY = '429 + Retry-After is not retried on a non-idempotent request (the server did not take it)'
 NO_REAUTH = 'session/token expiry on this request: no re-login and replay'
+NO_429_RETRY = '429 + Retry-After is not retried on a non-idempotent request (the server did not take it)'
 RETIRE_NOT_RETRIED = "a failed retirement of the old certificate's objects is never retried (they stay)"
-SCM_COLLECT_REENROLL = 'an unreadable collect answer makes the next run discard the key and enroll again'
-SCM_REENROLL = 'an SCM enroll answer that was lost or unreadable is enrolled again (two purchases)'
-RESET_EXIT_4 = 'a connection reset after the request was sent exits 4 (unreachable at all) instead of 1'
-TIMEOUT_EXIT_4 = 'a timeout in mid-run exits 4 (unreachable at all) instead of 1'
-UPLOAD_LEFT = 'an uploaded file whose install or removal was cut off stays in the upload directory'
 
 # Points that fail today, with why. Edit as fixes land.
 KNOWN = {
-    'citrix+scm/enroll/scm: POST /api/ssl/v#/enroll/reset': RESET_EXIT_4,
-    'bigip+acme/enroll/acme: POST /order-plz/reset': RESET_EXIT_4,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-mv/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-mv/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-rm/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/acme: POST /authZ/<id>/429': NO_429_RETRY,
     'bigip+acme/enroll/acme: POST /authZ/<id>/5xx': ACME_GET_NO_RETRY,
     'bigip+acme/enroll/acme: POST /authZ/<id>/timeout': ACME_GET_NO_RETRY,
@@ -69,68 +58,21 @@ KNOWN = {
     'bigip+acme/enroll/acme: POST /certZ/#/oversized': ACME_REORDER,
     'bigip+acme/enroll/acme: POST /certZ/#/timeout': ACME_GET_NO_RETRY,
     'bigip+acme/enroll/acme: POST /chalZ/<id>/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /chalZ/<id>/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/acme: POST /finalize-order/<id>/429': NO_429_RETRY,
     'bigip+acme/enroll/acme: POST /finalize-order/<id>/oversized': ACME_REORDER,
-    'bigip+acme/enroll/acme: POST /finalize-order/<id>/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/acme: POST /my-order/<id>/429': NO_429_RETRY,
     'bigip+acme/enroll/acme: POST /my-order/<id>/5xx': ACME_GET_NO_RETRY,
     'bigip+acme/enroll/acme: POST /my-order/<id>/timeout': ACME_GET_NO_RETRY,
     'bigip+acme/enroll/acme: POST /order-plz/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /order-plz/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/acme: POST /sign-me-up/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /sign-me-up/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/enroll/bigip: POST /mgmt/shared/authn/login/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/timeout': KEY_IN_USE_RESTART,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/429': KEY_IN_USE_RESTART,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/timeout': KEY_IN_USE_RESTART,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/config/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/config/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/crypto/key/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/crypto/key/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/file/ssl-cert/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/file/ssl-cert/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-rm/429': UPLOAD_LEFT,
-    'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/crypto/csr/~Common~<P><id>/429': RETIRE_NOT_RETRIED,
     'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/crypto/csr/~Common~<P><id>/5xx': RETIRE_NOT_RETRIED,
-    'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-cert/~Common~<P><id>.crt/429': RETIRE_NOT_RETRIED,
     'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-cert/~Common~<P><id>.crt/5xx': RETIRE_NOT_RETRIED,
-    'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-key/~Common~<P><id>.key/429': RETIRE_NOT_RETRIED,
     'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-key/~Common~<P><id>.key/5xx': RETIRE_NOT_RETRIED,
-    'bigip+acme/renew/bigip: PATCH /mgmt/tm/ltm/profile/client-ssl/~Common~<P>_clientssl/429': NO_429_RETRY,
-    'bigip+acme/renew/bigip: PATCH /mgmt/tm/ltm/profile/client-ssl/~Common~<P>_clientssl/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/renew/bigip: PATCH /mgmt/tm/transaction/#/429': NO_429_RETRY,
-    'bigip+acme/renew/bigip: PATCH /mgmt/tm/transaction/#/timeout': KEY_IN_USE_RESTART,
-    'bigip+acme/renew/bigip: POST /mgmt/tm/transaction/429': NO_429_RETRY,
-    'bigip+acme/renew/bigip: POST /mgmt/tm/transaction/timeout': TIMEOUT_EXIT_4,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/login/429': NO_429_RETRY,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/nsconfig?action/429': NO_429_RETRY,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/nsconfig?action/timeout': TIMEOUT_EXIT_4,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertkey/429': NO_429_RETRY,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertkey/timeout': TIMEOUT_EXIT_4,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertkey?action/429': NO_429_RETRY,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertkey?action/timeout': TIMEOUT_EXIT_4,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertreq?action/429': NO_429_RETRY,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslcertreq?action/timeout': TIMEOUT_EXIT_4,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslecdsakey?action/429': NO_429_RETRY,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/sslecdsakey?action/timeout': TIMEOUT_EXIT_4,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/systemfile/429': NO_429_RETRY,
-    'citrix+scm/enroll/citrix: POST /nitro/v#/config/systemfile/timeout': TIMEOUT_EXIT_4,
-    'citrix+scm/enroll/citrix: PUT /nitro/v#/config/<id>/429': NO_429_RETRY,
-    'citrix+scm/enroll/citrix: PUT /nitro/v#/config/<id>/timeout': TIMEOUT_EXIT_4,
-    'citrix+scm/enroll/scm: GET /api/ssl/v#/collect/#?format/oversized': SCM_COLLECT_REENROLL,
-    'citrix+scm/enroll/scm: POST /api/ssl/v#/enroll/429': NO_429_RETRY,
-    'citrix+scm/enroll/scm: POST /api/ssl/v#/enroll/timeout': SCM_REENROLL,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/429': RETIRE_NOT_RETRIED,
     'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/5xx': RETIRE_NOT_RETRIED,
     'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/malformed': RETIRE_NOT_RETRIED,
     'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/oversized': RETIRE_NOT_RETRIED,
     'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/timeout': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.csr?args/429': RETIRE_NOT_RETRIED,
     'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.csr?args/5xx': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/429': RETIRE_NOT_RETRIED,
     'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/5xx': RETIRE_NOT_RETRIED,
     'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/malformed': RETIRE_NOT_RETRIED,
     'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/oversized': RETIRE_NOT_RETRIED,
