@@ -1,4 +1,4 @@
-/* Pure helpers of the ACME client (src/ca/acme.c), exported only for
+/* Pure helpers of the ACME client (src/ca/acme_*.c), exported only for
  * tests/unit/test_acme.c and tests/fuzz. Not an interface for other modules. */
 #ifndef LB_ACME_INTERNAL_H
 #define LB_ACME_INTERNAL_H

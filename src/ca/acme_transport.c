@@ -1,0 +1,198 @@
+/* ACME transport: the directory, nonces and signed requests (JWS over
+ * POST) with the retries RFC 8555 allows. */
+#include "ca/acme_client.h"
+#include "ca/acme_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/jws.h"
+#include "crypto/x509.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define NONCE_TRIES 5      /* badNonce retries of one POST */
+
+static void
+take_nonce(struct ca *c, const struct http_resp *r)
+{
+	const char *n = http_resp_header(r, "replay-nonce");
+
+	if (n == NULL || *n == '\0')
+		return;
+	free(c->nonce);
+	c->nonce = xstrdup(n);
+}
+
+int
+acme_request(struct ca *c, const char *method, const char *url, const char *body,
+    const char *accept, bool idempotent, struct http_resp *resp, struct err *e)
+{
+	struct http_header h = { "Accept", accept };
+	struct http_req req = {
+		.method = method, .path = url, .headers = accept ? &h : NULL,
+		.nheaders = accept ? 1 : 0, .body = body,
+		.body_len = body ? strlen(body) : 0,
+		.content_type = body ? "application/jose+json" : NULL,
+		.idempotent = idempotent,
+		.send_once = c->send_once && strcmp(method, "POST") == 0,
+		.single_use = body != NULL,
+	};
+	int rc;
+
+	http_resp_free(resp);
+	memset(resp, 0, sizeof(*resp));
+	if ((rc = http_do(c->http, &req, resp, e)) != 0)
+		return err_prefix(e, "acme %s: %s %s", c->cfg->name, method, url);
+	take_nonce(c, resp);
+	return 0;
+}
+
+int
+acme_directory(struct ca *c, struct err *e)
+{
+	struct http_resp r = { 0 };
+	json_t *d;
+	int rc;
+
+	if (c->dir != NULL)
+		return 0;
+	if ((rc = acme_request(c, "GET", c->cfg->directory, NULL, NULL, true, &r, e)) != 0)
+		goto out;
+	d = r.status == 200 ? acme_json_object(r.body, r.body_len) : NULL;
+	if (d == NULL || !acme_jstr(d, "newNonce") || !acme_jstr(d, "newAccount") ||
+	    !acme_jstr(d, "newOrder")) {
+		char *p = acme_problem_format(r.body, r.body_len, r.status);
+		json_decref(d);
+		rc = err_set(e, LB_ERR, "acme %s: %s is not an ACME directory: %s",
+		    c->cfg->name, c->cfg->directory, p ? p : "?");
+		free(p);
+		goto out;
+	}
+	c->dir = d;
+out:
+	http_resp_free(&r);
+	return rc;
+}
+
+bool
+acme_eab_required(const struct ca *c)
+{
+	return json_is_true(json_object_get(json_object_get(c->dir, "meta"),
+	    "externalAccountRequired"));
+}
+
+static int
+new_nonce(struct ca *c, struct err *e)
+{
+	struct http_resp r = { 0 };
+	const char *url = acme_jstr(c->dir, "newNonce");
+	int rc;
+
+	if ((rc = acme_request(c, "HEAD", url, NULL, NULL, true, &r, e)) == 0 && c->nonce == NULL)
+		rc = err_set(e, LB_ERR, "acme %s: HEAD %s: HTTP %ld without Replay-Nonce",
+		    c->cfg->name, url, r.status);
+	http_resp_free(&r);
+	return rc;
+}
+
+/* Sets e from an error response; what names the request for the user. */
+int
+acme_problem(struct ca *c, const char *what, const struct http_resp *r, struct err *e)
+{
+	char tbuf[256];
+	const char *type = acme_problem_type(r->body, r->body_len, tbuf, sizeof(tbuf));
+	char *p = acme_problem_format(r->body, r->body_len, r->status);
+	int rc = err_set(e, acme_problem_code(type, r->status), "acme %s: %s: %s",
+	    c->cfg->name, what, p ? p : "?");
+
+	free(p);
+	return rc;
+}
+
+bool
+acme_is_problem(const struct http_resp *r, const char *short_type)
+{
+	char tbuf[256];
+	const char *t;
+
+	if (r->status < 400)
+		return false;
+	t = acme_problem_type(r->body, r->body_len, tbuf, sizeof(tbuf));
+	return t != NULL && strncmp(t, ERR_PREFIX, strlen(ERR_PREFIX)) == 0 &&
+	    strcmp(t + strlen(ERR_PREFIX), short_type) == 0;
+}
+
+
+/* Signed POST (payload NULL: POST-as-GET) with the account URL as kid,
+ * or the JWK when use_jwk. Retries on badNonce with the fresh nonce the
+ * error carried, and re-registers once when the CA forgot the account. */
+int
+acme_post(struct ca *c, const char *url, const char *payload, bool use_jwk,
+    const char *accept, struct http_resp *resp, struct err *e)
+{
+	bool reregistered = false;
+	char *body = NULL, *nonce;
+	int rc;
+
+	for (int attempt = 1;; attempt++) {
+		if (c->nonce == NULL && (rc = new_nonce(c, e)) != 0)
+			return rc;
+		nonce = c->nonce;
+		c->nonce = NULL;
+		rc = jws_sign(c->key, use_jwk ? NULL : c->kid, nonce, url, payload, &body, e);
+		free(nonce);
+		if (rc != 0)
+			return err_prefix(e, "acme %s", c->cfg->name);
+		/* Not idempotent for http: a replayed JWS is refused as
+		 * badNonce anyway, so retrying is this loop's job. */
+		rc = acme_request(c, "POST", url, body, accept, false, resp, e);
+		free(body);
+		body = NULL;
+		if (rc != 0)
+			return rc;
+		if (acme_is_problem(resp, "badNonce") && attempt < NONCE_TRIES) {
+			log_debug("acme %s: badNonce on %s, retrying (%d)", c->cfg->name,
+			    url, attempt);
+			continue;
+		}
+		if (!use_jwk && !reregistered && acme_is_problem(resp, "accountDoesNotExist")) {
+			log_warn("acme %s: the CA does not know account %s; registering again",
+			    c->cfg->name, c->kid);
+			reregistered = true;
+			free(c->kid);
+			c->kid = NULL;
+			unlink(c->acct_path);
+			if ((rc = acme_account_register(c, e)) != 0)
+				return rc;
+			attempt = 0;
+			continue;
+		}
+		return 0;
+	}
+}
+
+/* POST-as-GET of an ACME object that must come back 200 with JSON. */
+int
+acme_get_object(struct ca *c, const char *url, const char *what, json_t **out,
+    struct http_resp *resp, struct err *e)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = acme_post(c, url, NULL, false, NULL, resp, e)) != 0)
+		return rc;
+	if (resp->status != 200)
+		return acme_problem(c, what, resp, e);
+	if ((*out = acme_json_object(resp->body, resp->body_len)) == NULL)
+		return err_set(e, LB_ERR, "acme %s: %s: the reply is not a JSON object",
+		    c->cfg->name, what);
+	return 0;
+}
