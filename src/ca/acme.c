@@ -24,6 +24,7 @@
 
 #define ORDER_STEPS 64     /* bound on the order state machine */
 #define POLL_TIMEOUT_S 600
+#define FINALIZE_TRIES 3   /* finalize requests whose answer was lost */
 
 static void
 acme_close(struct ca *c)
@@ -127,6 +128,8 @@ acme_submit(struct ca *c, const struct ca_request *req, char **order_ref,
 		    c->cfg->name, r.status);
 		goto out;
 	}
+	if ((rc = acme_check_url(c, loc, e)) != 0)
+		goto out;
 	if ((*order_ref = xstrdup(loc)) == NULL)
 		goto oom;
 	log_info("acme %s: profile %s: order %s for %zu name(s)", c->cfg->name,
@@ -136,6 +139,10 @@ acme_submit(struct ca *c, const struct ca_request *req, char **order_ref,
 oom:
 	rc = err_set(e, LB_ERR, "acme %s: out of memory", c->cfg->name);
 out:
+	/* Rate limited (the message says until when): nothing was ordered,
+	 * so this run failed; there is no order to wait for. */
+	if (rc == LB_EPENDING)
+		e->code = rc = LB_ERR;
 	free(payload);
 	json_decref(p);
 	json_decref(ids);
@@ -165,7 +172,7 @@ acme_collect(struct ca *c, const struct ca_request *req, const char *order_ref,
 	json_t *order = NULL;
 	char *bundle = NULL;
 	bool finalized = false, authorized = false;
-	int rc = LB_ERR;
+	int rc = LB_ERR, lost = 0;
 
 	*cert_pem = NULL;
 	*chain = NULL;
@@ -196,10 +203,20 @@ acme_collect(struct ca *c, const struct ca_request *req, const char *order_ref,
 			if ((rc = acme_authorize(c, order, ch, &w, e)) != 0)
 				goto out;
 			authorized = true;
+			w.attempt = 0;
 		} else if (strcmp(st, "ready") == 0 && !finalized) {
-			if ((rc = acme_finalize(c, req, order, e)) != 0)
+			rc = acme_finalize(c, req, order, e);
+			if (rc == LB_EUNKNOWN && ++lost < FINALIZE_TRIES) {
+				/* the order's state says whether the CA took the CSR */
+				log_warn("acme %s: %s; reading order %s again", c->cfg->name,
+				    e->msg, order_ref);
+				err_clear(e);
+				continue;
+			}
+			if (rc != 0)
 				goto out;
 			finalized = true;
+			w.attempt = 0;
 		} else if (strcmp(st, "processing") == 0 || strcmp(st, "pending") == 0 ||
 		    strcmp(st, "ready") == 0) {
 			/* processing, or a CA slow to reflect what we did. */
@@ -273,6 +290,8 @@ acme_revoke(struct ca *c, const char *order_ref, const char *cert_pem, int reaso
 	} else
 		rc = acme_problem(c, "revokeCert", &r, e);
 out:
+	if (rc == LB_EPENDING)
+		e->code = rc = LB_ERR; /* rate limited: not revoked */
 	free(payload);
 	free(der);
 	json_decref(p);

@@ -155,6 +155,8 @@ acme_account_register(struct ca *c, struct err *e)
 		    cfg->name, r.status);
 		goto out;
 	}
+	if ((rc = acme_check_url(c, loc, e)) != 0)
+		goto out;
 	c->kid = xstrdup(loc);
 	log_info("acme %s: %s account %s", cfg->name,
 	    r.status == 201 ? "registered" : "found existing", c->kid);

@@ -20,6 +20,7 @@
 
 #define AUTHZ_MAX 100      /* Sectigo's SAN limit */
 #define POLL_CAP_MS 10000L
+#define CHAL_TRIES 3       /* challenge POSTs whose answer was lost */
 
 int
 acme_wait_next(struct ca *c, struct acme_wait *w, const struct http_resp *r,
@@ -65,6 +66,8 @@ poll_authz(struct ca *c, const char *url, const char *ident, struct acme_wait *w
 	char what[300];
 	int rc;
 
+	/* polls start short again: this validation may be done at once */
+	w->attempt = 0;
 	snprintf(what, sizeof(what), "authorization for %s", ident);
 	for (;;) {
 		json_decref(az);
@@ -97,20 +100,60 @@ find_challenge(json_t *az, const char *type)
 	return NULL;
 }
 
-/* Starts validation: POST {} to the challenge, unless it already runs. */
+static json_t *
+challenge_by_url(json_t *az, const char *url)
+{
+	json_t *chs = json_object_get(az, "challenges"), *ch;
+	size_t i;
+
+	json_array_foreach(chs, i, ch)
+		if (acme_jstr(ch, "url") != NULL && strcmp(acme_jstr(ch, "url"), url) == 0)
+			return ch;
+	return NULL;
+}
+
+/* Starts validation: POST {} to the challenge, unless it already runs.
+ * When the answer is lost (none, or a server error) the authorization at
+ * az_url says whether the CA took it: the POST is sent again only while
+ * the challenge is still pending. */
 static int
-start_challenge(struct ca *c, json_t *chal, const char *ident, struct err *e)
+start_challenge(struct ca *c, const char *az_url, json_t *chal, const char *ident,
+    struct err *e)
 {
 	struct http_resp r = { 0 };
 	const char *url = acme_jstr(chal, "url"), *st = acme_jstr(chal, "status");
+	json_t *az = NULL;
 	char what[300];
+	bool lost;
 	int rc;
 
 	if (st != NULL && strcmp(st, "pending") != 0)
 		return 0;
 	snprintf(what, sizeof(what), "challenge for %s", ident);
-	if ((rc = acme_post(c, url, "{}", false, NULL, &r, e)) == 0 && r.status != 200)
-		rc = acme_problem(c, what, &r, e);
+	for (int tries = 1;; tries++) {
+		rc = acme_post(c, url, "{}", false, NULL, &r, e);
+		if (rc == 0 && r.status == 200)
+			break;
+		lost = rc != 0 ? rc != LB_ECONFIG && rc != LB_EPENDING : r.status >= 500;
+		if (rc == 0)
+			rc = acme_problem(c, what, &r, e);
+		if (lost && tries >= CHAL_TRIES)
+			e->code = rc = LB_EUNKNOWN;
+		if (!lost || tries >= CHAL_TRIES)
+			break;
+		log_warn("%s; reading the authorization for %s again", e->msg, ident);
+		json_decref(az);
+		snprintf(what, sizeof(what), "authorization for %s", ident);
+		if ((rc = acme_get_object(c, az_url, what, &az, &r, e)) != 0)
+			break;
+		snprintf(what, sizeof(what), "challenge for %s", ident);
+		st = acme_jstr(challenge_by_url(az, url), "status");
+		if (st == NULL || strcmp(st, "pending") != 0) {
+			rc = 0; /* taken (or gone): polling tells the outcome */
+			break;
+		}
+	}
+	json_decref(az);
 	http_resp_free(&r);
 	return rc;
 }
@@ -146,7 +189,7 @@ answer_authz(struct ca *c, const char *url, json_t *az, const struct ca_challeng
 		log_info("acme %s: authorization for %s is pending although challenge: none; "
 		    "triggering %s without serving anything", c->cfg->name, ident,
 		    acme_jstr(any, "type") ? acme_jstr(any, "type") : "its challenge");
-		if ((rc = start_challenge(c, any, ident, e)) != 0)
+		if ((rc = start_challenge(c, url, any, ident, e)) != 0)
 			return rc;
 		return poll_authz(c, url, ident, w, e);
 	}
@@ -164,7 +207,7 @@ answer_authz(struct ca *c, const char *url, json_t *az, const struct ca_challeng
 		free(keyauth);
 		return rc;
 	}
-	rc = start_challenge(c, chal, ident, e);
+	rc = start_challenge(c, url, chal, ident, e);
 	if (rc == 0)
 		rc = poll_authz(c, url, ident, w, e);
 	if (ch->withdraw != NULL && ch->withdraw(ch->ctx, token, &werr) != 0)

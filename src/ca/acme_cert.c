@@ -18,6 +18,7 @@
 #include "util/mem.h"
 
 #define CERT_TRIES 5       /* 404 right after an order turned valid */
+#define CERT_READ_TRIES 3  /* downloads that hold no certificate */
 #define LINKS_MAX 8
 
 int
@@ -38,9 +39,17 @@ acme_finalize(struct ca *c, const struct ca_request *req, json_t *order, struct 
 		rc = err_set(e, LB_ERR, "acme %s: out of memory", c->cfg->name);
 		goto out;
 	}
-	if ((rc = acme_post(c, url, payload, false, NULL, &r, e)) != 0)
+	/* No answer, or a server error: the CA may have taken the CSR. The
+	 * order's state tells, so that is not a refusal. */
+	if ((rc = acme_post(c, url, payload, false, NULL, &r, e)) != 0) {
+		if (rc != LB_ECONFIG && rc != LB_EPENDING)
+			e->code = rc = LB_EUNKNOWN;
 		goto out;
-	if (r.status != 200)
+	}
+	if (r.status >= 500) {
+		acme_problem(c, "finalize", &r, e);
+		e->code = rc = LB_EUNKNOWN;
+	} else if (r.status != 200)
 		rc = acme_problem(c, "finalize", &r, e);
 	else
 		log_info("acme %s: profile %s: order finalized", c->cfg->name, req->profile);
@@ -73,18 +82,56 @@ chain_top_issuer_is(const char *bundle, const char *want)
 	return match;
 }
 
-/* POST-as-GET of a certificate URL, retried while it is briefly 404. */
+/* Whether body holds a certificate that parses: a reply cut short or
+ * from something else does not. */
+static bool
+readable_pem(const char *body)
+{
+	char **certs = NULL;
+	size_t n = 0;
+	struct cert_info ci;
+	struct err e = { 0 };
+	bool ok = false;
+
+	if (body == NULL || x509_split_pem(body, &certs, &n, &e) != 0 || n == 0)
+		return false;
+	memset(&ci, 0, sizeof(ci));
+	if (x509_cert_info(certs[0], &ci, &e) == 0) {
+		ok = true;
+		cert_info_free(&ci);
+	}
+	strv_free(certs, n);
+	return ok;
+}
+
+/* POST-as-GET of a certificate URL, retried while it is briefly 404 and
+ * while the reply holds no certificate. A server error or a reply that
+ * stays unreadable is LB_EUNKNOWN: the order is fine, the download not. */
 static int
 fetch_cert(struct ca *c, const char *url, struct http_resp *r, struct err *e)
 {
-	int rc;
+	int rc, unreadable = 0;
 
 	for (int i = 1;; i++) {
 		if ((rc = acme_post(c, url, NULL, false, "application/pem-certificate-chain",
 		    r, e)) != 0)
 			return rc;
-		if (r->status == 200 && r->body_len > 0)
+		if (r->status == 200 && readable_pem(r->body))
 			return 0;
+		if (r->status == 200) {
+			if (++unreadable >= CERT_READ_TRIES)
+				return err_set(e, LB_EUNKNOWN, "acme %s: certificate download "
+				    "%s: the reply holds no certificate (%d tries)",
+				    c->cfg->name, url, unreadable);
+			log_info("acme %s: certificate download %s: the reply holds no "
+			    "certificate; reading again", c->cfg->name, url);
+			http_sleep_ms(500L * unreadable);
+			continue;
+		}
+		if (r->status >= 500) {
+			acme_problem(c, "certificate download", r, e);
+			return e->code = LB_EUNKNOWN;
+		}
 		if (r->status != 404 || i >= CERT_TRIES)
 			return acme_problem(c, "certificate download", r, e);
 		http_sleep_ms(1000L * i);

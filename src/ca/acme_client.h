@@ -46,6 +46,8 @@ char *acme_problem_json(json_t *j, long status);
  * signed POSTs of acme_post); keeps the Replay-Nonce it carried. */
 int acme_request(struct ca *c, const char *method, const char *url, const char *body,
     const char *accept, bool idempotent, struct http_resp *resp, struct err *e);
+/* 0 when url is on the directory's origin, else LB_ERR naming it. */
+int acme_check_url(struct ca *c, const char *url, struct err *e);
 /* Reads the directory once per client. */
 int acme_directory(struct ca *c, struct err *e);
 bool acme_eab_required(const struct ca *c);

@@ -4,6 +4,7 @@
 #include "ca/acme_internal.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+#define POLL_FIRST_MS 50L
 #define SUBPROBLEMS_MAX 10 /* shown; a message ends up in a 1 KiB err anyway */
 
 char *
@@ -33,6 +35,51 @@ acme_url_resolve(const char *base, const char *ref)
 	if (p == NULL)
 		p = base + strlen(base);
 	return xasprintf("%.*s%s", (int)(p - base), base, ref);
+}
+
+struct origin {
+	char *scheme, *host, *port;
+};
+
+static void
+origin_free(struct origin *o)
+{
+	curl_free(o->scheme);
+	curl_free(o->host);
+	curl_free(o->port);
+}
+
+/* Scheme, host and port (the default one when the URL names none) as
+ * libcurl parses them, so that what is compared is what it connects to. */
+static bool
+origin_of(const char *url, struct origin *o)
+{
+	CURLU *u = curl_url();
+	bool ok;
+
+	memset(o, 0, sizeof(*o));
+	ok = u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &o->scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &o->host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &o->port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+	curl_url_cleanup(u);
+	return ok;
+}
+
+bool
+acme_same_origin(const char *base, const char *url)
+{
+	struct origin a, b;
+	bool same;
+
+	if (base == NULL || url == NULL)
+		return false;
+	same = origin_of(base, &a) & origin_of(url, &b);
+	same = same && strcasecmp(a.scheme, b.scheme) == 0 &&
+	    strcasecmp(a.host, b.host) == 0 && strcmp(a.port, b.port) == 0;
+	origin_free(&a);
+	origin_free(&b);
+	return same;
 }
 
 static const char *
@@ -273,9 +320,9 @@ long
 acme_poll_wait_ms(const char *retry_after, time_t now, int attempt, long cap_ms)
 {
 	long ra = retry_after ? http_parse_retry_after(retry_after, now) : -1;
-	/* Short first wait: most CAs finish a pre-validated order within a
-	 * few hundred milliseconds; then back off. */
-	long ms = 250;
+	/* Short first wait: a CA may finish a pre-validated order or an
+	 * http-01 check within tens of milliseconds; then back off. */
+	long ms = POLL_FIRST_MS;
 
 	if (ra >= 0)
 		return ra < 1 ? ms : (ra > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : ra) * 1000;
