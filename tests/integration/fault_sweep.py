@@ -40,8 +40,6 @@ from pebble import Pebble
 from sweeplib import EAB, Pair, Verdict, fail_if, nth_of_class, report, req_class
 
 # Why points fail today (one line each).
-ACME_GET_NO_RETRY = 'an ACME POST-as-GET (order, authz, certificate) is not retried after a 5xx or timeout'
-ACME_REORDER = 'an unreadable/failed finalize or download makes the next run order again for a new key'
 KEY_IN_USE_RESTART = 'the answer lost or unusable after the profile took the new key: the next run starts over, cannot remove that key (in use) and fails'
 KEY_LEFT_ON_FAILURE = 'key (and CSR) left on the device when its create/CSR step fails: not removed on failure or resume'
 NO_429_RETRY = '429 + Retry-After is not retried on a non-idempotent request (the server did not take it)'
@@ -60,26 +58,7 @@ KNOWN = {
     'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-mv/429': NO_429_RETRY,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-mv/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-rm/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/enroll/acme: POST /authZ/<id>/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /authZ/<id>/5xx': ACME_GET_NO_RETRY,
-    'bigip+acme/enroll/acme: POST /authZ/<id>/timeout': ACME_GET_NO_RETRY,
-    'bigip+acme/enroll/acme: POST /certZ/#/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /certZ/#/5xx': ACME_GET_NO_RETRY,
-    'bigip+acme/enroll/acme: POST /certZ/#/malformed': ACME_REORDER,
-    'bigip+acme/enroll/acme: POST /certZ/#/oversized': ACME_REORDER,
-    'bigip+acme/enroll/acme: POST /certZ/#/timeout': ACME_GET_NO_RETRY,
-    'bigip+acme/enroll/acme: POST /chalZ/<id>/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /chalZ/<id>/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/enroll/acme: POST /finalize-order/<id>/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /finalize-order/<id>/oversized': ACME_REORDER,
-    'bigip+acme/enroll/acme: POST /finalize-order/<id>/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/enroll/acme: POST /my-order/<id>/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /my-order/<id>/5xx': ACME_GET_NO_RETRY,
-    'bigip+acme/enroll/acme: POST /my-order/<id>/timeout': ACME_GET_NO_RETRY,
-    'bigip+acme/enroll/acme: POST /order-plz/429': NO_429_RETRY,
     'bigip+acme/enroll/acme: POST /order-plz/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/enroll/acme: POST /sign-me-up/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /sign-me-up/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/shared/authn/login/429': NO_429_RETRY,
     'bigip+acme/enroll/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/429': NO_429_RETRY,
