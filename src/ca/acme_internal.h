@@ -1,4 +1,4 @@
-/* Pure helpers of the ACME client (src/ca/acme.c), exported only for
+/* Pure helpers of the ACME client (src/ca/acme_*.c), exported only for
  * tests/unit/test_acme.c and tests/fuzz. Not an interface for other modules. */
 #ifndef LB_ACME_INTERNAL_H
 #define LB_ACME_INTERNAL_H
@@ -6,6 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+
+/* Whether url has the scheme, host and port of base (the port a URL
+ * leaves out is its scheme's default). False when either does not parse. */
+bool acme_same_origin(const char *base, const char *url);
 
 /* Collects the targets of the links in one Link header value (RFC 8288:
  * `<url>; rel="a b", <url2>; rel=c`) whose rel list contains rel.
@@ -34,7 +38,7 @@ int acme_problem_code(const char *type, long status);
 
 /* How long to wait before poll number attempt (1-based): Retry-After
  * (delta-seconds or HTTP-date, at most 1 h; 0 gives the short first
- * wait) when the server sent one, else 250 ms doubling up to cap_ms. */
+ * wait) when the server sent one, else 50 ms doubling up to cap_ms. */
 long acme_poll_wait_ms(const char *retry_after, time_t now, int attempt, long cap_ms);
 
 /* The order URLs of an account's orders list ({"orders": [url...]}),

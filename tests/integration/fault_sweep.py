@@ -40,31 +40,10 @@ from pebble import Pebble
 from sweeplib import EAB, Pair, Verdict, fail_if, nth_of_class, report, req_class
 
 # Why points fail today (one line each).
-ACME_GET_NO_RETRY = 'an ACME POST-as-GET (order, authz, certificate) is not retried after a 5xx or timeout'
-ACME_REORDER = 'an unreadable/failed finalize or download makes the next run order again for a new key'
-KEY_LEFT_ON_FAILURE = 'key (and CSR) left on the device when its create/CSR step fails: not removed on failure or resume'
-NO_REAUTH = 'session/token expiry on this request: no re-login and replay'
-NO_429_RETRY = '429 + Retry-After is not retried on a non-idempotent request (the server did not take it)'
 RETIRE_NOT_RETRIED = "a failed retirement of the old certificate's objects is never retried (they stay)"
 
 # Points that fail today, with why. Edit as fixes land.
 KNOWN = {
-    'bigip+acme/enroll/acme: POST /authZ/<id>/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /authZ/<id>/5xx': ACME_GET_NO_RETRY,
-    'bigip+acme/enroll/acme: POST /authZ/<id>/timeout': ACME_GET_NO_RETRY,
-    'bigip+acme/enroll/acme: POST /certZ/#/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /certZ/#/5xx': ACME_GET_NO_RETRY,
-    'bigip+acme/enroll/acme: POST /certZ/#/malformed': ACME_REORDER,
-    'bigip+acme/enroll/acme: POST /certZ/#/oversized': ACME_REORDER,
-    'bigip+acme/enroll/acme: POST /certZ/#/timeout': ACME_GET_NO_RETRY,
-    'bigip+acme/enroll/acme: POST /chalZ/<id>/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /finalize-order/<id>/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /finalize-order/<id>/oversized': ACME_REORDER,
-    'bigip+acme/enroll/acme: POST /my-order/<id>/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /my-order/<id>/5xx': ACME_GET_NO_RETRY,
-    'bigip+acme/enroll/acme: POST /my-order/<id>/timeout': ACME_GET_NO_RETRY,
-    'bigip+acme/enroll/acme: POST /order-plz/429': NO_429_RETRY,
-    'bigip+acme/enroll/acme: POST /sign-me-up/429': NO_429_RETRY,
     'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/crypto/csr/~Common~<P><id>/5xx': RETIRE_NOT_RETRIED,
     'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-cert/~Common~<P><id>.crt/5xx': RETIRE_NOT_RETRIED,
     'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-key/~Common~<P><id>.key/5xx': RETIRE_NOT_RETRIED,

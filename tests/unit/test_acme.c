@@ -203,20 +203,48 @@ problem_type_and_code(void **state)
 }
 
 static void
+same_origin(void **state)
+{
+	const char *dir = "https://acme.example.com/directory";
+	(void)state;
+	assert_true(acme_same_origin(dir, "https://acme.example.com/acme/order/1"));
+	/* the default port spelled out, case in scheme and host */
+	assert_true(acme_same_origin(dir, "https://acme.example.com:443/x"));
+	assert_true(acme_same_origin(dir, "HTTPS://ACME.Example.COM/x"));
+	assert_true(acme_same_origin("https://127.0.0.1:14000/dir",
+	    "https://127.0.0.1:14000/my-order/abc"));
+	/* another host, port or scheme */
+	assert_false(acme_same_origin(dir, "https://evil.example.net/acme/order/1"));
+	assert_false(acme_same_origin(dir, "https://acme.example.com.evil.net/x"));
+	assert_false(acme_same_origin(dir, "https://acme.example.com:8443/x"));
+	assert_false(acme_same_origin(dir, "http://acme.example.com/x"));
+	assert_false(acme_same_origin("https://127.0.0.1:14000/dir", "https://127.0.0.1:15000/x"));
+	/* userinfo does not make another host look like ours */
+	assert_false(acme_same_origin(dir, "https://acme.example.com@evil.net/x"));
+	/* not URLs */
+	assert_false(acme_same_origin(dir, "/acme/order/1"));
+	assert_false(acme_same_origin(dir, ""));
+	assert_false(acme_same_origin(dir, NULL));
+	assert_false(acme_same_origin(NULL, dir));
+}
+
+static void
 poll_wait(void **state)
 {
 	(void)state;
-	/* No Retry-After: 250 ms, doubling, capped. */
-	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 1, 10000), 250);
-	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 2, 10000), 500);
-	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 4, 10000), 2000);
-	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 7, 10000), 10000);
+	/* No Retry-After: 50 ms (the CA may be done at once), doubling,
+	 * capped. */
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 1, 10000), 50);
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 2, 10000), 100);
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 4, 10000), 400);
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 8, 10000), 6400);
+	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 9, 10000), 10000);
 	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 60, 10000), 10000);
-	assert_int_equal(acme_poll_wait_ms("garbage", 1000, 1, 10000), 250);
+	assert_int_equal(acme_poll_wait_ms("garbage", 1000, 1, 10000), 50);
 	/* Retry-After wins, also beyond the cap, and 0 waits the short first wait. */
 	assert_int_equal(acme_poll_wait_ms("3", 1000, 1, 10000), 3000);
 	assert_int_equal(acme_poll_wait_ms("300", 1000, 7, 10000), 300000);
-	assert_int_equal(acme_poll_wait_ms("0", 1000, 1, 10000), 250);
+	assert_int_equal(acme_poll_wait_ms("0", 1000, 1, 10000), 50);
 	/* A CA's wait is taken up to one hour, and never overflows into a
 	 * negative (poll as fast as possible) one. */
 	assert_int_equal(acme_poll_wait_ms("3600", 1000, 1, 10000), 3600000);
@@ -434,6 +462,7 @@ main(void)
 		cmocka_unit_test(problem_format_bounds_garbage),
 		cmocka_unit_test(problem_format_bounds_subproblems),
 		cmocka_unit_test(problem_type_and_code),
+		cmocka_unit_test(same_origin),
 		cmocka_unit_test(poll_wait),
 		cmocka_unit_test(ops_table),
 		cmocka_unit_test(orders_parse),
