@@ -7,6 +7,7 @@
 
 #include "cmd/cmd.h"
 #include "engine/engine.h"
+#include "engine/hooks.h"
 #include "util/log.h"
 
 static void
@@ -24,6 +25,7 @@ struct pool {
 	struct cfg_profile **profiles;
 	size_t n;
 	struct run_result *results;
+	enum hook_status *hooks;
 	bool force, dry;
 	pthread_mutex_t lock;
 	size_t next_device;
@@ -33,8 +35,14 @@ static void
 run_device(struct pool *pl, struct engine *en, const struct cfg_device *d)
 {
 	for (size_t i = 0; i < pl->n; i++)
-		if (pl->profiles[i]->device == d)
+		if (pl->profiles[i]->device == d) {
 			engine_run_profile(en, pl->profiles[i], pl->force, pl->dry, &pl->results[i]);
+			/* Right after the profile, while its device session
+			 * is still open: a reload hook sees the change at
+			 * once. */
+			if (!pl->dry)
+				pl->hooks[i] = hook_after(pl->st, pl->profiles[i], &pl->results[i]);
+		}
 }
 
 static void *
@@ -98,7 +106,7 @@ cmd_run(struct app *a, int argc, char **argv)
 	};
 	struct pool pl = { .a = a, .lock = PTHREAD_MUTEX_INITIALIZER };
 	int c, rc, lock = -1, jobs = 1;
-	unsigned unreachable = 0, counts[OUT_PLANNED + 1] = {0};
+	unsigned unreachable = 0, counts[OUT_PLANNED + 1] = {0}, hooks[HOOK_TIMEOUT + 1] = {0};
 
 	/* 0, not 1: GNU getopt re-reads "+" or permutation from this
 	 * optstring, so options may follow profile names. */
@@ -126,7 +134,8 @@ cmd_run(struct app *a, int argc, char **argv)
 		return rc;
 	if ((rc = cmd_open_store(a, &pl.st, &lock)) != 0)
 		goto out;
-	if ((pl.results = calloc(pl.n + 1, sizeof(*pl.results))) == NULL) {
+	if ((pl.results = calloc(pl.n + 1, sizeof(*pl.results))) == NULL ||
+	    (pl.hooks = calloc(pl.n + 1, sizeof(*pl.hooks))) == NULL) {
 		rc = EXIT_FAILED;
 		goto out;
 	}
@@ -135,6 +144,7 @@ cmd_run(struct app *a, int argc, char **argv)
 		const struct run_result *res = &pl.results[i];
 
 		counts[res->outcome]++;
+		hooks[pl.hooks[i]]++;
 		unreachable += res->unreachable;
 		printf("%s: %s%s%s%s%s\n", pl.profiles[i]->name, engine_outcome_name(res->outcome),
 		    res->serial[0] ? " serial " : "", res->serial,
@@ -142,6 +152,12 @@ cmd_run(struct app *a, int argc, char **argv)
 		if (res->outcome == OUT_FAILED)
 			log_error("%s: %s", pl.profiles[i]->name, res->detail);
 	}
+	/* A hook reports on a change, it is not part of it: a failed hook
+	 * is counted here and logged, and leaves the exit code alone. */
+	if (hooks[HOOK_OK] + hooks[HOOK_FAILED] + hooks[HOOK_TIMEOUT] > 0)
+		printf("hooks: %u ran, %u failed, %u timed out\n",
+		    hooks[HOOK_OK] + hooks[HOOK_FAILED] + hooks[HOOK_TIMEOUT],
+		    hooks[HOOK_FAILED], hooks[HOOK_TIMEOUT]);
 	printf("%u enrolled, %u renewed, %u unchanged, %u failed\n", counts[OUT_ENROLLED],
 	    counts[OUT_RENEWED], counts[OUT_UNCHANGED] + counts[OUT_PENDING] + counts[OUT_PLANNED],
 	    counts[OUT_FAILED]);
@@ -154,6 +170,7 @@ out:
 		store_unlock(lock);
 	store_close(pl.st);
 	free(pl.results);
+	free(pl.hooks);
 	free(pl.profiles);
 	return rc;
 }
