@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd/cmd.h"
+#include "cmd/metrics.h"
 #include "engine/engine.h"
 #include "engine/hooks.h"
 #include "util/log.h"
@@ -76,6 +78,30 @@ worker(void *arg)
 	return NULL;
 }
 
+static double
+elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Written while the lock is held: two runs never interleave their
+ * files. A failure is logged; the certificates are no less right. */
+static void
+write_metrics(struct pool *pl, const struct timespec *t0)
+{
+	struct metrics_run m = { .profiles = pl->profiles, .n = pl->n, .results = pl->results,
+		.hooks = pl->hooks, .duration_s = elapsed(t0), .end = time(NULL) };
+	struct err e = {0};
+
+	if (pl->dry || pl->a->cfg->metrics_file == NULL)
+		return;
+	if (metrics_write(pl->a->cfg, pl->st, &m, &e) != 0)
+		log_error("metrics_file: %s", e.msg);
+}
+
 static int
 run_all(struct pool *pl, int jobs)
 {
@@ -106,8 +132,10 @@ cmd_run(struct app *a, int argc, char **argv)
 	};
 	struct pool pl = { .a = a, .lock = PTHREAD_MUTEX_INITIALIZER };
 	int c, rc, lock = -1, jobs = 1;
+	struct timespec t0;
 	unsigned unreachable = 0, counts[OUT_PLANNED + 1] = {0}, hooks[HOOK_TIMEOUT + 1] = {0};
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* 0, not 1: GNU getopt re-reads "+" or permutation from this
 	 * optstring, so options may follow profile names. */
 	optind = 0;
@@ -165,6 +193,7 @@ cmd_run(struct app *a, int argc, char **argv)
 	 * about the profiles themselves is known to be wrong. */
 	rc = counts[OUT_FAILED] == 0 ? EXIT_OK :
 	    unreachable == counts[OUT_FAILED] ? EXIT_UNREACHABLE : EXIT_FAILED;
+	write_metrics(&pl, &t0);
 out:
 	if (lock >= 0)
 		store_unlock(lock);
