@@ -168,7 +168,7 @@ collect(pid_t pid, int fd, long deadline, struct hook_out *o, int *status)
 			else if (n == 0 || errno != EINTR)
 				open_fd = false;
 		} else if (!open_fd && left > 0)
-			usleep(left < 50000 ? (useconds_t)left * 1000 : 50000);
+			usleep((useconds_t)(left < 50 ? left : 50) * 1000);
 		/* A daemon the hook started may hold the pipe open: the
 		 * hook's own exit ends the wait. */
 		if ((w = waitpid(pid, status, WNOHANG)) == pid) {
