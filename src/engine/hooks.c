@@ -174,8 +174,11 @@ collect(pid_t pid, int fd, long deadline, struct hook_out *o, int *status)
 		if ((w = waitpid(pid, status, WNOHANG)) == pid) {
 			ssize_t n;
 
-			while (open_fd && (n = read(fd, buf, sizeof(buf))) > 0)
-				out_feed(o, buf, (size_t)n);
+			/* what it wrote before exiting, without waiting on
+			 * whoever else holds the pipe */
+			if (open_fd && fcntl(fd, F_SETFL, O_NONBLOCK) == 0)
+				while ((n = read(fd, buf, sizeof(buf))) > 0)
+					out_feed(o, buf, (size_t)n);
 			return true;
 		}
 		if (now_ms() >= deadline)
@@ -215,6 +218,9 @@ spawn(const struct hook_event *ev, const char *which, char *const *argv, size_t 
 	}
 	if (pid == 0)
 		child(av, env, devnull, pipefd[1]);
+	/* also here, so that a kill at the deadline finds the group even
+	 * when the child has not run yet */
+	setpgid(pid, pid);
 	close(pipefd[1]);
 	pipefd[1] = -1;
 	ok = collect(pid, pipefd[0], now_ms() + timeout_s * 1000L, &o, &status);
@@ -263,20 +269,13 @@ enum hook_status
 hook_run(const struct hook_event *ev)
 {
 	const struct cfg_hooks *h = &ev->p->hooks;
+	const char *which = hook_run_needed(ev->p, ev->res->outcome);
 
-	switch (ev->res->outcome) {
-	case OUT_ENROLLED:
-	case OUT_RENEWED:
-		if (h->non_change == 0)
-			return HOOK_NONE;
-		return spawn(ev, "on_change", h->on_change, h->non_change, h->timeout_s);
-	case OUT_FAILED:
-		if (h->non_failure == 0)
-			return HOOK_NONE;
-		return spawn(ev, "on_failure", h->on_failure, h->non_failure, h->timeout_s);
-	default:
+	if (which == NULL)
 		return HOOK_NONE;
-	}
+	if (ev->res->outcome == OUT_FAILED)
+		return spawn(ev, which, h->on_failure, h->non_failure, h->timeout_s);
+	return spawn(ev, which, h->on_change, h->non_change, h->timeout_s);
 }
 
 enum hook_status

@@ -37,6 +37,13 @@ sleep 60
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
 
 
+DAEMON = """#!/bin/sh
+sleep 30 &
+echo $! > "$1"
+echo "left a daemon"
+"""
+
+
 def script(w, name, text):
     path = os.path.join(w, name)
     with open(path, "w") as f:
@@ -180,6 +187,23 @@ def scenario(w):
         p = lab.run("run", "www")
         check(p.returncode == 0 and "hooks:" not in p.stdout, "an unchanged profile runs no hook",
               p.stdout)
+
+        # a hook that leaves a process holding its output open: its own
+        # exit ends the wait
+        daemon = script(w, "daemon.sh", DAEMON)
+        dpid = os.path.join(w, "daemon.pid")
+        lab.profile("shop", device="adc1", ca="scm", common_name="shop.example.com",
+                    subject=SUBJECT, vservers=[{"name": "vs_shop"}],
+                    hooks={"on_change": [daemon, dpid], "timeout_s": 20})
+        t0 = time.monotonic()
+        p = lab.run("run", "--force", "shop")
+        took = time.monotonic() - t0
+        with open(dpid) as f:
+            os.kill(int(f.read()), 9)
+        check(p.returncode == 0 and "hooks: 1 ran, 0 failed, 0 timed out" in p.stdout and
+              "shop: hook on_change: left a daemon" in p.stderr,
+              "the hook counts as ran, its output logged", p.stdout, p.stderr)
+        check(took < 10, f"the run did not wait for the hook's daemon ({took:.1f}s)")
     finally:
         adc.stop()
         scm.stop()
