@@ -7,7 +7,9 @@ pkgs=(build-essential pkg-config meson ninja-build
       libcurl4-openssl-dev libssl-dev libyaml-dev libjansson-dev
       libsqlite3-dev libcmocka-dev
       pebble python3 openssl curl sqlite3 lego time
-      clang libclang-rt-14-dev valgrind)
+      clang libclang-rt-14-dev valgrind
+      prometheus
+      debhelper dpkg-dev fakeroot lintian)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -24,3 +26,5 @@ echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# prometheus is here for promtool (the metrics file's check); its
+# server is not wanted running on a build machine.

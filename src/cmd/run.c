@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd/cmd.h"
+#include "cmd/metrics.h"
 #include "engine/engine.h"
+#include "engine/hooks.h"
 #include "util/log.h"
 
 static void
@@ -24,6 +27,7 @@ struct pool {
 	struct cfg_profile **profiles;
 	size_t n;
 	struct run_result *results;
+	enum hook_status *hooks;
 	bool force, dry;
 	pthread_mutex_t lock;
 	size_t next_device;
@@ -33,8 +37,14 @@ static void
 run_device(struct pool *pl, struct engine *en, const struct cfg_device *d)
 {
 	for (size_t i = 0; i < pl->n; i++)
-		if (pl->profiles[i]->device == d)
+		if (pl->profiles[i]->device == d) {
 			engine_run_profile(en, pl->profiles[i], pl->force, pl->dry, &pl->results[i]);
+			/* Right after the profile, while its device session
+			 * is still open: a reload hook sees the change at
+			 * once. */
+			if (!pl->dry)
+				pl->hooks[i] = hook_after(pl->st, pl->profiles[i], &pl->results[i]);
+		}
 }
 
 static void *
@@ -68,6 +78,30 @@ worker(void *arg)
 	return NULL;
 }
 
+static double
+elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Written while the lock is held: two runs never interleave their
+ * files. A failure is logged; the certificates are no less right. */
+static void
+write_metrics(struct pool *pl, const struct timespec *t0)
+{
+	struct metrics_run m = { .profiles = pl->profiles, .n = pl->n, .results = pl->results,
+		.hooks = pl->hooks, .duration_s = elapsed(t0), .end = time(NULL) };
+	struct err e = {0};
+
+	if (pl->dry || pl->a->cfg->metrics_file == NULL)
+		return;
+	if (metrics_write(pl->a->cfg, pl->st, &m, &e) != 0)
+		log_error("metrics_file: %s", e.msg);
+}
+
 static int
 run_all(struct pool *pl, int jobs)
 {
@@ -98,8 +132,10 @@ cmd_run(struct app *a, int argc, char **argv)
 	};
 	struct pool pl = { .a = a, .lock = PTHREAD_MUTEX_INITIALIZER };
 	int c, rc, lock = -1, jobs = 1;
-	unsigned unreachable = 0, counts[OUT_PLANNED + 1] = {0};
+	struct timespec t0;
+	unsigned unreachable = 0, counts[OUT_PLANNED + 1] = {0}, hooks[HOOK_TIMEOUT + 1] = {0};
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* 0, not 1: GNU getopt re-reads "+" or permutation from this
 	 * optstring, so options may follow profile names. */
 	optind = 0;
@@ -126,7 +162,8 @@ cmd_run(struct app *a, int argc, char **argv)
 		return rc;
 	if ((rc = cmd_open_store(a, &pl.st, &lock)) != 0)
 		goto out;
-	if ((pl.results = calloc(pl.n + 1, sizeof(*pl.results))) == NULL) {
+	if ((pl.results = calloc(pl.n + 1, sizeof(*pl.results))) == NULL ||
+	    (pl.hooks = calloc(pl.n + 1, sizeof(*pl.hooks))) == NULL) {
 		rc = EXIT_FAILED;
 		goto out;
 	}
@@ -135,6 +172,7 @@ cmd_run(struct app *a, int argc, char **argv)
 		const struct run_result *res = &pl.results[i];
 
 		counts[res->outcome]++;
+		hooks[pl.hooks[i]]++;
 		unreachable += res->unreachable;
 		printf("%s: %s%s%s%s%s\n", pl.profiles[i]->name, engine_outcome_name(res->outcome),
 		    res->serial[0] ? " serial " : "", res->serial,
@@ -142,6 +180,12 @@ cmd_run(struct app *a, int argc, char **argv)
 		if (res->outcome == OUT_FAILED)
 			log_error("%s: %s", pl.profiles[i]->name, res->detail);
 	}
+	/* A hook reports on a change, it is not part of it: a failed hook
+	 * is counted here and logged, and leaves the exit code alone. */
+	if (hooks[HOOK_OK] + hooks[HOOK_FAILED] + hooks[HOOK_TIMEOUT] > 0)
+		printf("hooks: %u ran, %u failed, %u timed out\n",
+		    hooks[HOOK_OK] + hooks[HOOK_FAILED] + hooks[HOOK_TIMEOUT],
+		    hooks[HOOK_FAILED], hooks[HOOK_TIMEOUT]);
 	printf("%u enrolled, %u renewed, %u unchanged, %u failed\n", counts[OUT_ENROLLED],
 	    counts[OUT_RENEWED], counts[OUT_UNCHANGED] + counts[OUT_PENDING] + counts[OUT_PLANNED],
 	    counts[OUT_FAILED]);
@@ -149,11 +193,13 @@ cmd_run(struct app *a, int argc, char **argv)
 	 * about the profiles themselves is known to be wrong. */
 	rc = counts[OUT_FAILED] == 0 ? EXIT_OK :
 	    unreachable == counts[OUT_FAILED] ? EXIT_UNREACHABLE : EXIT_FAILED;
+	write_metrics(&pl, &t0);
 out:
 	if (lock >= 0)
 		store_unlock(lock);
 	store_close(pl.st);
 	free(pl.results);
+	free(pl.hooks);
 	free(pl.profiles);
 	return rc;
 }

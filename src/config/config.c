@@ -49,6 +49,7 @@ config_load(const char *dir, struct config **out, struct err *e)
 	l.c = c;
 	c->renew_before_days = -1;
 	c->key = (struct cfg_key){ KEY_RSA, 2048, CURVE_NONE };
+	c->hooks.timeout_s = HOOK_TIMEOUT_DEFAULT;
 	l.cred.secret = true;
 	if ((c->dir = clean_dir(dir)) == NULL ||
 	    (l.main.file = xasprintf("%s/lbcert.yaml", c->dir)) == NULL ||
@@ -159,6 +160,7 @@ config_profile_free(struct cfg_profile *p)
 	free(p->client_ssl.server_name);
 	free(p->challenge_vserver);
 	scm_extra_free(&p->scm);
+	config_hooks_free(&p->hooks);
 }
 
 void
@@ -175,6 +177,8 @@ config_free(struct config *c)
 	free(c->devices);
 	free(c->cas);
 	free(c->profiles);
+	config_hooks_free(&c->hooks);
+	free(c->metrics_file);
 	free(c->dir);
 	free(c);
 }

@@ -111,6 +111,17 @@ struct cfg_client_ssl {
 	char *server_name; /* NULL: none */
 };
 
+/* Commands run after a profile's run (engine/hooks.c): argv lists, never
+ * a shell; argv[0] is an absolute path. An empty list is no hook. */
+struct cfg_hooks {
+	char **on_change;   /* after an enrollment or renewal */
+	size_t non_change;
+	char **on_failure;  /* after a failed profile */
+	size_t non_failure;
+	int timeout_s;      /* per hook; default 60 */
+};
+#define HOOK_TIMEOUT_DEFAULT 60
+
 struct cfg_profile {
 	char *name;       /* file stem */
 	char *file;       /* path of the profile file */
@@ -130,12 +141,16 @@ struct cfg_profile {
 	/* SCM: the CA's custom_fields with the profile's own on top (by
 	 * name), dcv_mode/dcv_email from the profile, else the CA. */
 	struct cfg_scm_extra scm;
+	/* The defaults' hooks with the profile's own keys on top. */
+	struct cfg_hooks hooks;
 };
 
 struct config {
 	char *dir;
 	int renew_before_days; /* defaults; -1 when not set */
 	struct cfg_key key;    /* defaults; rsa 2048 when not set */
+	struct cfg_hooks hooks; /* defaults */
+	char *metrics_file;    /* NULL: no metrics written */
 	struct cfg_device *devices;
 	size_t ndevices;
 	struct cfg_ca *cas;
@@ -155,6 +170,7 @@ void config_free(struct config *c);
 void config_device_free(struct cfg_device *d);
 void config_ca_free(struct cfg_ca *ca);
 void config_profile_free(struct cfg_profile *p);
+void config_hooks_free(struct cfg_hooks *h);
 
 struct cfg_profile *config_profile(const struct config *c, const char *name);
 struct cfg_device *config_device(const struct config *c, const char *name);

@@ -94,6 +94,12 @@ int parse_scm_extra(const struct ydoc *d, const struct field *f, const char *pat
     struct cfg_scm_extra *x, struct err *e);
 int parse_main(struct loader *l);
 
+/* hooks.c: n is the hooks: mapping; *h already holds what it inherits
+ * (the defaults, for a profile) and keeps it for keys n does not set. */
+int parse_hooks(const struct ydoc *d, yaml_node_t *n, const char *path,
+    struct cfg_hooks *h, struct err *e);
+int hooks_copy(struct cfg_hooks *dst, const struct cfg_hooks *src, struct err *e);
+
 /* profile.c */
 int load_profiles(struct loader *l);
 

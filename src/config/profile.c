@@ -289,12 +289,12 @@ parse_client_ssl(const struct ydoc *d, struct field *fld,
 enum {
 	PK_DEVICE, PK_CA, PK_CN, PK_SANS, PK_KEY, PK_SUBJECT, PK_RENEW,
 	PK_OBJECT, PK_VSERVERS, PK_CLIENTSSL, PK_CHALVS,
-	PK_CUSTOM, PK_DCVMODE, PK_DCVEMAIL, PK_N
+	PK_CUSTOM, PK_DCVMODE, PK_DCVEMAIL, PK_HOOKS, PK_N
 };
 static const char *const prof_keys[PK_N] = {
 	"device", "ca", "common_name", "subject_alt_names", "key", "subject",
 	"renew_before_days", "object_name", "vservers", "client_ssl",
-	"challenge_vserver", "custom_fields", "dcv_mode", "dcv_email",
+	"challenge_vserver", "custom_fields", "dcv_mode", "dcv_email", "hooks",
 };
 
 static struct cfg_ca *
@@ -487,6 +487,9 @@ parse_profile(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
 	TRY(profile_defaults(p, e));
 	TRY(profile_challenge(d, root, f, p, e));
 	TRY(profile_scm(d, root, f, p, e));
+	TRY(hooks_copy(&p->hooks, &l->c->hooks, e));
+	if (f[PK_HOOKS].v != NULL)
+		TRY(parse_hooks(d, f[PK_HOOKS].v, "hooks", &p->hooks, e));
 	return profile_subject(d, root, f, p, e);
 }
 

@@ -435,7 +435,7 @@ parse_ca(const struct loader *l, yaml_node_t *n, struct cfg_ca *ca)
 static int
 parse_defaults(struct loader *l, yaml_node_t *n)
 {
-	static const char *const keys[] = { "renew_before_days", "key" };
+	static const char *const keys[] = { "renew_before_days", "key", "hooks" };
 	const struct ydoc *d = &l->main;
 	struct field f[NELEM(keys)];
 	int rc;
@@ -446,6 +446,8 @@ parse_defaults(struct loader *l, yaml_node_t *n)
 		    &l->c->renew_before_days, l->e));
 	if (f[1].v != NULL)
 		TRY(parse_key(d, f[1].v, "defaults.key", &l->c->key, l->e));
+	if (f[2].v != NULL)
+		TRY(parse_hooks(d, f[2].v, "defaults.hooks", &l->c->hooks, l->e));
 	return 0;
 }
 
@@ -496,7 +498,8 @@ parse_cas(struct loader *l, yaml_node_t *n)
 int
 parse_main(struct loader *l)
 {
-	static const char *const keys[] = { "defaults", "devices", "cas" };
+	static const char *const keys[] = { "defaults", "devices", "cas",
+		"metrics_file" };
 	struct field f[NELEM(keys)];
 	yaml_node_t *root;
 	int rc;
@@ -510,5 +513,8 @@ parse_main(struct loader *l)
 		TRY(parse_devices(l, f[1].v));
 	if (f[2].v != NULL)
 		TRY(parse_cas(l, f[2].v));
+	if (f[3].v != NULL)
+		TRY(get_path(l, &l->main, f[3].v, "metrics_file", &l->c->metrics_file,
+		    l->e));
 	return 0;
 }

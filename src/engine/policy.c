@@ -18,6 +18,44 @@ policy_action_name(enum policy_action a)
 	return "?";
 }
 
+/* The codes sit next to the texts they name: a reworded reason that
+ * loses its code fails the unit test, not a user's script. The revoked
+ * and resume texts are the engine's (lifecycle.c). */
+const char *
+policy_reason_code(const char *reason)
+{
+	static const struct {
+		const char *prefix, *code;
+	} codes[] = {
+		{ "no certificate ", "no_certificate" },
+		{ "forced", "forced" },
+		{ "key changed: ", "key_changed" },
+		{ "names changed:", "names_changed" },
+		{ "expires in ", "expiring" },
+		{ "serial ", "revoked" },
+		{ "valid for ", "valid" },
+		{ "resume at step ", "resume" },
+	};
+	static const enum policy_action actions[] = { POLICY_NONE, POLICY_ENROLL,
+		POLICY_RENEW };
+
+	for (size_t i = 0; i < sizeof(actions) / sizeof(*actions); i++) {
+		const char *a = policy_action_name(actions[i]);
+		size_t n = strlen(a);
+
+		if (strncmp(reason, a, n) == 0 && strncmp(reason + n, ": ", 2) == 0) {
+			reason += n + 2;
+			break;
+		}
+	}
+	for (size_t i = 0; i < sizeof(codes) / sizeof(*codes); i++)
+		if (strncmp(reason, codes[i].prefix, strlen(codes[i].prefix)) == 0 &&
+		    (strcmp(codes[i].code, "revoked") != 0 ||
+		    strstr(reason, " was revoked") != NULL))
+			return codes[i].code;
+	return "other";
+}
+
 long
 policy_window(const struct cfg_profile *p, time_t not_before, time_t not_after)
 {

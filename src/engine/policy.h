@@ -32,4 +32,10 @@ long policy_window(const struct cfg_profile *p, time_t not_before, time_t not_af
 
 const char *policy_action_name(enum policy_action a);
 
+/* A stable code for a decision's reason text, for scripts (plan --json):
+ * no_certificate, forced, key_changed, names_changed, expiring, revoked,
+ * valid, resume; "other" for a text it does not know. reason may begin
+ * with "ACTION: " as plan prints it. */
+const char *policy_reason_code(const char *reason);
+
 #endif

@@ -55,21 +55,25 @@ decides(void **state)
 		int force;
 		enum policy_action want;
 		const char *reason;
+		const char *code;
 	} t[] = {
-		{ 30, -300, 65, 0, "rsa:2048", 0, POLICY_NONE, "valid for 65" },
-		{ 30, -300, 29, 0, "rsa:2048", 0, POLICY_RENEW, "renew_before_days 30" },
-		{ 30, -300, 65, 0, "rsa:2048", 1, POLICY_RENEW, "forced" },
-		{ 30, -300, 65, 0, "ecdsa:P-256", 0, POLICY_RENEW, "key changed: ecdsa:P-256 -> rsa:2048" },
-		{ 30, -300, 65, 1, "rsa:2048", 0, POLICY_RENEW, "names changed: +shop.example.com" },
+		{ 30, -300, 65, 0, "rsa:2048", 0, POLICY_NONE, "valid for 65", "valid" },
+		{ 30, -300, 29, 0, "rsa:2048", 0, POLICY_RENEW, "renew_before_days 30", "expiring" },
+		{ 30, -300, 65, 0, "rsa:2048", 1, POLICY_RENEW, "forced", "forced" },
+		{ 30, -300, 65, 0, "ecdsa:P-256", 0, POLICY_RENEW, "key changed: ecdsa:P-256 -> rsa:2048",
+		    "key_changed" },
+		{ 30, -300, 65, 1, "rsa:2048", 0, POLICY_RENEW, "names changed: +shop.example.com",
+		    "names_changed" },
 		/* both changed: plan names both */
 		{ 30, -300, 65, 1, "ecdsa:P-256", 0, POLICY_RENEW,
-		    "key changed: ecdsa:P-256 -> rsa:2048; names changed: +shop.example.com" },
+		    "key changed: ecdsa:P-256 -> rsa:2048; names changed: +shop.example.com",
+		    "key_changed" },
 		/* no window set: a third of a 6-day certificate is 2 days */
-		{ -1, -3, 3, 0, "rsa:2048", 0, POLICY_NONE, "valid for 3" },
-		{ -1, -4, 2, 0, "rsa:2048", 0, POLICY_RENEW, "third of its lifetime" },
+		{ -1, -3, 3, 0, "rsa:2048", 0, POLICY_NONE, "valid for 3", "valid" },
+		{ -1, -4, 2, 0, "rsa:2048", 0, POLICY_RENEW, "third of its lifetime", "expiring" },
 		/* a 90-day certificate with 31 days left is not due without a window */
-		{ -1, -59, 31, 0, "rsa:2048", 0, POLICY_NONE, "valid for 31" },
-		{ -1, -61, 29, 0, "rsa:2048", 0, POLICY_RENEW, "third" },
+		{ -1, -59, 31, 0, "rsa:2048", 0, POLICY_NONE, "valid for 31", "valid" },
+		{ -1, -61, 29, 0, "rsa:2048", 0, POLICY_RENEW, "third", "expiring" },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -81,7 +85,24 @@ decides(void **state)
 		policy_decide(&p, &c, t[i].force, now, &d);
 		if (d.action != t[i].want || strstr(d.reason, t[i].reason) == NULL)
 			fail_msg("case %zu: action %d reason '%s'", i, d.action, d.reason);
+		if (strcmp(policy_reason_code(d.reason), t[i].code) != 0)
+			fail_msg("case %zu: code %s for '%s'", i, policy_reason_code(d.reason),
+			    d.reason);
 	}
+}
+
+/* As plan prints them: with the action in front, and the engine's own. */
+static void
+reason_codes(void **state)
+{
+	(void)state;
+	assert_string_equal(policy_reason_code("enroll: no certificate www on the device"),
+	    "no_certificate");
+	assert_string_equal(policy_reason_code("renew: serial 0A was revoked"), "revoked");
+	assert_string_equal(policy_reason_code("nothing: valid for 80 more days"), "valid");
+	assert_string_equal(policy_reason_code("resume at step ordered"), "resume");
+	assert_string_equal(policy_reason_code("renew: serial of something else"), "other");
+	assert_string_equal(policy_reason_code(""), "other");
 }
 
 static void
@@ -133,6 +154,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(decides),
+		cmocka_unit_test(reason_codes),
 		cmocka_unit_test(enrolls_when_nothing_installed),
 		cmocka_unit_test(window),
 		cmocka_unit_test(unknown_not_before),
