@@ -46,7 +46,6 @@ KEY_IN_USE_RESTART = 'the answer lost or unusable after the profile took the new
 KEY_LEFT_ON_FAILURE = 'key (and CSR) left on the device when its create/CSR step fails: not removed on failure or resume'
 NO_429_RETRY = '429 + Retry-After is not retried on a non-idempotent request (the server did not take it)'
 NO_REAUTH = 'session/token expiry on this request: no re-login and replay'
-RETIRE_NOT_RETRIED = "a failed retirement of the old certificate's objects is never retried (they stay)"
 SCM_COLLECT_REENROLL = 'an unreadable collect answer makes the next run discard the key and enroll again'
 SCM_REENROLL = 'an SCM enroll answer that was lost or unreadable is enrolled again (two purchases)'
 RESET_EXIT_4 = 'a connection reset after the request was sent exits 4 (unreachable at all) instead of 1'
@@ -81,7 +80,7 @@ KNOWN = {
     'bigip+acme/enroll/acme: POST /sign-me-up/429': NO_429_RETRY,
     'bigip+acme/enroll/acme: POST /sign-me-up/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/shared/authn/login/429': NO_429_RETRY,
-    'bigip+acme/enroll/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem/timeout': TIMEOUT_EXIT_4,
+    'bigip+acme/enroll/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.pem/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/429': NO_429_RETRY,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/profile/client-ssl/timeout': KEY_IN_USE_RESTART,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/ltm/virtual/~Common~v#_#/profiles/429': KEY_IN_USE_RESTART,
@@ -93,12 +92,6 @@ KNOWN = {
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/file/ssl-cert/429': NO_429_RETRY,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/file/ssl-cert/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-rm/429': UPLOAD_LEFT,
-    'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/crypto/csr/~Common~<P><id>/429': RETIRE_NOT_RETRIED,
-    'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/crypto/csr/~Common~<P><id>/5xx': RETIRE_NOT_RETRIED,
-    'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-cert/~Common~<P><id>.crt/429': RETIRE_NOT_RETRIED,
-    'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-cert/~Common~<P><id>.crt/5xx': RETIRE_NOT_RETRIED,
-    'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-key/~Common~<P><id>.key/429': RETIRE_NOT_RETRIED,
-    'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-key/~Common~<P><id>.key/5xx': RETIRE_NOT_RETRIED,
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/ltm/profile/client-ssl/~Common~<P>_clientssl/429': NO_429_RETRY,
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/ltm/profile/client-ssl/~Common~<P>_clientssl/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/transaction/#/429': NO_429_RETRY,
@@ -123,20 +116,6 @@ KNOWN = {
     'citrix+scm/enroll/scm: GET /api/ssl/v#/collect/#?format/oversized': SCM_COLLECT_REENROLL,
     'citrix+scm/enroll/scm: POST /api/ssl/v#/enroll/429': NO_429_RETRY,
     'citrix+scm/enroll/scm: POST /api/ssl/v#/enroll/timeout': SCM_REENROLL,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/429': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/5xx': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/malformed': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/oversized': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/timeout': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.csr?args/429': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.csr?args/5xx': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/429': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/5xx': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/malformed': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/oversized': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/timeout': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: GET /nitro/v#/config/sslcertkey/malformed': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: GET /nitro/v#/config/sslcertkey/oversized': RETIRE_NOT_RETRIED,
 }
 
 PAIRS = [("citrix", "scm"), ("bigip", "acme"), ("citrix", "acme"), ("bigip", "scm")]
