@@ -50,7 +50,6 @@ SCM_COLLECT_REENROLL = 'an unreadable collect answer makes the next run discard 
 SCM_REENROLL = 'an SCM enroll answer that was lost or unreadable is enrolled again (two purchases)'
 RESET_EXIT_4 = 'a connection reset after the request was sent exits 4 (unreachable at all) instead of 1'
 TIMEOUT_EXIT_4 = 'a timeout in mid-run exits 4 (unreachable at all) instead of 1'
-UPLOAD_LEFT = 'an uploaded file whose install or removal was cut off stays in the upload directory'
 
 # Points that fail today, with why. Edit as fixes land.
 KNOWN = {
@@ -91,7 +90,7 @@ KNOWN = {
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/crypto/key/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/file/ssl-cert/429': NO_429_RETRY,
     'bigip+acme/enroll/bigip: POST /mgmt/tm/sys/file/ssl-cert/timeout': TIMEOUT_EXIT_4,
-    'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-rm/429': UPLOAD_LEFT,
+    'bigip+acme/enroll/bigip: POST /mgmt/tm/util/unix-rm/429': NO_429_RETRY,
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/ltm/profile/client-ssl/~Common~<P>_clientssl/429': NO_429_RETRY,
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/ltm/profile/client-ssl/~Common~<P>_clientssl/timeout': TIMEOUT_EXIT_4,
     'bigip+acme/renew/bigip: PATCH /mgmt/tm/transaction/#/429': NO_429_RETRY,
