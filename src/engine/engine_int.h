@@ -53,4 +53,11 @@ bool engine_order_used(void *ctx, const char *order_ref);
 #define ENGINE_TAG_LEN 17
 int engine_tag(char tag[ENGINE_TAG_LEN], struct err *e);
 
+/* Removes the objects of p's replaced certificates from dev: old_refs
+ * (may be NULL) and those earlier runs could not remove (store_retire_*).
+ * Failures are logged and stay pending for the next run; returns how many
+ * retirements are left. */
+int engine_retire(struct engine *en, const struct cfg_profile *p, struct device *dev,
+    const struct device_ops *dops, const char *old_refs);
+
 #endif

@@ -458,18 +458,12 @@ step_activate(struct walk *w)
 
 /* Old objects go only once the new certificate is in service, and before
  * the save: the saved configuration must not name objects that are gone.
- * Repeating it after a crash finds them gone, which counts as done. */
+ * Repeating it after a crash finds them gone, which counts as done; what
+ * the device did not remove is retried by later runs (retire.c). */
 static void
 retire_old(struct walk *w)
 {
-	struct err e = {0};
-
-	if (w->job.first || w->job.old_refs == NULL || w->job.old_refs[0] == '\0')
-		return;
-	if (w->dops->retire(w->dev, w->p, w->job.old_refs, &e) != 0)
-		log_warn("%s: old objects left on the device: %s", w->p->name, e.msg);
-	else
-		history(w, "retire", w->job.old_refs);
+	engine_retire(w->en, w->p, w->dev, w->dops, w->job.first ? NULL : w->job.old_refs);
 }
 
 static int
@@ -767,6 +761,10 @@ engine_run_profile(struct engine *en, const struct cfg_profile *p, bool force,
 		err_clear(&w.e);
 		rc = decide(&w, force, &due, res);
 		if (rc != 0 || !due) {
+			/* what an earlier run could not retire; the engine saves
+			 * the device before it closes it */
+			if (rc == 0)
+				engine_retire(en, p, w.dev, w.dops, NULL);
 			res->outcome = OUT_UNCHANGED;
 			goto out;
 		}

@@ -24,17 +24,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/store_int.h"
 #include "util/mem.h"
 
 #define DB_NAME		"lbcert.db"
 #define LOCK_NAME	"lbcert.lock"
 #define BUSY_MS		10000
-
-struct store {
-	sqlite3 *db;
-	char *path;
-	pthread_mutex_t mu;
-};
 
 /*
  * Schema migrations: entry i takes the schema from version i to i + 1.
@@ -66,6 +61,11 @@ static const char *const migrations[] = {
 	" time INTEGER NOT NULL,"
 	" profile TEXT, device TEXT, action TEXT NOT NULL, detail TEXT);"
 	"CREATE INDEX history_profile ON history(profile, action);",
+	/* old objects whose removal from the device is still to be done */
+	"CREATE TABLE retire ("
+	" profile TEXT NOT NULL, refs TEXT NOT NULL,"
+	" since INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (profile, refs));",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -143,8 +143,8 @@ ensure_db_file(const char *path, struct err *e)
 	return 0;
 }
 
-static int
-db_err(struct store *s, struct err *e, const char *what)
+int
+store_db_err(struct store *s, struct err *e, const char *what)
 {
 	return err_set(e, LB_ERR, "state database %s: %s: %s", s->path, what,
 	    sqlite3_errmsg(s->db));
@@ -172,11 +172,11 @@ get_version(struct store *s, int *version, struct err *e)
 
 	if (sqlite3_prepare_v2(s->db, "SELECT max(version) FROM schema_version",
 	    -1, &st, NULL) != SQLITE_OK) {
-		db_err(s, e, "reading schema version");
+		store_db_err(s, e, "reading schema version");
 		goto out;
 	}
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_err(s, e, "reading schema version");
+		store_db_err(s, e, "reading schema version");
 		goto out;
 	}
 	*version = sqlite3_column_int(st, 0);
@@ -216,7 +216,7 @@ migrate(struct store *s, struct err *e)
 		    " (version) VALUES (?1)", -1, &st, NULL) != SQLITE_OK ||
 		    sqlite3_bind_int(st, 1, (int)NMIGRATIONS) != SQLITE_OK ||
 		    sqlite3_step(st) != SQLITE_DONE) {
-			db_err(s, e, "recording schema version");
+			store_db_err(s, e, "recording schema version");
 			goto out;
 		}
 	}
@@ -254,7 +254,7 @@ store_open(const char *state_dir, struct store **out, struct err *e)
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	if (sqlite3_busy_timeout(s->db, BUSY_MS) != SQLITE_OK) {
-		db_err(s, e, "setting busy timeout");
+		store_db_err(s, e, "setting busy timeout");
 		goto out;
 	}
 	if (exec_sql(s, "PRAGMA journal_mode=DELETE", "setting journal mode",
@@ -329,19 +329,18 @@ store_unlock(int fd)
 	close(fd);
 }
 
-/* Statement helpers: NULL strings are stored as SQL NULL and read back
- * as NULL. */
+/* Statement helpers (store_int.h). */
 
-static int
-bind_text(sqlite3_stmt *st, int i, const char *v)
+int
+store_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v == NULL)
 		return sqlite3_bind_null(st, i);
 	return sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
 }
 
-static int
-col_text(sqlite3_stmt *st, int i, char **out)
+int
+store_col_text(sqlite3_stmt *st, int i, char **out)
 {
 	const unsigned char *v;
 
@@ -353,20 +352,20 @@ col_text(sqlite3_stmt *st, int i, char **out)
 	return (*out = strdup((const char *)v)) == NULL ? -1 : 0;
 }
 
-static int
-prepare(struct store *s, const char *sql, sqlite3_stmt **st, struct err *e)
+int
+store_prepare(struct store *s, const char *sql, sqlite3_stmt **st, struct err *e)
 {
 	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-		return db_err(s, e, "preparing statement");
+		return store_db_err(s, e, "preparing statement");
 	return 0;
 }
 
 /* Runs a write statement to completion; autocommit makes it durable. */
-static int
-step_done(struct store *s, sqlite3_stmt *st, const char *what, struct err *e)
+int
+store_step_done(struct store *s, sqlite3_stmt *st, const char *what, struct err *e)
 {
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return db_err(s, e, what);
+		return store_db_err(s, e, what);
 	return 0;
 }
 
@@ -386,13 +385,13 @@ store_cert_get(struct store *s, const char *profile, struct store_cert *out,
 
 	*out = (struct store_cert){0};
 	pthread_mutex_lock(&s->mu);
-	if (prepare(s, "SELECT profile, device, ca, serial, not_before,"
+	if (store_prepare(s, "SELECT profile, device, ca, serial, not_before,"
 	    " not_after, names, key_desc, object, ca_ref,"
 	    " cert_pem, chain_pem, updated FROM certs WHERE profile = ?1",
 	    &st, e) != 0)
 		goto out;
-	if (bind_text(st, 1, profile) != SQLITE_OK) {
-		db_err(s, e, "binding");
+	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
+		store_db_err(s, e, "binding");
 		goto out;
 	}
 	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
@@ -401,14 +400,14 @@ store_cert_get(struct store *s, const char *profile, struct store_cert *out,
 		goto out;
 	}
 	if (r != SQLITE_ROW) {
-		db_err(s, e, "reading certificate");
+		store_db_err(s, e, "reading certificate");
 		goto out;
 	}
-	if (col_text(st, 0, &c.profile) || col_text(st, 1, &c.device) ||
-	    col_text(st, 2, &c.ca) || col_text(st, 3, &c.serial) ||
-	    col_text(st, 6, &c.names) || col_text(st, 7, &c.key_desc) ||
-	    col_text(st, 8, &c.object) || col_text(st, 9, &c.ca_ref) ||
-	    col_text(st, 10, &c.cert_pem) || col_text(st, 11, &c.chain_pem)) {
+	if (store_col_text(st, 0, &c.profile) || store_col_text(st, 1, &c.device) ||
+	    store_col_text(st, 2, &c.ca) || store_col_text(st, 3, &c.serial) ||
+	    store_col_text(st, 6, &c.names) || store_col_text(st, 7, &c.key_desc) ||
+	    store_col_text(st, 8, &c.object) || store_col_text(st, 9, &c.ca_ref) ||
+	    store_col_text(st, 10, &c.cert_pem) || store_col_text(st, 11, &c.chain_pem)) {
 		err_set(e, LB_ERR, "out of memory");
 		goto out;
 	}
@@ -434,7 +433,7 @@ store_cert_put(struct store *s, const struct store_cert *c, struct err *e)
 	if (c->profile == NULL)
 		return err_set(e, LB_ERR, "store_cert_put: no profile");
 	pthread_mutex_lock(&s->mu);
-	if (prepare(s, "INSERT INTO certs (profile, device, ca, serial,"
+	if (store_prepare(s, "INSERT INTO certs (profile, device, ca, serial,"
 	    " not_before, not_after, names, key_desc, object,"
 	    " ca_ref, cert_pem, chain_pem, updated) VALUES (?1, ?2, ?3, ?4,"
 	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
@@ -447,18 +446,18 @@ store_cert_put(struct store *s, const struct store_cert *c, struct err *e)
 	    " cert_pem = excluded.cert_pem, chain_pem = excluded.chain_pem,"
 	    " updated = excluded.updated", &st, e) != 0)
 		goto out;
-	if (bind_text(st, 1, c->profile) || bind_text(st, 2, c->device) ||
-	    bind_text(st, 3, c->ca) || bind_text(st, 4, c->serial) ||
+	if (store_bind_text(st, 1, c->profile) || store_bind_text(st, 2, c->device) ||
+	    store_bind_text(st, 3, c->ca) || store_bind_text(st, 4, c->serial) ||
 	    sqlite3_bind_int64(st, 5, (sqlite3_int64)c->not_before) ||
 	    sqlite3_bind_int64(st, 6, (sqlite3_int64)c->not_after) ||
-	    bind_text(st, 7, c->names) || bind_text(st, 8, c->key_desc) ||
-	    bind_text(st, 9, c->object) || bind_text(st, 10, c->ca_ref) ||
-	    bind_text(st, 11, c->cert_pem) || bind_text(st, 12, c->chain_pem) ||
+	    store_bind_text(st, 7, c->names) || store_bind_text(st, 8, c->key_desc) ||
+	    store_bind_text(st, 9, c->object) || store_bind_text(st, 10, c->ca_ref) ||
+	    store_bind_text(st, 11, c->cert_pem) || store_bind_text(st, 12, c->chain_pem) ||
 	    sqlite3_bind_int64(st, 13, (sqlite3_int64)or_now(c->updated))) {
-		db_err(s, e, "binding");
+		store_db_err(s, e, "binding");
 		goto out;
 	}
-	if (step_done(s, st, "recording certificate", e) != 0) {
+	if (store_step_done(s, st, "recording certificate", e) != 0) {
 		err_prefix(e, "profile %s", c->profile);
 		goto out;
 	}
@@ -477,13 +476,13 @@ delete_row(struct store *s, const char *sql, const char *profile,
 	int rc = LB_ERR;
 
 	pthread_mutex_lock(&s->mu);
-	if (prepare(s, sql, &st, e) != 0)
+	if (store_prepare(s, sql, &st, e) != 0)
 		goto out;
-	if (bind_text(st, 1, profile) != SQLITE_OK) {
-		db_err(s, e, "binding");
+	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
+		store_db_err(s, e, "binding");
 		goto out;
 	}
-	if (step_done(s, st, "deleting", e) != 0) {
+	if (store_step_done(s, st, "deleting", e) != 0) {
 		err_prefix(e, "profile %s", profile);
 		goto out;
 	}
@@ -529,12 +528,12 @@ store_job_get(struct store *s, const char *profile, struct store_job *out,
 
 	*out = (struct store_job){0};
 	pthread_mutex_lock(&s->mu);
-	if (prepare(s, "SELECT profile, step, first, reason, key_ref, csr_pem,"
+	if (store_prepare(s, "SELECT profile, step, first, reason, key_ref, csr_pem,"
 	    " order_ref, cert_pem, chain_pem, install_ref, old_refs, started,"
 	    " updated FROM jobs WHERE profile = ?1", &st, e) != 0)
 		goto out;
-	if (bind_text(st, 1, profile) != SQLITE_OK) {
-		db_err(s, e, "binding");
+	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
+		store_db_err(s, e, "binding");
 		goto out;
 	}
 	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
@@ -543,14 +542,14 @@ store_job_get(struct store *s, const char *profile, struct store_job *out,
 		goto out;
 	}
 	if (r != SQLITE_ROW) {
-		db_err(s, e, "reading job");
+		store_db_err(s, e, "reading job");
 		goto out;
 	}
-	if (col_text(st, 0, &j.profile) || col_text(st, 3, &j.reason) ||
-	    col_text(st, 4, &j.key_ref) || col_text(st, 5, &j.csr_pem) ||
-	    col_text(st, 6, &j.order_ref) || col_text(st, 7, &j.cert_pem) ||
-	    col_text(st, 8, &j.chain_pem) || col_text(st, 9, &j.install_ref) ||
-	    col_text(st, 10, &j.old_refs)) {
+	if (store_col_text(st, 0, &j.profile) || store_col_text(st, 3, &j.reason) ||
+	    store_col_text(st, 4, &j.key_ref) || store_col_text(st, 5, &j.csr_pem) ||
+	    store_col_text(st, 6, &j.order_ref) || store_col_text(st, 7, &j.cert_pem) ||
+	    store_col_text(st, 8, &j.chain_pem) || store_col_text(st, 9, &j.install_ref) ||
+	    store_col_text(st, 10, &j.old_refs)) {
 		err_set(e, LB_ERR, "out of memory");
 		goto out;
 	}
@@ -578,7 +577,7 @@ store_job_put(struct store *s, const struct store_job *j, struct err *e)
 	if (j->profile == NULL)
 		return err_set(e, LB_ERR, "store_job_put: no profile");
 	pthread_mutex_lock(&s->mu);
-	if (prepare(s, "INSERT INTO jobs (profile, step, first, reason,"
+	if (store_prepare(s, "INSERT INTO jobs (profile, step, first, reason,"
 	    " key_ref, csr_pem, order_ref, cert_pem, chain_pem, install_ref,"
 	    " old_refs, started, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 	    " ?8, ?9, ?10, ?11, ?12, ?13)"
@@ -591,22 +590,22 @@ store_job_put(struct store *s, const struct store_job *j, struct err *e)
 	    " old_refs = excluded.old_refs, started = excluded.started,"
 	    " updated = excluded.updated", &st, e) != 0)
 		goto out;
-	if (bind_text(st, 1, j->profile) ||
+	if (store_bind_text(st, 1, j->profile) ||
 	    sqlite3_bind_int(st, 2, j->step) ||
 	    sqlite3_bind_int(st, 3, j->first ? 1 : 0) ||
-	    bind_text(st, 4, j->reason) || bind_text(st, 5, j->key_ref) ||
-	    bind_text(st, 6, j->csr_pem) || bind_text(st, 7, j->order_ref) ||
-	    bind_text(st, 8, j->cert_pem) || bind_text(st, 9, j->chain_pem) ||
-	    bind_text(st, 10, j->install_ref) ||
-	    bind_text(st, 11, j->old_refs) ||
+	    store_bind_text(st, 4, j->reason) || store_bind_text(st, 5, j->key_ref) ||
+	    store_bind_text(st, 6, j->csr_pem) || store_bind_text(st, 7, j->order_ref) ||
+	    store_bind_text(st, 8, j->cert_pem) || store_bind_text(st, 9, j->chain_pem) ||
+	    store_bind_text(st, 10, j->install_ref) ||
+	    store_bind_text(st, 11, j->old_refs) ||
 	    sqlite3_bind_int64(st, 12, (sqlite3_int64)(j->started != 0 ?
 	    j->started : now)) ||
 	    sqlite3_bind_int64(st, 13, (sqlite3_int64)(j->updated != 0 ?
 	    j->updated : now))) {
-		db_err(s, e, "binding");
+		store_db_err(s, e, "binding");
 		goto out;
 	}
-	if (step_done(s, st, "recording job step", e) != 0) {
+	if (store_step_done(s, st, "recording job step", e) != 0) {
 		err_prefix(e, "profile %s step %s", j->profile,
 		    store_step_name(j->step));
 		goto out;
@@ -652,18 +651,18 @@ store_result_set(struct store *s, const char *profile, const char *result,
 	if (profile == NULL || result == NULL)
 		return err_set(e, LB_ERR, "store_result_set: no profile/result");
 	pthread_mutex_lock(&s->mu);
-	if (prepare(s, "INSERT INTO results (profile, result, error, time)"
+	if (store_prepare(s, "INSERT INTO results (profile, result, error, time)"
 	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(profile) DO UPDATE SET"
 	    " result = excluded.result, error = excluded.error,"
 	    " time = excluded.time", &st, e) != 0)
 		goto out;
-	if (bind_text(st, 1, profile) || bind_text(st, 2, result) ||
-	    bind_text(st, 3, error) ||
+	if (store_bind_text(st, 1, profile) || store_bind_text(st, 2, result) ||
+	    store_bind_text(st, 3, error) ||
 	    sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL))) {
-		db_err(s, e, "binding");
+		store_db_err(s, e, "binding");
 		goto out;
 	}
-	if (step_done(s, st, "recording result", e) != 0) {
+	if (store_step_done(s, st, "recording result", e) != 0) {
 		err_prefix(e, "profile %s", profile);
 		goto out;
 	}
@@ -687,11 +686,11 @@ store_result_get(struct store *s, const char *profile, char **result,
 	if (when != NULL)
 		*when = 0;
 	pthread_mutex_lock(&s->mu);
-	if (prepare(s, "SELECT result, error, time FROM results"
+	if (store_prepare(s, "SELECT result, error, time FROM results"
 	    " WHERE profile = ?1", &st, e) != 0)
 		goto out;
-	if (bind_text(st, 1, profile) != SQLITE_OK) {
-		db_err(s, e, "binding");
+	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
+		store_db_err(s, e, "binding");
 		goto out;
 	}
 	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
@@ -700,10 +699,10 @@ store_result_get(struct store *s, const char *profile, char **result,
 		goto out;
 	}
 	if (r != SQLITE_ROW) {
-		db_err(s, e, "reading result");
+		store_db_err(s, e, "reading result");
 		goto out;
 	}
-	if (col_text(st, 0, &res) || col_text(st, 1, &er)) {
+	if (store_col_text(st, 0, &res) || store_col_text(st, 1, &er)) {
 		err_set(e, LB_ERR, "out of memory");
 		goto out;
 	}
@@ -731,16 +730,16 @@ store_history_add(struct store *s, const char *profile, const char *device,
 	if (action == NULL)
 		return err_set(e, LB_ERR, "store_history_add: no action");
 	pthread_mutex_lock(&s->mu);
-	if (prepare(s, "INSERT INTO history (time, profile, device, action,"
+	if (store_prepare(s, "INSERT INTO history (time, profile, device, action,"
 	    " detail) VALUES (?1, ?2, ?3, ?4, ?5)", &st, e) != 0)
 		goto out;
 	if (sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL)) ||
-	    bind_text(st, 2, profile) || bind_text(st, 3, device) ||
-	    bind_text(st, 4, action) || bind_text(st, 5, detail)) {
-		db_err(s, e, "binding");
+	    store_bind_text(st, 2, profile) || store_bind_text(st, 3, device) ||
+	    store_bind_text(st, 4, action) || store_bind_text(st, 5, detail)) {
+		store_db_err(s, e, "binding");
 		goto out;
 	}
-	if (step_done(s, st, "recording history", e) != 0)
+	if (store_step_done(s, st, "recording history", e) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -759,17 +758,17 @@ store_history_count(struct store *s, const char *profile, const char *action,
 	*count = 0;
 	pthread_mutex_lock(&s->mu);
 	/* NULL binds make a filter match everything. */
-	if (prepare(s, "SELECT count(*) FROM history"
+	if (store_prepare(s, "SELECT count(*) FROM history"
 	    " WHERE (?1 IS NULL OR profile = ?1)"
 	    " AND (?2 IS NULL OR action = ?2)"
 	    " AND (?3 IS NULL OR detail = ?3)", &st, e) != 0)
 		goto out;
-	if (bind_text(st, 1, profile) || bind_text(st, 2, action) || bind_text(st, 3, detail)) {
-		db_err(s, e, "binding");
+	if (store_bind_text(st, 1, profile) || store_bind_text(st, 2, action) || store_bind_text(st, 3, detail)) {
+		store_db_err(s, e, "binding");
 		goto out;
 	}
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_err(s, e, "counting history");
+		store_db_err(s, e, "counting history");
 		goto out;
 	}
 	*count = (long)sqlite3_column_int64(st, 0);

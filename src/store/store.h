@@ -79,6 +79,19 @@ int store_job_put(struct store *s, const struct store_job *j, struct err *e);
 int store_job_delete(struct store *s, const char *profile, struct err *e);
 void store_job_free(struct store_job *j);
 
+/* Retirements still to be done: the refs (device_cert.refs) of certificates
+ * a profile replaced whose objects could not all be removed from the device
+ * yet. Adding refs already listed is a no-op. */
+int store_retire_add(struct store *s, const char *profile, const char *refs,
+    struct err *e);
+/* The profile's pending refs, oldest first: *refs is a malloc'd vector of
+ * malloc'd strings (free with strv_free), *n its length (0: none). */
+int store_retire_list(struct store *s, const char *profile, char ***refs, size_t *n,
+    struct err *e);
+/* Forgets one pending retirement (done); a missing one is fine. */
+int store_retire_delete(struct store *s, const char *profile, const char *refs,
+    struct err *e);
+
 /* Last outcome of a profile: "enrolled", "renewed", "unchanged", "pending",
  * "failed". error may be NULL. */
 int store_result_set(struct store *s, const char *profile, const char *result,

@@ -36,30 +36,8 @@ from pebble import Pebble
 from sweeplib import (EAB, Pair, Verdict, crash_states, fail_if, nth_of_class, report,
                       run_killed)
 
-# Why points fail today (one line each).
-KEY_IN_USE_RESTART = 'the answer lost or unusable after the profile took the new key: the next run starts over, cannot remove that key (in use) and fails'
-KEY_LOST_ANSWER = 'key (and CSR) whose create answer was lost stays on the device: the resume does not remove it'
-SCM_LOST_ENROLL = 'lost SCM enroll answer: the next run discards the key and enrolls again (two purchases)'
-UPLOAD_LEFT = 'an uploaded file whose install or removal was cut off stays in the upload directory'
-
-# Points that fail today, with why. Edit as fixes land.
+# Points that fail today, with why (one line each). Edit as fixes land.
 KNOWN = {
-    'bigip+acme/enroll/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem': UPLOAD_LEFT,
-    'bigip+acme/enroll/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem #2': UPLOAD_LEFT,
-    'bigip+acme/enroll/b/bigip: POST /mgmt/tm/sys/file/ssl-cert': UPLOAD_LEFT,
-    'bigip+acme/enroll/b/bigip: POST /mgmt/tm/sys/file/ssl-cert #2': UPLOAD_LEFT,
-    'bigip+acme/renew/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem': UPLOAD_LEFT,
-    'bigip+acme/renew/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem #2': UPLOAD_LEFT,
-    'bigip+acme/renew/b/bigip: POST /mgmt/tm/sys/file/ssl-cert': UPLOAD_LEFT,
-    'bigip+acme/renew/b/bigip: POST /mgmt/tm/sys/file/ssl-cert #2': UPLOAD_LEFT,
-    'bigip+scm/enroll/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem': UPLOAD_LEFT,
-    'bigip+scm/enroll/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem #2': UPLOAD_LEFT,
-    'bigip+scm/enroll/b/bigip: POST /mgmt/tm/sys/file/ssl-cert': UPLOAD_LEFT,
-    'bigip+scm/enroll/b/bigip: POST /mgmt/tm/sys/file/ssl-cert #2': UPLOAD_LEFT,
-    'bigip+scm/renew/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem': UPLOAD_LEFT,
-    'bigip+scm/renew/b/bigip: POST /mgmt/shared/file-transfer/uploads/<P><id>.crt.#.pem #2': UPLOAD_LEFT,
-    'bigip+scm/renew/b/bigip: POST /mgmt/tm/sys/file/ssl-cert': UPLOAD_LEFT,
-    'bigip+scm/renew/b/bigip: POST /mgmt/tm/sys/file/ssl-cert #2': UPLOAD_LEFT,
 }
 
 PAIRS = [("citrix", "scm"), ("citrix", "acme"), ("bigip", "scm"), ("bigip", "acme")]

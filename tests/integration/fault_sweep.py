@@ -39,25 +39,8 @@ from harness import Failed, cert_field, check, main, serial_of, served_cert
 from pebble import Pebble
 from sweeplib import EAB, Pair, Verdict, fail_if, nth_of_class, report, req_class
 
-# Why points fail today (one line each).
-RETIRE_NOT_RETRIED = "a failed retirement of the old certificate's objects is never retried (they stay)"
-
-# Points that fail today, with why. Edit as fixes land.
+# Points that fail today, with why (one line each). Edit as fixes land.
 KNOWN = {
-    'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/crypto/csr/~Common~<P><id>/5xx': RETIRE_NOT_RETRIED,
-    'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-cert/~Common~<P><id>.crt/5xx': RETIRE_NOT_RETRIED,
-    'bigip+acme/renew/bigip: DELETE /mgmt/tm/sys/file/ssl-key/~Common~<P><id>.key/5xx': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/5xx': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/malformed': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/oversized': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.crt?args/timeout': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.csr?args/5xx': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/5xx': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/malformed': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/oversized': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: DELETE /nitro/v#/config/systemfile/<P><id>.key?args/timeout': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: GET /nitro/v#/config/sslcertkey/malformed': RETIRE_NOT_RETRIED,
-    'citrix+scm/renew/citrix: GET /nitro/v#/config/sslcertkey/oversized': RETIRE_NOT_RETRIED,
 }
 
 PAIRS = [("citrix", "scm"), ("bigip", "acme"), ("citrix", "acme"), ("bigip", "scm")]

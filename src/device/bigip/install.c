@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -31,7 +30,10 @@ sha1_hex(const char *data, size_t len, char out[41])
 }
 
 /* Uploads pem and makes ssl-cert `name` from it; an existing object with
- * the same content (checksum) counts as done (a resumed run). */
+ * the same content (checksum) counts as done (a resumed run). The upload's
+ * name derives from the object's alone (bip_upload_name), so a run that
+ * dies before removing it leaves a file the next run can name: it uploads
+ * it again and removes it, or discards it with the key. */
 static int
 install_cert_obj(struct device *d, const char *name, const char *pem, struct err *e)
 {
@@ -41,7 +43,7 @@ install_cert_obj(struct device *d, const char *name, const char *pem, struct err
 	int rc;
 
 	fp = icontrol_fullpath(d->part, name);
-	up = fp != NULL ? xasprintf("%s.%ld.pem", name, (long)getpid()) : NULL;
+	up = fp != NULL ? bip_upload_name(name) : NULL;
 	src = up != NULL ? xasprintf("file://" ICONTROL_UPLOAD_DIR "/%s", up) : NULL;
 	if (src == NULL) {
 		rc = err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
@@ -61,6 +63,8 @@ install_cert_obj(struct device *d, const char *name, const char *pem, struct err
 		}
 	}
 out:
+	/* best effort: a file left here is removed with the key or when its
+	 * certificate is retired (bip_drop_uploads) */
 	if (up != NULL)
 		icontrol_unlink_upload(d->ic, up);
 	json_decref(b);
@@ -416,6 +420,27 @@ out:
 
 /* ---- retire / remove ------------------------------------------------------------- */
 
+/* DELETE that counts "already gone" as done and an object the box refuses
+ * to delete (400: in use elsewhere, another profile) as one to keep. Any
+ * other failure (no answer, 5xx, 429) is returned: the engine retries the
+ * retirement on a later run. */
+static int
+del_unused(struct device *d, const char *coll, const char *name, struct err *e)
+{
+	char *path = bip_obj_path(d, coll, name, NULL);
+	long status = 0;
+	int rc = bip_call_st(d, "DELETE", path, NULL, NULL, name, NULL, &status, e);
+
+	free(path);
+	if (rc == LB_ENOTFOUND || (rc != 0 && status == 400)) {
+		if (rc != LB_ENOTFOUND)
+			log_warn("%s: keeping %s: %s", bip_dname(d), name, e->msg);
+		err_clear(e);
+		rc = 0;
+	}
+	return rc;
+}
+
 static int
 delete_refs(struct device *d, const struct cfg_profile *p, json_t *refs,
     const char *keep_profile, struct err *e)
@@ -425,7 +450,8 @@ delete_refs(struct device *d, const struct cfg_profile *p, json_t *refs,
 		{ "chain", "sys/file/ssl-cert" }, { "key", "sys/file/ssl-key" },
 	};
 	json_t *prof = NULL;
-	char *in_use = NULL;
+	char *in_use = NULL, *base = NULL;
+	const char *cert;
 	int rc = 0;
 
 	/* never delete what the profile serves now (a retry after the swap):
@@ -459,13 +485,16 @@ delete_refs(struct device *d, const struct cfg_profile *p, json_t *refs,
 		snprintf(quoted, sizeof(quoted), "\"%s\"", name);
 		if (in_use != NULL && strstr(in_use, quoted) != NULL)
 			continue;
-		if ((rc = bip_del_obj(d, order[i].coll, name, e)) != 0) {
-			/* in use elsewhere (another profile): leave it, say so */
-			log_warn("%s: keeping %s: %s", bip_dname(d), name, e->msg);
-			err_clear(e);
-			rc = 0;
-		}
+		if ((rc = del_unused(d, order[i].coll, name, e)) != 0)
+			break;
 	}
+	/* the uploads its ssl-certs were made from, should a run have died
+	 * before removing them */
+	if (rc == 0 && (cert = bip_jstr(refs, "cert")) != NULL && bip_name_ours(d, p, cert) &&
+	    strlen(cert) > 4 && strcmp(cert + strlen(cert) - 4, ".crt") == 0 &&
+	    (base = strndup(cert, strlen(cert) - 4)) != NULL)
+		rc = bip_drop_uploads(d, base, e);
+	free(base);
 	/* the dump holds the profile's passphrase fields too */
 	secret_free(in_use);
 	bip_decref_wiped(prof);

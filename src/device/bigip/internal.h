@@ -56,6 +56,9 @@ char *bip_obj_path(struct device *d, const char *coll, const char *name,
     const char *suffix);
 int bip_call(struct device *d, const char *method, const char *path, json_t *body,
     const char *coord, const char *what, json_t **out, struct err *e);
+/* bip_call that also gives the HTTP status (0 when none). */
+int bip_call_st(struct device *d, const char *method, const char *path, json_t *body,
+    const char *coord, const char *what, json_t **out, long *status, struct err *e);
 int bip_get_obj(struct device *d, const char *coll, const char *name,
     const char *query, json_t **out, struct err *e);
 /* bip_get_obj past the snapshot: what the unit says now (before deleting). */
@@ -66,6 +69,12 @@ const char *bip_profile_name(const struct cfg_profile *p, char *buf, size_t len)
 char *bip_key_base(const char *key_ref);
 bool bip_name_ours(struct device *d, const struct cfg_profile *p, const char *fp);
 bool bip_entry_ours(struct device *d, const struct cfg_profile *p, json_t *entry);
+/* The upload that ssl-cert `name` (no partition) is made from: "<name>.pem",
+ * malloc'd. */
+char *bip_upload_name(const char *name);
+/* Removes the uploads of "/P/<base>.crt" and "/P/<base>_chain.crt" from
+ * the upload directory; a missing file counts as removed. */
+int bip_drop_uploads(struct device *d, const char *base, struct err *e);
 struct passkey *bip_find_key(struct device *d, const char *ref);
 void bip_forget_key(struct device *d, const char *ref);
 

@@ -276,6 +276,8 @@ bigip_key_discard(struct device *d, const struct cfg_profile *p, const char *key
 		rc = bip_del_obj(d, "sys/crypto/csr", csr, e);
 	if (rc == 0)
 		rc = bip_del_obj(d, "sys/file/ssl-key", key_ref, e);
+	if (rc == 0 && csr != NULL)
+		rc = bip_drop_uploads(d, csr, e);
 	if (rc == 0 && csr != NULL) {
 		/* a run killed between unix-mv and unix-rm left the CSR's copy */
 		char *bulk = xasprintf(ICONTROL_BULK_DIR "/%s", strrchr(csr, '/') + 1);
@@ -287,5 +289,32 @@ bigip_key_discard(struct device *d, const struct cfg_profile *p, const char *key
 	free(chn);
 	free(csr);
 	bip_forget_key(d, key_ref);
+	return rc;
+}
+
+char *
+bip_upload_name(const char *name)
+{
+	return xasprintf("%s.pem", name);
+}
+
+int
+bip_drop_uploads(struct device *d, const char *base, struct err *e)
+{
+	static const char *const sfx[] = { ".crt", "_chain.crt" };
+	const char *slash = strrchr(base, '/');
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]) && rc == 0; i++) {
+		char *obj = xasprintf("%s%s", slash != NULL ? slash + 1 : base, sfx[i]);
+		char *up = obj != NULL ? bip_upload_name(obj) : NULL;
+		char *path = up != NULL ? xasprintf(ICONTROL_UPLOAD_DIR "/%s", up) : NULL;
+
+		rc = path != NULL ? icontrol_util(d->ic, "unix-rm", path, true, e) :
+		    err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
+		free(obj);
+		free(up);
+		free(path);
+	}
 	return rc;
 }

@@ -106,13 +106,20 @@ int
 bip_call(struct device *d, const char *method, const char *path, json_t *body,
     const char *coord, const char *what, json_t **out, struct err *e)
 {
+	return bip_call_st(d, method, path, body, coord, what, out, NULL, e);
+}
+
+int
+bip_call_st(struct device *d, const char *method, const char *path, json_t *body,
+    const char *coord, const char *what, json_t **out, long *status, struct err *e)
+{
 	int rc;
 
 	if (path == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
 	if (strcmp(method, "GET") != 0)
 		bip_snap_drop(d);
-	rc = icontrol_call(d->ic, method, path, body, coord, what, out, NULL, e);
+	rc = icontrol_call(d->ic, method, path, body, coord, what, out, status, e);
 	/* a refused request may still have changed something (a transaction
 	 * commit that failed half-way is rolled back by the box, but a lost
 	 * answer is not known): count every non-read as a change unless it
