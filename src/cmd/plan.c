@@ -61,6 +61,16 @@ plan_opts(int argc, char **argv, bool *as_json)
 	return 0;
 }
 
+/* Whether profiles[i] is the last one of its device in the list. */
+static bool
+last_of_device(struct cfg_profile **profiles, size_t n, size_t i)
+{
+	for (size_t j = i + 1; j < n; j++)
+		if (profiles[j]->device == profiles[i]->device)
+			return false;
+	return true;
+}
+
 int
 cmd_plan(struct app *a, int argc, char **argv)
 {
@@ -97,6 +107,8 @@ cmd_plan(struct app *a, int argc, char **argv)
 			    profiles[i]->device->name, action_of(&res), res.detail);
 		failed += res.outcome == OUT_FAILED;
 		unreachable += res.unreachable;
+		if (last_of_device(profiles, n, i))
+			engine_release_device(en, profiles[i]->device);
 	}
 	if (as_json) {
 		char *s = json_dumps(all, JSON_INDENT(2));

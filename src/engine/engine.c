@@ -57,16 +57,32 @@ save_if_changed(struct dev_slot *s)
 	}
 }
 
+static void
+release_slot(struct dev_slot *s)
+{
+	if (s->dev != NULL) {
+		save_if_changed(s);
+		s->ops->close(s->dev);
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+void
+engine_release_device(struct engine *en, const struct cfg_device *d)
+{
+	size_t i = (size_t)(d - en->cfg->devices);
+
+	if (i < en->cfg->ndevices)
+		release_slot(&en->devs[i]);
+}
+
 void
 engine_free(struct engine *en)
 {
 	if (en == NULL)
 		return;
 	for (size_t i = 0; en->devs != NULL && i < en->cfg->ndevices; i++)
-		if (en->devs[i].dev != NULL) {
-			save_if_changed(&en->devs[i]);
-			en->devs[i].ops->close(en->devs[i].dev);
-		}
+		release_slot(&en->devs[i]);
 	for (size_t i = 0; en->cas != NULL && i < en->cfg->ncas; i++)
 		if (en->cas[i].ca != NULL)
 			en->cas[i].ops->close(en->cas[i].ca);

@@ -19,6 +19,11 @@ struct engine;
 struct engine *engine_new(const struct config *cfg, struct store *st, const char *state_dir);
 /* Closes every device session (logout) and CA client. */
 void engine_free(struct engine *en);
+/* Done with d for now: saves what this engine changed on it, logs out and
+ * drops its snapshot (a later use logs in again). A command walking many
+ * devices calls it after each device's last profile, so it holds one
+ * device's snapshot at a time and sessions end as early as they can. */
+void engine_release_device(struct engine *en, const struct cfg_device *d);
 
 /* lbcert check: logs in on d (*active_url: the unit in use, owned by the
  * engine); pings c; reads what c requires of p (0 when nothing). */
