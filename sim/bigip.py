@@ -127,6 +127,20 @@ class ApiError(Exception):
                 "apiError": self.api}
 
 
+
+def tmos_serial(hexserial):
+    """serialNumber as TMOS prints it (OpenSSL's rule, as in a published
+    TMOS 14.1 answer): decimal when it fits in a signed 64-bit integer,
+    else lower-case hex bytes joined by colons."""
+    if not hexserial:
+        return ""
+    n = int(hexserial, 16)
+    if n < 1 << 63:
+        return str(n)
+    h = "%x" % n
+    h = "0" * (len(h) % 2) + h
+    return ":".join(h[i:i + 2] for i in range(0, len(h), 2))
+
 def masked(secret):
     """The encrypted form a GET shows for a stored passphrase ("$M$...").
     Sent back unchanged (a client that PATCHes a whole certKeyChain it has
@@ -438,7 +452,7 @@ class Sim:
             "expirationDate": exp, "expirationString": not_after,
             "_notBefore": nb,
             "subject": f.get("subject", ""), "issuer": f.get("issuer", ""),
-            "serialNumber": f.get("serial", "").lower(),
+            "serialNumber": tmos_serial(f.get("serial", "")),
             "keyType": "ec-public" if curve else "rsa-public",
             "certificateKeySize": int(size.group(1)) if size else 0,
             "certificateKeyCurveName": curve.group(1) if curve else "none",

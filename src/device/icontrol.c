@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -723,4 +724,48 @@ icontrol_b64url_ok(const char *s, bool dot)
 		    !(dot && *s == '.')))
 			return false;
 	return true;
+}
+
+/* Hex digits of s, colons and spaces skipped, leading zeros dropped. */
+static bool
+serial_hex(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ':' || *s == ' ')
+			continue;
+		if (!isxdigit((unsigned char)*s) || o + 1 >= len)
+			return false;
+		if (o == 0 && *s == '0')
+			continue;
+		out[o++] = (char)tolower((unsigned char)*s);
+	}
+	if (o == 0)
+		out[o++] = '0';
+	out[o] = '\0';
+	return true;
+}
+
+bool
+icontrol_serial_norm(const char *s, char *out, size_t len)
+{
+	BIGNUM *bn = NULL;
+	char *hex;
+	bool ok;
+
+	if (len == 0)
+		return false;
+	out[0] = '\0';
+	if (s == NULL || *s == '\0')
+		return false;
+	if (strchr(s, ':') != NULL || strspn(s, "0123456789") != strlen(s))
+		return serial_hex(s, out, len);
+	if (strlen(s) > 19 || BN_dec2bn(&bn, s) == 0)
+		return false;
+	hex = BN_bn2hex(bn);
+	BN_free(bn);
+	ok = hex != NULL && serial_hex(hex, out, len);
+	OPENSSL_free(hex);
+	return ok;
 }

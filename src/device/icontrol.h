@@ -89,6 +89,12 @@ int icontrol_parse_range(const char *v, size_t *start, size_t *end, size_t *tota
  * has no message) rather than "this user may not do that" (a role refusal
  * names the resource): only the first is cured by logging in again. */
 bool icontrol_token_refused(long status, const char *body, size_t len);
+/* An ssl-cert's serialNumber as lower-case hex without colons or leading
+ * zeros (x509.h's form) into out. TMOS prints it as OpenSSL does: decimal
+ * when it fits in a signed 64-bit integer, colon-separated hex otherwise;
+ * hex without colons is taken too when it has a letter. False when s is
+ * none of these. */
+bool icontrol_serial_norm(const char *s, char *out, size_t len);
 /* Object-name-safe form of s: '*' → "wildcard", anything outside
  * [A-Za-z0-9._-] → '_'. Caller frees. */
 char *icontrol_safe_name(const char *s);

@@ -216,11 +216,39 @@ token_refusals(void **state)
 	assert_false(icontrol_token_refused(404, "", 0));
 }
 
+/* The two forms of a published TMOS 14.1 answer (decimal for a short
+ * serial, colon hex for a long one), and hex with letters. */
+static void
+serials(void **state)
+{
+	char out[130];
+
+	(void)state;
+	assert_true(icontrol_serial_norm("308384129", out, sizeof(out)));
+	assert_string_equal(out, "12619181");
+	assert_true(icontrol_serial_norm("87:ae:02:f9:18:f9:4a:11", out, sizeof(out)));
+	assert_string_equal(out, "87ae02f918f94a11");
+	assert_true(icontrol_serial_norm("00:0A:FF", out, sizeof(out)));
+	assert_string_equal(out, "aff");
+	assert_true(icontrol_serial_norm("9223372036854775807", out, sizeof(out)));
+	assert_string_equal(out, "7fffffffffffffff");
+	assert_true(icontrol_serial_norm("0", out, sizeof(out)));
+	assert_string_equal(out, "0");
+	assert_true(icontrol_serial_norm("3e8a", out, sizeof(out)));
+	assert_string_equal(out, "3e8a");
+	assert_false(icontrol_serial_norm("12345678901234567890123", out, sizeof(out)));
+	assert_false(icontrol_serial_norm("", out, sizeof(out)));
+	assert_false(icontrol_serial_norm(NULL, out, sizeof(out)));
+	assert_false(icontrol_serial_norm("12:zz", out, sizeof(out)));
+	assert_false(icontrol_serial_norm("aa:bb:cc", out, 4));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(url_names),
+		cmocka_unit_test(serials),
 		cmocka_unit_test(fullpaths),
 		cmocka_unit_test(error_envelopes),
 		cmocka_unit_test(stats_descriptions),

@@ -18,28 +18,6 @@
 
 /* ---- cert_get / inventory ---------------------------------------------------------- */
 
-static void
-serial_norm(const char *s, char *out, size_t len)
-{
-	size_t o = 0;
-	bool lead = true;
-
-	for (; s != NULL && *s != '\0' && o + 1 < len; s++) {
-		char c = *s;
-		if (c == ':' || c == ' ')
-			continue;
-		if (c >= 'A' && c <= 'F')
-			c = (char)(c - 'A' + 'a');
-		if (lead && c == '0')
-			continue;
-		lead = false;
-		out[o++] = c;
-	}
-	if (o == 0 && o + 1 < len)
-		out[o++] = '0';
-	out[o] = '\0';
-}
-
 /* "DNS:a, DNS:b" → names. */
 static int
 parse_sans(const char *s, char ***out, size_t *n)
@@ -145,15 +123,15 @@ bigip_cert_get(struct device *d, const struct cfg_profile *p, struct device_cert
 	 * §2.1); reading its file would need the advanced shell. They carry no
 	 * not-before: 0 tells the engine to use what it stored at install. */
 	out->object = xstrdup(cert);
-	serial_norm(bip_jstr(c, "serialNumber"), ser, sizeof(ser));
-	out->serial = xstrdup(ser);
+	out->serial = icontrol_serial_norm(bip_jstr(c, "serialNumber"), ser, sizeof(ser)) ?
+	    xstrdup(ser) : NULL;
 	out->not_before = 0;
 	out->not_after = (time_t)bip_jint(c, "expirationDate");
 	parse_sans(bip_jstr(c, "subjectAlternativeName"), &out->names, &out->nnames);
 	key_desc_from(c, out->key_desc, sizeof(out->key_desc));
 	if (out->object == NULL || out->serial == NULL || out->not_after <= 0) {
-		rc = err_set(e, LB_ERR, "%s: ssl-cert %s: no serial number or expiration date "
-		    "in its properties", bip_dname(d), cert);
+		rc = err_set(e, LB_ERR, "%s: ssl-cert %s: no readable serial number or "
+		    "expiration date in its properties", bip_dname(d), cert);
 		goto out;
 	}
 	if ((rc = bip_snap_list(d, BIP_SNAP_VIRTUAL, &vs, e)) != 0)
@@ -205,8 +183,8 @@ bigip_inventory(struct device *d, struct device_inv **out, size_t *n, struct err
 		json_t *p, *x;
 
 		it->name = xstrdup(fp != NULL ? fp : "?");
-		serial_norm(bip_jstr(c, "serialNumber"), ser, sizeof(ser));
-		it->serial = xstrdup(ser);
+		it->serial = xstrdup(icontrol_serial_norm(bip_jstr(c, "serialNumber"), ser,
+		    sizeof(ser)) ? ser : "?");
 		if (subj != NULL && (cn = strstr(subj, "CN=")) != NULL)
 			it->subject_cn = strndup(cn + 3, strcspn(cn + 3, ","));
 		it->not_after = (time_t)bip_jint(c, "expirationDate");
