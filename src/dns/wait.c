@@ -71,7 +71,7 @@ dns_zone_of(struct dns *d, const char *name, char **zone, struct err *e)
 	*zone = NULL;
 	if (d->cfg->zone != NULL) {
 		if (!in_zone(name, d->cfg->zone))
-			return err_set(e, LB_ECONFIG, "dns-01: %s is not in the zone %s "
+			return err_set(e, LB_ECONFIG, "%s is not in the zone %s "
 			    "(dns.zone)", name, d->cfg->zone);
 		*zone = xstrdup(d->cfg->zone);
 		return *zone == NULL ? err_set(e, LB_ERR, "out of memory") : 0;
@@ -183,7 +183,7 @@ zone_ns(struct dns *d, const char *zone, struct ns *out, size_t *n, struct err *
 			continue;
 		snprintf(out[*n].name, sizeof(out[*n].name), "%s", host);
 		if (ns_addr(d, host, out[*n].addr, sizeof(out[*n].addr)) != 0) {
-			err_set(e, LB_ERR, "dns-01: name server %s of zone %s has no address",
+			err_set(e, LB_ERR, "name server %s of zone %s has no address",
 			    host, zone);
 			free(host);
 			ldns_pkt_free(ans);
@@ -239,7 +239,7 @@ dns_txt_wait(struct dns *d, const char *zone, const char *name, const char *valu
 			continue;
 		}
 		if (time(NULL) >= deadline)
-			return err_set(e, LB_ERR, "dns-01: name server %s (%s port %d) of zone "
+			return err_set(e, LB_ERR, "name server %s (%s port %d) of zone "
 			    "%s did not answer the TXT record %s within %d s (dns.timeout_s)",
 			    ns[done].name, ns[done].addr, d->cfg->port, zone, name,
 			    d->cfg->timeout_s);
