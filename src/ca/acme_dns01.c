@@ -89,7 +89,7 @@ acme_dns01_publish(struct ca *c, const char *ident, const char *keyauth,
 		return rc;
 	}
 	rc = dns_txt_update(s->dns, s->zone, s->name, s->value, true, e);
-	if (rc != 0 && rc != LB_EUNREACH) {
+	if (rc != 0 && rc != LB_EUNREACH && rc != LB_EUNKNOWN) {
 		/* refused: nothing was added */
 		dns01_free(s);
 		return rc;

@@ -23,8 +23,10 @@ int dns_zone_of(struct dns *d, const char *name, char **zone, struct err *e);
 
 /* Adds (add) or deletes (!add) the one TXT record name → value in zone;
  * a delete leaves other values of the same name alone. LB_EAUTH when the
- * server refuses the TSIG key, LB_EUNREACH when it does not answer,
- * LB_ERR for any other refusal (the DNS rcode is in the message). */
+ * server refuses the TSIG key, LB_EUNREACH when it does not answer and
+ * LB_EUNKNOWN when its answer's TSIG does not verify (in both the update
+ * may have been applied), LB_ERR for any other refusal (the DNS rcode is
+ * in the message). */
 int dns_txt_update(struct dns *d, const char *zone, const char *name, const char *value,
     bool add, struct err *e);
 

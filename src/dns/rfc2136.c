@@ -263,8 +263,9 @@ dns_txt_update(struct dns *d, const char *zone, const char *name, const char *va
 	if (ldns_pkt_get_rcode(ans) != LDNS_RCODE_NOERROR)
 		rc = update_refused(d, ans, what, e);
 	else if (st != LDNS_STATUS_OK)
-		/* success whose TSIG does not verify: not the server we know */
-		rc = err_set(e, LB_EAUTH, "dns server %s: the answer to the %s does not "
+		/* a success whose TSIG does not verify proves nothing: the
+		 * update may or may not have been applied */
+		rc = err_set(e, LB_EUNKNOWN, "dns server %s: the answer to the %s does not "
 		    "verify: %s", d->cfg->server, what, ldns_get_errorstr_by_id(st));
 	else
 		rc = 0;
