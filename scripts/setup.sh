@@ -5,8 +5,9 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config meson ninja-build
       libcurl4-openssl-dev libssl-dev libyaml-dev libjansson-dev
-      libsqlite3-dev libcmocka-dev
+      libsqlite3-dev libcmocka-dev libldns-dev
       pebble python3 openssl curl sqlite3 lego time
+      bind9 bind9-utils bind9-dnsutils
       clang libclang-rt-14-dev valgrind
       prometheus
       debhelper dpkg-dev fakeroot lintian)

@@ -1,5 +1,6 @@
-/* ACME authorizations: http-01 answered through the device, or triggered
- * for CAs that validate out of band; polled until valid. */
+/* ACME authorizations: http-01 answered through the device, dns-01
+ * through the CA's DNS server, or triggered for CAs that validate out of
+ * band; polled until valid. */
 #include "ca/acme_client.h"
 #include "ca/acme_internal.h"
 
@@ -158,6 +159,37 @@ start_challenge(struct ca *c, const char *az_url, json_t *chal, const char *iden
 	return rc;
 }
 
+/* dns-01: the TXT record is in every name server of the zone before the
+ * CA is told to look, and deleted whatever the outcome. */
+static int
+answer_dns01(struct ca *c, const char *url, json_t *az, const char *ident,
+    struct acme_wait *w, struct err *e)
+{
+	json_t *chal = find_challenge(az, "dns-01");
+	const char *token = acme_jstr(chal, "token");
+	struct acme_dns01 *rec = NULL;
+	char *keyauth = NULL;
+	int rc;
+
+	if (chal == NULL || acme_jstr(chal, "url") == NULL)
+		return err_set(e, LB_ERR, "acme %s: authorization for %s is pending and "
+		    "offers no dns-01 challenge; cannot answer it", c->cfg->name, ident);
+	if (token == NULL || (keyauth = xasprintf("%s.%s", token, c->thumb)) == NULL)
+		return err_set(e, LB_ERR, "acme %s: dns-01 challenge for %s without token",
+		    c->cfg->name, ident);
+	rc = acme_dns01_publish(c, ident, keyauth, &rec, e);
+	free(keyauth);
+	if (rc != 0) {
+		err_prefix(e, "acme %s: dns-01 for %s", c->cfg->name, ident);
+		return rc;
+	}
+	rc = start_challenge(c, url, chal, ident, e);
+	if (rc == 0)
+		rc = poll_authz(c, url, ident, w, e);
+	acme_dns01_withdraw(c, rec);
+	return rc;
+}
+
 static int
 answer_authz(struct ca *c, const char *url, json_t *az, const struct ca_challenge *ch,
     struct acme_wait *w, struct err *e)
@@ -193,6 +225,8 @@ answer_authz(struct ca *c, const char *url, json_t *az, const struct ca_challeng
 			return rc;
 		return poll_authz(c, url, ident, w, e);
 	}
+	if (c->cfg->challenge == CHALLENGE_DNS01)
+		return answer_dns01(c, url, az, ident, w, e);
 	if (chal == NULL || acme_jstr(chal, "url") == NULL)
 		return err_set(e, LB_ERR, "acme %s: authorization for %s is pending and "
 		    "offers no http-01 challenge; cannot answer it", c->cfg->name, ident);

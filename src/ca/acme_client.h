@@ -88,6 +88,18 @@ int acme_wait_next(struct ca *c, struct acme_wait *w, const struct http_resp *r,
 int acme_authorize(struct ca *c, json_t *order, const struct ca_challenge *ch,
     struct acme_wait *w, struct err *e);
 
+/* ---- dns-01 records (acme_dns01.c) ---- */
+
+struct acme_dns01;
+/* Adds the TXT record for ident's dns-01 challenge (keyauth: token.thumb)
+ * through the CA's dns: server and waits until the zone's name servers
+ * answer it. On success *out is the record, to hand to withdraw; on
+ * failure nothing of ours is left in the zone (deleting it is tried). */
+int acme_dns01_publish(struct ca *c, const char *ident, const char *keyauth,
+    struct acme_dns01 **out, struct err *e);
+/* Deletes the record (a failure is logged) and frees s. NULL is fine. */
+void acme_dns01_withdraw(struct ca *c, struct acme_dns01 *s);
+
 /* ---- finalize and certificate (acme_cert.c) ---- */
 
 int acme_finalize(struct ca *c, const struct ca_request *req, json_t *order,

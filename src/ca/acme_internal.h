@@ -50,4 +50,10 @@ size_t acme_orders_parse(const char *body, size_t len, char **out, size_t max);
  * (case-insensitive, duplicates in names counted once). */
 bool acme_order_matches(const char *body, size_t len, char *const *names, size_t nnames);
 
+/* dns-01 (RFC 8555 §8.4): the TXT record's name for an identifier
+ * ("_acme-challenge.example.com", also for "*.example.com") and its value,
+ * base64url(SHA-256(keyauth)). Caller frees; NULL when out of memory. */
+char *acme_dns01_name(const char *ident);
+char *acme_dns01_value(const char *keyauth);
+
 #endif

@@ -132,6 +132,11 @@ config_ca_free(struct cfg_ca *ca)
 	wipe(ca->password);
 	wipe(ca->eab_kid);
 	wipe(ca->eab_hmac_key);
+	free(ca->dns.server);
+	free(ca->dns.zone);
+	free(ca->dns.tsig_name);
+	free(ca->dns.tsig_algorithm);
+	wipe(ca->dns.tsig_secret);
 }
 
 void

@@ -62,7 +62,19 @@ struct cfg_scm_extra {
 	char *dcv_mode;     /* CNAME|EMAIL|HTTP|HTTPS|TXT|AUTO, NULL: not sent */
 	char *dcv_email;    /* with dcv_mode EMAIL */
 };
-enum challenge_type { CHALLENGE_NONE, CHALLENGE_HTTP01 };
+enum challenge_type { CHALLENGE_NONE, CHALLENGE_HTTP01, CHALLENGE_DNS01 };
+
+/* ACME dns-01: where the _acme-challenge TXT records are added by RFC 2136
+ * dynamic update, signed with TSIG. */
+struct cfg_dns {
+	char *server;        /* host name or address taking the updates */
+	int port;            /* default 53; also used to ask the zone's NS */
+	char *zone;          /* NULL: found from the SOA */
+	char *tsig_name;
+	char *tsig_algorithm; /* "hmac-sha256" (default), ... */
+	int timeout_s;       /* wait for the NS to answer the record; default 120 */
+	char *tsig_secret;   /* base64, from credentials.yaml; a secret */
+};
 
 struct cfg_ca {
 	char *name;
@@ -83,6 +95,7 @@ struct cfg_ca {
 	char **contact;
 	size_t ncontact;
 	enum challenge_type challenge;
+	struct cfg_dns dns;    /* challenge: dns-01 */
 	char *preferred_chain; /* optional: issuer CN of the preferred alternate chain */
 	char *credentials;
 	/* Resolved from credentials.yaml. login is an account name, like a

@@ -15,7 +15,7 @@
 /* ---- credentials.yaml ---- */
 
 static const char *const cred_fields[] = {
-	"username", "password", "login", "eab_kid", "eab_hmac_key",
+	"username", "password", "login", "eab_kid", "eab_hmac_key", "tsig_secret",
 };
 
 /* "password" for "password" and "password_file"; NULL when unknown. */
@@ -54,8 +54,8 @@ check_cred_entry(const struct ydoc *d, yaml_node_t *k, yaml_node_t *n,
 		    &file);
 		if (base == NULL)
 			return perr(d, key, e, "%s: unknown key '%s' (expected "
-			    "username, password, login, eab_kid, eab_hmac_key "
-			    "or one of them with _file)", sval(k), sval(key));
+			    "username, password, login, eab_kid, eab_hmac_key, "
+			    "tsig_secret or one of them with _file)", sval(k), sval(key));
 		for (q = n->data.mapping.pairs.start; q < p; q++) {
 			qbase = cred_base(sval(node(d, q->key)), cred_fields,
 			    NELEM(cred_fields), &qfile);
@@ -210,11 +210,25 @@ device_creds(const struct loader *l, struct cfg_device *dv, yaml_node_t *ref)
 	    &dv->password);
 }
 
+/* A TSIG secret as BIND's tsig-keygen writes it: standard base64. */
+static bool
+base64_ok(const char *s)
+{
+	size_t len = strlen(s), pad = 0;
+
+	if (len == 0 || len % 4 != 0)
+		return false;
+	while (pad < 2 && len > pad && s[len - 1 - pad] == '=')
+		pad++;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/") == len - pad;
+}
+
 int
 ca_creds(const struct loader *l, struct cfg_ca *ca, yaml_node_t *ref)
 {
 	static const char *const scm[] = { "login", "password" };
-	static const char *const acme[] = { "eab_kid", "eab_hmac_key" };
+	static const char *const acme[] = { "eab_kid", "eab_hmac_key", "tsig_secret" };
 	char path[PATH_LEN], user[PATH_LEN];
 	const char *n = ca->credentials;
 	yaml_node_t *entry;
@@ -238,5 +252,13 @@ ca_creds(const struct loader *l, struct cfg_ca *ca, yaml_node_t *ref)
 		return perr(&l->cred, entry, l->e, "%s: eab_kid and "
 		    "eab_hmac_key go together; '%s' is missing", n,
 		    ca->eab_kid == NULL ? "eab_kid" : "eab_hmac_key");
+	TRY(cred_get(l, entry, n, "tsig_secret", ca->challenge == CHALLENGE_DNS01, true,
+	    &ca->dns.tsig_secret));
+	if (ca->dns.tsig_secret != NULL && ca->challenge != CHALLENGE_DNS01)
+		return perr(&l->cred, entry, l->e, "%s: tsig_secret is only used by a "
+		    "CA with challenge: dns-01", n);
+	if (ca->dns.tsig_secret != NULL && !base64_ok(ca->dns.tsig_secret))
+		return perr(&l->cred, entry, l->e, "%s: tsig_secret is not base64 (as "
+		    "tsig-keygen prints it)", n);
 	return 0;
 }

@@ -98,7 +98,7 @@ check_name(const struct ydoc *d, yaml_node_t *v, const char *path, char *s,
 	if (s[0] == '*' && http01(ca))
 		return perr(d, v, e, "%s: wildcard name '%s' cannot be "
 		    "validated with http-01 (CA '%s'); use a CA with "
-		    "challenge: none", path, s, ca->name);
+		    "challenge: dns-01 (or none)", path, s, ca->name);
 	return 0;
 }
 

@@ -19,7 +19,9 @@
 
 const char *const dev_type_names[2] = { "citrix-adc", "f5-bigip" };
 const char *const ca_type_names[2] = { "sectigo-scm", "acme" };
-static const char *const challenge_names[] = { "none", "http-01" };
+static const char *const challenge_names[] = { "none", "http-01", "dns-01" };
+/* What ldns signs with. */
+static const char *const tsig_algorithms[] = { "hmac-sha256", "hmac-sha224", "hmac-sha1" };
 static const char *const key_type_names[] = { "rsa", "ecdsa" };
 static const char *const curve_names[] = { "P-256", "P-384" };
 
@@ -235,14 +237,14 @@ enum {
 	CK_TYPE, CK_CAFILE, CK_TIMEOUT, CK_CRED,
 	CK_URL, CK_CUST, CK_ORG, CK_CERTTYPE, CK_TERM, CK_POLL,	/* scm */
 	CK_CUSTOM, CK_DCVMODE, CK_DCVEMAIL,			/* scm */
-	CK_DIR, CK_CONTACT, CK_CHALLENGE, CK_PREF,		/* acme */
+	CK_DIR, CK_CONTACT, CK_CHALLENGE, CK_PREF, CK_DNS,	/* acme */
 	CK_N
 };
 static const char *const ca_keys[CK_N] = {
 	"type", "ca_file", "timeout_s", "credentials",
 	"url", "customer_uri", "org_id", "cert_type", "term", "poll",
 	"custom_fields", "dcv_mode", "dcv_email",
-	"directory", "contact", "challenge", "preferred_chain",
+	"directory", "contact", "challenge", "preferred_chain", "dns",
 };
 
 static int
@@ -364,6 +366,69 @@ parse_scm(const struct loader *l, yaml_node_t *n, const char *path,
 	return parse_scm_extra(d, &f[CK_CUSTOM], path, &ca->scm, l->e);
 }
 
+/* A DNS name as written in the dns block: letters, digits, '-', '_' and
+ * dots, an optional final dot. */
+static int
+get_dname(const struct ydoc *d, yaml_node_t *v, const char *path, char **out,
+    struct err *e)
+{
+	size_t len;
+	int rc;
+
+	TRY(get_str(d, v, path, out, e));
+	for (char *q = *out; *q != '\0'; q++)
+		*q = (char)tolower((unsigned char)*q);
+	len = strlen(*out);
+	if (len == 0 || len > 253 || strspn(*out, "abcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_.") != len || (*out)[0] == '.' || strstr(*out, "..") != NULL)
+		return perr(d, v, e, "%s: '%s' is not a DNS name", path, *out);
+	return 0;
+}
+
+enum { NK_SERVER, NK_PORT, NK_ZONE, NK_TSIG_NAME, NK_TSIG_ALG, NK_TIMEOUT, NK_N };
+static const char *const dns_keys[NK_N] = {
+	"server", "port", "zone", "tsig_name", "tsig_algorithm", "timeout_s",
+};
+
+/* dns: where dns-01 records go. The TSIG secret is tsig_secret in the
+ * CA's credentials entry. */
+static int
+parse_dns(const struct ydoc *d, yaml_node_t *n, const char *path,
+    struct cfg_dns *dns, struct err *e)
+{
+	struct field f[NK_N];
+	char p[PATH_LEN];
+	int alg, rc;
+
+	dns->port = 53;
+	dns->timeout_s = 120;
+	TRY(map_collect(d, n, path, dns_keys, NK_N, f, e));
+	TRY(need(d, n, &f[NK_SERVER], path, "server", e));
+	TRY(need(d, n, &f[NK_TSIG_NAME], path, "tsig_name", e));
+	TRY(get_str(d, f[NK_SERVER].v, pjoin(p, path, "server"), &dns->server, e));
+	if (dns->server[0] == '\0' || strpbrk(dns->server, " \t/[]") != NULL ||
+	    (strchr(dns->server, ':') != NULL && strchr(dns->server, '.') != NULL))
+		return perr(d, f[NK_SERVER].v, e, "%s: '%s' is not a host name or "
+		    "address (give the port as port:)", p, dns->server);
+	if (f[NK_PORT].v != NULL)
+		TRY(get_int(d, f[NK_PORT].v, pjoin(p, path, "port"), 1, 65535,
+		    &dns->port, e));
+	if (f[NK_ZONE].v != NULL)
+		TRY(get_dname(d, f[NK_ZONE].v, pjoin(p, path, "zone"), &dns->zone, e));
+	TRY(get_dname(d, f[NK_TSIG_NAME].v, pjoin(p, path, "tsig_name"),
+	    &dns->tsig_name, e));
+	alg = 0;
+	if (f[NK_TSIG_ALG].v != NULL)
+		TRY(get_enum(d, f[NK_TSIG_ALG].v, pjoin(p, path, "tsig_algorithm"),
+		    tsig_algorithms, NELEM(tsig_algorithms), &alg, e));
+	if ((dns->tsig_algorithm = strdup(tsig_algorithms[alg])) == NULL)
+		return oom(e);
+	if (f[NK_TIMEOUT].v != NULL)
+		TRY(get_int(d, f[NK_TIMEOUT].v, pjoin(p, path, "timeout_s"), 1, 3600,
+		    &dns->timeout_s, e));
+	return 0;
+}
+
 static int
 parse_acme(const struct loader *l, yaml_node_t *n, const char *path,
     const struct field *f, struct cfg_ca *ca)
@@ -383,6 +448,14 @@ parse_acme(const struct loader *l, yaml_node_t *n, const char *path,
 		    challenge_names, NELEM(challenge_names), &t, l->e));
 		ca->challenge = t;
 	}
+	if (ca->challenge == CHALLENGE_DNS01 && f[CK_DNS].v == NULL)
+		return perr(d, f[CK_CHALLENGE].v, l->e, "%s: challenge: dns-01 needs a "
+		    "dns: block (server, tsig_name, ...)", path);
+	if (ca->challenge != CHALLENGE_DNS01 && f[CK_DNS].v != NULL)
+		return perr(d, f[CK_DNS].k, l->e, "%s: dns: is only used with "
+		    "challenge: dns-01", path);
+	if (f[CK_DNS].v != NULL)
+		TRY(parse_dns(d, f[CK_DNS].v, pjoin(p, path, "dns"), &ca->dns, l->e));
 	if (f[CK_PREF].v != NULL)
 		TRY(get_str(d, f[CK_PREF].v, pjoin(p, path, "preferred_chain"),
 		    &ca->preferred_chain, l->e));
@@ -409,7 +482,7 @@ parse_ca(const struct loader *l, yaml_node_t *n, struct cfg_ca *ca)
 	    NELEM(ca_type_names), &t, l->e));
 	ca->type = t;
 	lo = ca->type == CA_SECTIGO_SCM ? CK_DIR : CK_URL;
-	hi = ca->type == CA_SECTIGO_SCM ? CK_PREF : CK_DCVEMAIL;
+	hi = ca->type == CA_SECTIGO_SCM ? CK_DNS : CK_DCVEMAIL;
 	for (int i = lo; i <= hi; i++)
 		if (f[i].v != NULL)
 			return perr(d, f[i].k, l->e, "%s: key '%s' is not valid "
@@ -425,6 +498,9 @@ parse_ca(const struct loader *l, yaml_node_t *n, struct cfg_ca *ca)
 		TRY(parse_scm(l, n, path, f, ca));
 	else
 		TRY(parse_acme(l, n, path, f, ca));
+	if (f[CK_CRED].v == NULL && ca->challenge == CHALLENGE_DNS01)
+		return perr(d, f[CK_DNS].k, l->e, "%s: dns-01 needs credentials: naming "
+		    "an entry with tsig_secret", path);
 	if (f[CK_CRED].v == NULL)
 		return 0;
 	TRY(get_str(d, f[CK_CRED].v, pjoin(p, path, "credentials"),

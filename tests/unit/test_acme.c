@@ -450,6 +450,26 @@ order_matches(void **st)
 	assert_false(acme_order_matches(B("[]"), one, 1));
 }
 
+static void
+dns01_record(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = acme_dns01_name("www.example.com");
+	assert_string_equal(s, "_acme-challenge.www.example.com");
+	free(s);
+	/* RFC 8555 §8.4: a wildcard is validated at its base domain */
+	s = acme_dns01_name("*.example.com");
+	assert_string_equal(s, "_acme-challenge.example.com");
+	free(s);
+	/* base64url(SHA-256(keyauth)), no padding */
+	s = acme_dns01_value("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA."
+	    "9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI");
+	assert_string_equal(s, "lCM7cZyQXcVHK2nnW3jjAhNT3Fvm18UN-kWZZknKoYM");
+	free(s);
+}
+
 int
 main(void)
 {
@@ -467,6 +487,7 @@ main(void)
 		cmocka_unit_test(ops_table),
 		cmocka_unit_test(orders_parse),
 		cmocka_unit_test(order_matches),
+		cmocka_unit_test(dns01_record),
 		cmocka_unit_test(open_refuses_missing_directory),
 		cmocka_unit_test(live_http01),
 	};

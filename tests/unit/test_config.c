@@ -575,6 +575,18 @@ static const char base_prof[] =
     "    url: https://192.0.2.10\n" \
     "    credentials: adc1\n"
 
+/* An ACME CA with challenge: dns-01 on line 10, then extra lines from 12. */
+#define DNS_MAIN(extra) ADC1 \
+    "cas:\n" \
+    "  le:\n" \
+    "    type: acme\n" \
+    "    directory: https://acme.example.com/dir\n" \
+    "    challenge: dns-01\n" \
+    "    credentials: le\n" extra
+#define DNS_BLOCK "    dns: { server: 127.0.0.1, tsig_name: k }\n"
+#define DNS_CRED "adc1: { username: nsroot, password: secret-1 }\n" \
+    "le: { tsig_secret: \"c2VjcmV0LXNlY3JldA==\" }\n"
+
 /* Pins for the pin_sha256 list rows: one pin in two spellings, and 16
  * other distinct pins as block list items. */
 #define PIN_LC "\"ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:" \
@@ -717,9 +729,56 @@ static const struct bad bad[] = {
 	  NULL, NULL, NULL, "lbcert.yaml", 2, 7,
 	  "cas.le: missing required key 'directory'" },
 	{ "bad challenge", "cas:\n  le:\n    type: acme\n"
-	  "    directory: https://x.example/dir\n    challenge: dns-01\n",
+	  "    directory: https://x.example/dir\n    challenge: tls-alpn-01\n",
 	  NULL, NULL, NULL, NULL, "lbcert.yaml", 5, 16,
-	  "cas.le.challenge: unsupported value 'dns-01'" },
+	  "cas.le.challenge: unsupported value 'tls-alpn-01' (expected none | "
+	  "http-01 | dns-01)" },
+	/* dns-01 */
+	{ "dns-01 without dns", DNS_MAIN(""), DNS_CRED, NULL, NULL, NULL,
+	  "lbcert.yaml", 10, 16, "cas.le: challenge: dns-01 needs a dns: block" },
+	{ "dns with http-01", ADC1 "cas:\n  le:\n    type: acme\n"
+	  "    directory: https://x.example/dir\n    challenge: http-01\n"
+	  "    dns: { server: 127.0.0.1, tsig_name: k }\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 11, 5, "cas.le: dns: is only used with challenge: dns-01" },
+	{ "dns without server", DNS_MAIN("    dns: { tsig_name: k }\n"), DNS_CRED, NULL,
+	  NULL, NULL, "lbcert.yaml", 12, 10, "cas.le.dns: missing required key 'server'" },
+	{ "dns without tsig_name", DNS_MAIN("    dns: { server: ns1.example.com }\n"),
+	  DNS_CRED, NULL, NULL, NULL, "lbcert.yaml", 12, 10,
+	  "cas.le.dns: missing required key 'tsig_name'" },
+	{ "dns unknown key", DNS_MAIN("    dns: { server: a, tsig_name: k, key: x }\n"),
+	  DNS_CRED, NULL, NULL, NULL, "lbcert.yaml", 12, 37, "unknown key 'key'" },
+	{ "dns server with port", DNS_MAIN("    dns:\n      server: ns1.example.com:53\n"
+	  "      tsig_name: k\n"), DNS_CRED, NULL, NULL, NULL, "lbcert.yaml", 13, 15,
+	  "cas.le.dns.server: 'ns1.example.com:53' is not a host name or address" },
+	{ "dns port range", DNS_MAIN("    dns:\n      server: 127.0.0.1\n"
+	  "      tsig_name: k\n      port: 0\n"), DNS_CRED, NULL, NULL, NULL,
+	  "lbcert.yaml", 15, 13, "cas.le.dns.port must be between 1 and 65535" },
+	{ "dns algorithm", DNS_MAIN("    dns:\n      server: 127.0.0.1\n"
+	  "      tsig_name: k\n      tsig_algorithm: hmac-md5\n"), DNS_CRED, NULL, NULL,
+	  NULL, "lbcert.yaml", 15, 23, "cas.le.dns.tsig_algorithm: unsupported value "
+	  "'hmac-md5' (expected hmac-sha256 | hmac-sha224 | hmac-sha1)" },
+	{ "dns zone", DNS_MAIN("    dns:\n      server: 127.0.0.1\n"
+	  "      tsig_name: k\n      zone: \"exa mple.com\"\n"), DNS_CRED, NULL, NULL,
+	  NULL, "lbcert.yaml", 15, 13, "cas.le.dns.zone: 'exa mple.com' is not a DNS name" },
+	{ "dns timeout", DNS_MAIN("    dns:\n      server: 127.0.0.1\n"
+	  "      tsig_name: k\n      timeout_s: 0\n"), DNS_CRED, NULL, NULL,
+	  NULL, "lbcert.yaml", 15, 18, "cas.le.dns.timeout_s must be between 1 and 3600" },
+	{ "dns-01 without credentials", ADC1 "cas:\n  le:\n    type: acme\n"
+	  "    directory: https://x.example/dir\n    challenge: dns-01\n"
+	  "    dns: { server: 127.0.0.1, tsig_name: k }\n", DNS_CRED, NULL, NULL, NULL,
+	  "lbcert.yaml", 11, 5, "cas.le: dns-01 needs credentials: naming an entry "
+	  "with tsig_secret" },
+	{ "dns-01 without tsig_secret", DNS_MAIN(DNS_BLOCK),
+	  "adc1: { username: nsroot, password: secret-1 }\nle: { eab_kid: a, eab_hmac_key: b }\n",
+	  NULL, NULL, NULL, "credentials.yaml", 2, 5,
+	  "le: missing required key 'tsig_secret' (or tsig_secret_file)" },
+	{ "tsig_secret not base64", DNS_MAIN(DNS_BLOCK),
+	  "adc1: { username: nsroot, password: secret-1 }\nle: { tsig_secret: \"not base64!\" }\n",
+	  NULL, NULL, NULL, "credentials.yaml", 2, 5, "le: tsig_secret is not base64" },
+	{ "tsig_secret on http-01", ADC1 "cas:\n  le:\n    type: acme\n"
+	  "    directory: https://x.example/dir\n    challenge: http-01\n"
+	  "    credentials: le\n", DNS_CRED, NULL, NULL, NULL, "credentials.yaml", 2, 5,
+	  "le: tsig_secret is only used by a CA with challenge: dns-01" },
 	{ "contact not mailto", "cas:\n  le:\n    type: acme\n"
 	  "    directory: https://x.example/dir\n"
 	  "    contact: [pki@example.com]\n", NULL, NULL, NULL, NULL,
@@ -1075,6 +1134,51 @@ pin_lists(void **state)
 	}
 }
 
+/* dns-01: the dns block, the TSIG secret from credentials.yaml (a file
+ * here) and a wildcard profile on that CA. */
+static void
+dns01_config(void **state)
+{
+	struct config *c = NULL;
+	struct err e = { 0 };
+	struct cfg_ca *ca;
+	char dir[512];
+
+	(void)state;
+	new_dir(dir, sizeof(dir));
+	put(dir, "lbcert.yaml", DNS_MAIN("    dns:\n      server: NS1.Example.com\n"
+	    "      port: 5353\n      zone: Example.com\n      tsig_name: lbcert-key\n"
+	    "      tsig_algorithm: hmac-sha1\n      timeout_s: 30\n"
+	    "  le2:\n    type: acme\n    directory: https://acme.example.com/dir\n"
+	    "    challenge: dns-01\n    credentials: le2\n" DNS_BLOCK), 0644);
+	put(dir, "credentials.yaml", "adc1: { username: nsroot, password: secret-1 }\n"
+	    "le: { tsig_secret_file: tsig.key }\nle2: { tsig_secret: c2VjcmV0 }\n", 0600);
+	put(dir, "tsig.key", "c2VjcmV0LXNlY3JldA==\n", 0600);
+	put(dir, "profiles/wild.yaml", "device: adc1\nca: le\ncommon_name: \"*.example.com\"\n"
+	    "subject_alt_names: [example.com]\nvservers: [vs1]\n"
+	    "subject: { organization: Example, state: Yorks, country: GB }\n", 0644);
+	if (config_load(dir, &c, &e) != 0)
+		fail_msg("%s", e.msg);
+	ca = &c->cas[0];
+	assert_int_equal(ca->challenge, CHALLENGE_DNS01);
+	assert_string_equal(ca->dns.server, "NS1.Example.com");
+	assert_int_equal(ca->dns.port, 5353);
+	assert_string_equal(ca->dns.zone, "example.com");
+	assert_string_equal(ca->dns.tsig_name, "lbcert-key");
+	assert_string_equal(ca->dns.tsig_algorithm, "hmac-sha1");
+	assert_int_equal(ca->dns.timeout_s, 30);
+	assert_string_equal(ca->dns.tsig_secret, "c2VjcmV0LXNlY3JldA==");
+	ca = &c->cas[1];
+	assert_int_equal(ca->dns.port, 53);
+	assert_null(ca->dns.zone);
+	assert_string_equal(ca->dns.tsig_algorithm, "hmac-sha256");
+	assert_int_equal(ca->dns.timeout_s, 120);
+	assert_string_equal(ca->dns.tsig_secret, "c2VjcmV0");
+	assert_int_equal(c->nprofiles, 1);
+	assert_string_equal(c->profiles[0].common_name, "*.example.com");
+	config_free(c);
+}
+
 int
 main(void)
 {
@@ -1083,6 +1187,7 @@ main(void)
 		cmocka_unit_test(trailing_slash_and_defaults),
 		cmocka_unit_test(empty_or_missing_profiles),
 		cmocka_unit_test(missing_main_file),
+		cmocka_unit_test(dns01_config),
 		cmocka_unit_test(key_desc),
 		cmocka_unit_test(bad_inputs),
 		cmocka_unit_test(scm_extra_merge),
