@@ -25,7 +25,18 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# bind9 is here for the dns-01 tests (which start their own named on
+# 127.0.0.1) and prometheus for promtool (the metrics file's check): their
+# daemons are not wanted on a build machine. policy-rc.d keeps the packages
+# from starting them, and they are not started at boot either.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# prometheus is here for promtool (the metrics file's check); its
-# server is not wanted running on a build machine.
+if [ -d /run/systemd/system ]; then
+    systemctl disable --now named.service prometheus.service >/dev/null 2>&1 || true
+fi
