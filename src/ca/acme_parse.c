@@ -324,8 +324,11 @@ acme_poll_wait_ms(const char *retry_after, time_t now, int attempt, long cap_ms)
 	 * http-01 check within tens of milliseconds; then back off. */
 	long ms = POLL_FIRST_MS;
 
-	if (ra >= 0)
-		return ra < 1 ? ms : (ra > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : ra) * 1000;
+	/* Retry-After: 0 (or a date passed) is no hint: our own backoff
+	 * applies, so a CA that says "now" every time is not polled 20
+	 * times a second. */
+	if (ra >= 1)
+		return (ra > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : ra) * 1000;
 	for (int i = 1; i < attempt && ms < cap_ms; i++)
 		ms *= 2;
 	return ms < cap_ms ? ms : cap_ms;

@@ -241,10 +241,14 @@ poll_wait(void **state)
 	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 9, 10000), 10000);
 	assert_int_equal(acme_poll_wait_ms(NULL, 1000, 60, 10000), 10000);
 	assert_int_equal(acme_poll_wait_ms("garbage", 1000, 1, 10000), 50);
-	/* Retry-After wins, also beyond the cap, and 0 waits the short first wait. */
+	/* Retry-After wins, also beyond the cap; 0 is no hint: the backoff
+	 * goes on (a CA answering "0" every time is not polled 20 times a
+	 * second). */
 	assert_int_equal(acme_poll_wait_ms("3", 1000, 1, 10000), 3000);
 	assert_int_equal(acme_poll_wait_ms("300", 1000, 7, 10000), 300000);
 	assert_int_equal(acme_poll_wait_ms("0", 1000, 1, 10000), 50);
+	assert_int_equal(acme_poll_wait_ms("0", 1000, 5, 10000), 800);
+	assert_int_equal(acme_poll_wait_ms("0", 1000, 12, 10000), 10000);
 	/* A CA's wait is taken up to one hour, and never overflows into a
 	 * negative (poll as fast as possible) one. */
 	assert_int_equal(acme_poll_wait_ms("3600", 1000, 1, 10000), 3600000);
