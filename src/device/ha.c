@@ -18,6 +18,15 @@ note(char *buf, size_t len, const char *a, const char *b)
 	buf[l] = '\0';
 }
 
+/* msg without a leading "name: ". */
+static const char *
+unprefixed(const char *msg, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(msg, name, n) == 0 && strncmp(msg + n, ": ", 2) == 0 ? msg + n + 2 : msg;
+}
+
 static bool
 takes(enum unit_role role, size_t nunits)
 {
@@ -39,8 +48,10 @@ ha_pick_unit(const struct cfg_device *cfg, const struct unit_probe *pr, struct e
 		state[0] = '\0';
 		rc = pr->open(pr->ctx, url, &role, state, sizeof(state), e);
 		if (rc == LB_EUNREACH) {
-			/* each cause names its unit and how it failed */
-			note(cause, sizeof(cause), cause[0] != '\0' ? "; " : "", e->msg);
+			/* each cause names its unit (by URL) and how it failed;
+			 * the device's name is said once, in front */
+			note(cause, sizeof(cause), cause[0] != '\0' ? "; " : "",
+			    unprefixed(e->msg, cfg->name));
 			unreach = true;
 			continue;
 		}

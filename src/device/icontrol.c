@@ -56,7 +56,6 @@ send_redacted(struct icontrol *ic, const char *method, const char *path,
 	struct http_header h[3];
 	struct http_req req = {0};
 	size_t nh = 0;
-	int rc;
 
 	if (ic->token != NULL)
 		h[nh++] = (struct http_header){ "X-F5-Auth-Token", ic->token };
@@ -74,10 +73,7 @@ send_redacted(struct icontrol *ic, const char *method, const char *path,
 	req.idempotent = strcmp(method, "GET") == 0;
 	req.redact = redact;
 	req.nredact = nredact;
-	rc = http_do(ic->http, &req, r, e);
-	if (rc != 0)
-		err_prefix(e, "%s (%s): %s %s", ic->name, ic->url, method, path);
-	return rc;
+	return http_do(ic->http, &req, r, e); /* its message names device and URL */
 }
 
 static int

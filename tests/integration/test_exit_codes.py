@@ -55,6 +55,11 @@ def scenario(w):
         check(p.returncode == 4, "an unreachable device: exit 4", p.stdout, p.stderr)
         check(p.stdout.strip().endswith("0 enrolled, 0 renewed, 0 unchanged, 1 failed"),
               "the summary still comes", p.stdout)
+        url = lab.devices["adc1"]["url"]
+        line = [x for x in p.stdout.splitlines() if "no unit reachable" in x]
+        check(len(line) == 1 and line[0].count("adc1: ") == 1 and line[0].count(url) == 1 and
+              "Couldn't connect" in line[0],
+              "one cause, said once: the device, the request and what the network said", line)
         p = lab.run("check")
         check(p.returncode == 4 and "device adc1: FAILED" in p.stdout and "ca scm: ok" in p.stdout,
               "check: exit 4 and which peer is out of reach", p.stdout)

@@ -46,6 +46,10 @@ def scenario(w):
         check(line and "connect" in line[0] and "is STANDBY" in line[0],
               "the BIG-IP message keeps the cause: which unit failed and how, and what the "
               "standby said", lines)
+        for x in lines:
+            dev = "big" if big_dead in x else "adc"
+            check(x.count(f"{dev}: ") == 1 and x.count("/login") == 1,
+                  "one cause, said once: the device named once, the failed request once", x)
 
         # only the standby configured, no peers: the same refusal on both
         for name, sim in (("big", big), ("adc", adc)):
