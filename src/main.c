@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include "cmd/cmd.h"
+#include "net/http.h"
 #include "util/log.h"
 
 static const struct {
@@ -136,6 +137,7 @@ main(int argc, char **argv)
 		}
 		rc = commands[i].fn(&a, argc - optind, argv + optind);
 		config_free(a.cfg);
+		http_tally_free();
 		curl_global_cleanup();
 		return rc;
 	}

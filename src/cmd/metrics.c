@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine/policy.h"
+#include "net/http.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -193,6 +194,30 @@ run_metrics(FILE *f, const struct metrics_run *run)
 	fprintf(f, "lbcert_run_errors{class=\"hook_timeout\"} %u\n", hooks[HOOK_TIMEOUT]);
 }
 
+/* Requests by peer name: a device and a CA of the same name share a line. */
+static void
+request_metrics(FILE *f, const struct config *cfg)
+{
+	head(f, "lbcert_run_requests", "gauge",
+	    "HTTP requests the last run sent to each device (every unit) and CA, by name.");
+	for (size_t i = 0; i < cfg->ndevices; i++) {
+		fputs("lbcert_run_requests{peer=", f);
+		label(f, cfg->devices[i].name);
+		fprintf(f, "} %lu\n", http_tally(cfg->devices[i].name));
+	}
+	for (size_t i = 0; i < cfg->ncas; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < cfg->ndevices; j++)
+			seen |= strcmp(cfg->devices[j].name, cfg->cas[i].name) == 0;
+		if (seen)
+			continue;
+		fputs("lbcert_run_requests{peer=", f);
+		label(f, cfg->cas[i].name);
+		fprintf(f, "} %lu\n", http_tally(cfg->cas[i].name));
+	}
+}
+
 int
 metrics_write(const struct config *cfg, struct store *st, const struct metrics_run *run,
     struct err *e)
@@ -225,6 +250,7 @@ metrics_write(const struct config *cfg, struct store *st, const struct metrics_r
 	if ((rc = profile_metrics(f, cfg, st, run->end, e)) != 0)
 		goto out;
 	run_metrics(f, run);
+	request_metrics(f, cfg);
 	rc = LB_ERR;
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
 		err_set(e, LB_ERR, "%s: %s", tmp, strerror(errno));

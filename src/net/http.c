@@ -90,6 +90,7 @@ http_client_free(struct http_client *c)
 		return;
 	if (c->curl != NULL)
 		curl_easy_cleanup(c->curl);
+	http_tally_add(c->name, c->nreq);
 	free(c->name);
 	free(c->base_url);
 	free(c->ca_file);

@@ -39,6 +39,11 @@ void http_client_set_retry(struct http_client *c, int attempts, long base_ms, lo
 unsigned long http_client_requests(const struct http_client *c);
 /* Counts attempts that got an answer (a status line, any status). */
 unsigned long http_client_answered(const struct http_client *c);
+/* Requests sent so far to peers called name (http_client_new's name) by
+ * clients already freed, over the whole process; for the run's metrics.
+ * http_tally_free() forgets them all (at exit, for leak checkers). */
+unsigned long http_tally(const char *name);
+void http_tally_free(void);
 
 struct http_header {
 	const char *name;

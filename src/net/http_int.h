@@ -73,4 +73,7 @@ void http_trace_request(struct http_client *c, const struct http_req *req,
 void http_trace_response(struct http_client *c, const struct http_req *req,
     const struct http_resp *r);
 
+/* http_tally.c: adds n requests to name's tally (at http_client_free). */
+void http_tally_add(const char *name, unsigned long n);
+
 #endif

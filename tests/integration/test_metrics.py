@@ -73,8 +73,11 @@ def scenario(w):
         p = lab.run("plan")
         check(p.returncode == 0 and not os.path.exists(prom), "plan writes no metrics")
 
+        adc.ctl("/_sim/requests/clear", {})
+        scm.ctl("/_sim/requests/clear", {})
         p = lab.run("run")
         check(p.returncode == 0, "run exits 0", p.stdout, p.stderr)
+        n_adc, n_scm = len(adc.ctl("/_sim/requests")), len(scm.ctl("/_sim/requests"))
         check(os.path.exists(prom), "the metrics file is written, relative to the config dir")
         check(stat.S_IMODE(os.stat(prom).st_mode) == 0o644, "it is world-readable (no secrets)")
         check(os.listdir(mdir) == ["lbcert.prom"], "no temporary file is left", os.listdir(mdir))
@@ -98,6 +101,11 @@ def scenario(w):
               get(m, "lbcert_run_profiles", result="failed") == 0, "run: two enrolled")
         check(get(m, "lbcert_run_duration_seconds") > 0, "run: duration")
         check(get(m, "lbcert_run_errors", **{"class": "profile"}) == 0, "run: no errors")
+        # counted by the simulators for this run alone (the dry run and plan sent some too)
+        check(get(m, "lbcert_run_requests", peer="adc1") == n_adc and n_adc > 5 and
+              get(m, "lbcert_run_requests", peer="scm") == n_scm and n_scm >= 4,
+              "run: requests per device and CA, as the peers counted them",
+              n_adc, n_scm, get(m, "lbcert_run_requests", peer="adc1"))
 
         # replaced by rename: a link to the old file keeps the old content
         old = os.path.join(w, "old.prom")
