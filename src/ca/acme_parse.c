@@ -70,12 +70,14 @@ bool
 acme_same_origin(const char *base, const char *url)
 {
 	struct origin a, b;
-	bool same;
+	bool same, oka, okb;
 
 	if (base == NULL || url == NULL)
 		return false;
-	same = origin_of(base, &a) & origin_of(url, &b);
-	same = same && strcasecmp(a.scheme, b.scheme) == 0 &&
+	/* both parsed, whatever the first gave: both are freed below */
+	oka = origin_of(base, &a);
+	okb = origin_of(url, &b);
+	same = oka && okb && strcasecmp(a.scheme, b.scheme) == 0 &&
 	    strcasecmp(a.host, b.host) == 0 && strcmp(a.port, b.port) == 0;
 	origin_free(&a);
 	origin_free(&b);
