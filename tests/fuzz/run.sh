@@ -14,5 +14,7 @@ dict=$(dirname "$(dirname "$corpus")")/${name#fuzz_}.dict
 mkdir -p "$art"
 set --
 [ -f "$dict" ] && set -- -dict="$dict"
+# libFuzzer exits 77 on a crash by default, which the test runner counts as
+# "skipped": a crash must fail.
 "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -print_final_stats=1 -artifact_prefix="$art/$name-" "$@" "$work" "$corpus"
+    -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 -artifact_prefix="$art/$name-" "$@" "$work" "$corpus"
