@@ -215,6 +215,15 @@ credentials_mode_refused(void **state)
 	assert_null(c);
 	assert_non_null(strstr(e.msg, "lets anyone change it"));
 	assert_int_equal(chmod(path, 0644), 0);
+
+	/* and so could a world-writable profile: its device, names, hooks */
+	snprintf(path, sizeof(path), "%s/profiles", tmpdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	write_file("profiles/web.yaml", "device: adc1\n", 0646, path, sizeof(path));
+	assert_int_equal(config_load(tmpdir, &c, &e), LB_ECONFIG);
+	assert_null(c);
+	assert_non_null(strstr(e.msg, "lets anyone change it"));
+	assert_non_null(strstr(e.msg, "web.yaml"));
 }
 
 int
