@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -15,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto/x509.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 /*
@@ -475,6 +477,52 @@ issued_ok(void **state)
 	    utc(2030, 1, 1), &e), 0);
 }
 
+/* What x509_check_issued logs for names, with stderr caught in a file. */
+static char *
+issued_log(char **names, size_t nnames, int *rc)
+{
+	char *chain[] = { F.inter_pem };
+	struct err e = {0};
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	static char buf[4096];
+	size_t n;
+
+	assert_non_null(tmp);
+	fflush(stderr);
+	assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+	*rc = check(F.leaf_rsa_pem, chain, 1, names, nnames, F.now, &e);
+	fflush(stderr);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	rewind(tmp);
+	n = fread(buf, 1, sizeof(buf) - 1, tmp);
+	buf[n] = '\0';
+	fclose(tmp);
+	return buf;
+}
+
+/* Names the CA added beyond the request: a warning naming each, not a
+ * refusal; none when it gave what was asked. */
+static void
+issued_extra_names(void **state)
+{
+	char *two[] = { "www.example.com", "*.static.example.com" };
+	char *out;
+	int rc;
+
+	(void)state;
+	log_init(LL_INFO, false);
+	out = issued_log(two, 2, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "the CA added shop.example.com to the certificate, "
+	    "beyond the request"));
+	assert_null(strstr(out, "added www."));
+	out = issued_log(WWW_NAMES, 3, &rc);
+	assert_int_equal(rc, 0);
+	assert_null(strstr(out, "the CA added"));
+}
+
 static void
 issued_key_mismatch(void **state)
 {
@@ -836,6 +884,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cert_info_fields),
+		cmocka_unit_test(issued_extra_names),
 		cmocka_unit_test(cert_info_garbage),
 		cmocka_unit_test(csr_key_and_match),
 		cmocka_unit_test(csr_b64url),
