@@ -1,6 +1,5 @@
 """Command line, listeners and ready.json."""
 
-import argparse
 import os
 import threading
 
@@ -14,8 +13,7 @@ from .vserver_tls import VserverListener, VserverTLS
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Simulated Citrix ADC / NetScaler (13.0+) NITRO REST API.")
-    ap.add_argument("--dir", required=True)
+    ap = simlib.arg_parser("Simulated Citrix ADC / NetScaler (13.0+) NITRO REST API.")
     ap.add_argument("--ha", action="store_true")
     ap.add_argument("--vserver", action="append", default=[])
     ap.add_argument("--http-vserver", action="append", default=[])
@@ -37,7 +35,6 @@ def main(argv=None):
     # RESPONDER feature disabled: responder objects can be made but are
     # never evaluated.
     ap.add_argument("--responder-off", action="store_true")
-    simlib.Pace.add_args(ap)
     args = ap.parse_args(argv)
     simlib.Pace.set(args)
 
@@ -58,12 +55,7 @@ def main(argv=None):
         if args.default_profile:
             st.vservers[name]["sslprofile"] = DEFAULT_FRONTEND
         servers.append(srv)
-    http_ports = {}
-    for spec in args.http_port:
-        name, _, port = spec.partition("=")
-        if name not in args.http_vserver or not port.isdigit():
-            ap.error("--http-port wants NAME=PORT for an --http-vserver NAME, got %r" % spec)
-        http_ports[name] = int(port)
+    http_ports = simlib.http_ports(ap, args.http_port, args.http_vserver, "--http-vserver")
     for name in args.http_vserver:
         srv = simlib.ThreadedHTTPServer(make_http_vs_handler(st, api, name),
                                         port=http_ports.get(name, 0))

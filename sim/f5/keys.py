@@ -2,7 +2,7 @@
 
 from simlib import Pace
 
-from .crypto import OsslError, openssl, passin
+from simlib import OpensslError, openssl, passin
 from .errors import ApiError
 from .names import split_fp, to_fullpath
 
@@ -65,7 +65,7 @@ class KeysApi:
         if pw:
             self.sim.seen_pass.add(pw)
         Pace.make_key()
-        pem = openssl(gen, secret=pw if security == "password" else None)
+        pem = openssl(*gen, secret=pw if security == "password" else None)
         key = self.sim.add_key(fp, pem, pw if security == "password" else None, security)
         if csr_fp:
             self.make_csr(csr_fp, key, b, pw if security == "password" else None)
@@ -84,8 +84,8 @@ class KeysApi:
         if san:
             args += ["-addext", "subjectAltName=" + ",".join(s.strip() for s in san.split(","))]
         try:
-            pem = openssl(args, secret=secret)
-        except OsslError as ex:
+            pem = openssl(*args, secret=secret)
+        except OpensslError as ex:
             raise ApiError(400, "01070313:3: CSR generation failed: %s" % str(ex)[:200])
         path = self.sim.store_file("csr", csr_fp, pem)
         part, short = split_fp(csr_fp)

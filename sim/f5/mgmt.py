@@ -9,14 +9,12 @@ import json
 import os
 import re
 import secrets
-import socketserver
 import time
 import urllib.parse
 
-from simlib import Pace
+from simlib import OpensslError, Pace
 
 from .api import Api
-from .crypto import OsslError
 from .errors import ApiError
 from .request import Ctx
 from .schema import BULK_DIR, CHUNK_MAX, TOKENS_PER_USER, TOKEN_MAX_TIMEOUT, UPLOAD_DIR
@@ -202,7 +200,7 @@ def make_handler(sim, unit):
                 except ApiError:
                     sim.state = snap
                     raise
-                except OsslError as ex:
+                except OpensslError as ex:
                     sim.state = snap
                     raise ApiError(400, "01070712:3: %s" % str(ex)[:300])
                 if not read_only:
@@ -411,8 +409,3 @@ def make_handler(sim, unit):
 
     Handler.sim = sim
     return Handler
-
-
-class ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True

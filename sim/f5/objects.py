@@ -8,10 +8,13 @@ import ssl
 import threading
 import time
 
-from .crypto import OsslError, PEM_CERT_RE, fingerprint, openssl, passin
+from simlib import OpensslError, fingerprint_sha256, openssl, passin
+
 from .errors import ApiError, not_found
 from .names import split_fp, to_fullpath
 
+
+PEM_CERT_RE = re.compile(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\s*", re.S)
 
 
 def tmos_serial(hexserial):
@@ -35,8 +38,8 @@ class SimObjects:
     def ship_defaults(self):
         keyf = os.path.join(self.dir, "run", "default.key")
         crtf = os.path.join(self.dir, "run", "default.crt")
-        openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyf,
-                 "-out", crtf, "-days", "3650", "-subj", "/CN=localhost.localdomain"])
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyf,
+                "-out", crtf, "-days", "3650", "-subj", "/CN=localhost.localdomain")
         with open(keyf, "rb") as f:
             self.add_key("/Common/default.key", f.read(), None, "normal")
         with open(crtf, "rb") as f:
@@ -75,11 +78,11 @@ class SimObjects:
     # ---- crypto objects ----------------------------------------------------
     def key_info(self, path, secret):
         try:
-            text = openssl(["pkey", "-in", path, "-noout", "-text"] + passin(secret),
+            text = openssl("pkey", "-in", path, "-noout", "-text", *passin(secret),
                            secret=secret).decode()
-            pub = openssl(["pkey", "-in", path, "-pubout"] + passin(secret),
+            pub = openssl("pkey", "-in", path, "-pubout", *passin(secret),
                           secret=secret).decode()
-        except OsslError as ex:
+        except OpensslError as ex:
             raise ApiError(400, "01070313:3: Error reading key PEM file %s: %s"
                            % (path, "bad password read" if "bad decrypt" in str(ex)
                               or "password" in str(ex).lower() else str(ex)[:200]))
@@ -112,13 +115,13 @@ class SimObjects:
         with open(first, "w") as f:
             f.write(blocks[0])
         try:
-            text = openssl(["x509", "-in", first, "-noout", "-text", "-nameopt", "RFC2253"]).decode()
-            meta = openssl(["x509", "-in", first, "-noout", "-serial", "-enddate",
-                            "-startdate", "-subject", "-issuer", "-nameopt", "RFC2253",
-                            "-pubkey"]).decode()
-        except OsslError:
+            text = openssl("x509", "-in", first, "-noout", "-text", "-nameopt", "RFC2253").decode()
+            meta = openssl("x509", "-in", first, "-noout", "-serial", "-enddate",
+                           "-startdate", "-subject", "-issuer", "-nameopt", "RFC2253",
+                           "-pubkey").decode()
+        except OpensslError:
             raise ApiError(400, "01070712:3: Certificate/Key has unknown format or security type.")
-        fp = fingerprint(first)
+        fp = fingerprint_sha256(first)
         os.unlink(first)
         f = {}
         for line in meta.splitlines():
@@ -175,9 +178,9 @@ class SimObjects:
         ck = (key["_file"], hashlib.sha256((secret or "").encode()).hexdigest())
         if ck not in self.match_cache:
             try:
-                openssl(["pkey", "-in", key["_file"], "-noout"] + passin(secret), secret=secret)
+                openssl("pkey", "-in", key["_file"], "-noout", *passin(secret), secret=secret)
                 self.match_cache[ck] = True
-            except OsslError:
+            except OpensslError:
                 self.match_cache[ck] = False
         return self.match_cache[ck]
 

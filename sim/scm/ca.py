@@ -6,27 +6,16 @@ import hashlib
 import os
 import re
 import secrets
-import subprocess
 import tempfile
 
+from simlib import OpensslError, openssl
+
 from .errors import ApiError
-
-
-def openssl(*args, data=None):
-    p = subprocess.run(["openssl", *args], input=data, capture_output=True)
-    if p.returncode != 0:
-        raise RuntimeError("openssl %s: %s" % (args[0], p.stderr.decode(errors="replace")))
-    return p.stdout
 
 
 def pem_blocks(text):
     return re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?",
                       text, re.S)
-
-
-def fingerprint(pem_path):
-    out = openssl("x509", "-in", pem_path, "-noout", "-fingerprint", "-sha256").decode()
-    return out.strip().split("=", 1)[1]
 
 
 class CA:
@@ -74,7 +63,7 @@ class CA:
                 subj = openssl("req", "-in", path, "-noout", "-subject",
                                "-nameopt", "RFC2253").decode()
                 pub = openssl("req", "-in", path, "-noout", "-pubkey").decode()
-            except RuntimeError:
+            except OpensslError:
                 raise ApiError(400, -10, "Error while decoding CSR.")
         finally:
             os.unlink(path)

@@ -1,31 +1,17 @@
 """Command line, listener and ready.json."""
 
-import argparse
-import json
 import os
-import signal
-import ssl
-import threading
-from http.server import ThreadingHTTPServer
 
-from .ca import CA, fingerprint, openssl
+import simlib
+
+from .ca import CA
 from .handler import Handler
 from .state import State
 
 
-def mgmt_cert(d):
-    cert = os.path.join(d, "mgmt-0.pem")
-    key = os.path.join(d, "mgmt-0.key")
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-nodes", "-keyout", key, "-out", cert, "-days", "30",
-            "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost")
-    return cert, key
-
-
 def main():
-    ap = argparse.ArgumentParser(description="Sectigo Certificate Manager REST simulator (classic header auth).")
-    ap.add_argument("--dir", required=True)
+    ap = simlib.arg_parser("Sectigo Certificate Manager REST simulator (classic header auth).",
+                           pace=False)
     ap.add_argument("--customer-uri", default="example")
     ap.add_argument("--login", default="api-user")
     ap.add_argument("--password", required=True)
@@ -54,34 +40,18 @@ def main():
 
     ca = CA(args.dir)
     Handler.st = State(args, ca)
-    cert, key = mgmt_cert(args.dir)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
+    cert = os.path.join(args.dir, "mgmt-0.pem")
+    key = os.path.join(args.dir, "mgmt-0.key")
+    fp = simlib.make_self_signed(cert, key)
+    srv = simlib.ThreadedHTTPServer(Handler, ssl_context=simlib.server_context(cert, key))
+    srv.start()
+    simlib.write_json_atomic(os.path.join(args.dir, "ready.json"), {
+        "units": [{"url": "https://127.0.0.1:%d/api" % srv.port, "ca_file": cert,
+                   "fingerprint_sha256": fp}],
+        "ca_root": ca.root, "ca_intermediate": ca.int})
 
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
+    def stop():
+        srv.shutdown()
+        srv.server_close()
 
-        def get_request(self):
-            # Handshake in the handler thread, so that one stuck client
-            # cannot block the accept loop.
-            sock, addr = self.socket.accept()
-            return ctx.wrap_socket(sock, server_side=True,
-                                   do_handshake_on_connect=False), addr
-
-    srv = Server(("127.0.0.1", 0), Handler)
-    port = srv.server_address[1]
-
-    ready = {"units": [{"url": "https://127.0.0.1:%d/api" % port, "ca_file": cert,
-                        "fingerprint_sha256": fingerprint(cert)}],
-             "ca_root": ca.root, "ca_intermediate": ca.int}
-    tmp = os.path.join(args.dir, ".ready.json.tmp")
-    with open(tmp, "w") as f:
-        json.dump(ready, f)
-    os.rename(tmp, os.path.join(args.dir, "ready.json"))
-
-    def stop(*_):
-        threading.Thread(target=srv.shutdown, daemon=True).start()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    srv.serve_forever(poll_interval=0.2)
-    srv.server_close()
+    simlib.run_until_signal(stop)
