@@ -5,6 +5,7 @@ SCM simulators use it for management TLS, ready.json, JSON request/response
 plumbing, a request log and threaded (HTTPS) servers.
 """
 
+import argparse
 import hashlib
 import http.server
 import json
@@ -23,14 +24,25 @@ class OpensslError(Exception):
     pass
 
 
-def openssl(*args, input=None, check=True):
+def openssl(*args, input=None, check=True, secret=None):
     """Runs `openssl ARGS`; returns stdout bytes. Raises OpensslError with
-    stderr when it fails (and check is set)."""
+    stderr when it fails (and check is set). A secret goes to the child in
+    the environment (LBSIM_PASS, see passin()), never on its command line,
+    where any local user could read it."""
+    env = None
+    if secret is not None:
+        env = dict(os.environ, LBSIM_PASS=secret)
     p = subprocess.run(["openssl"] + [str(a) for a in args], input=input,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                       stdin=None if input is not None else subprocess.DEVNULL)
     if check and p.returncode != 0:
         raise OpensslError(p.stderr.decode(errors="replace").strip())
     return p.stdout
+
+
+def passin(secret):
+    """openssl arguments reading a key's passphrase given as openssl(secret=)."""
+    return ["-passin", "env:LBSIM_PASS" if secret is not None else "pass:"]
 
 
 def make_self_signed(cert_path, key_path, cn="127.0.0.1", days=30):
@@ -213,6 +225,29 @@ class JsonHandler(http.server.BaseHTTPRequestHandler):
 
     def do_HEAD(self):
         self._run("HEAD")
+
+
+def arg_parser(description, pace=True):
+    """The options every simulator has: --dir, and the Pace knobs unless
+    pace is False (a CA answers at once)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--dir", required=True)
+    if pace:
+        Pace.add_args(ap)
+    return ap
+
+
+def http_ports(ap, specs, names, flag):
+    """--http-port NAME=PORT values -> {NAME: PORT}: the fixed port of a plain
+    HTTP listener (the one an ACME CA's http-01 validation connects to); the
+    others take a free port. NAME must be one of names (given by flag)."""
+    out = {}
+    for spec in specs:
+        name, _, port = spec.partition("=")
+        if name not in names or not port.isdigit():
+            ap.error("--http-port wants NAME=PORT for an %s NAME, got %r" % (flag, spec))
+        out[name] = int(port)
+    return out
 
 
 def run_until_signal(on_stop=None):

@@ -5,11 +5,13 @@ TLS client is served. Python 3 standard library only.
 Each scenario file is a plain program: it builds a Lab, runs lbcert and
 calls check(); the first failed expectation raises and the test fails.
 """
+import contextlib
 import json
 import os
 import signal
 import ssl
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -109,6 +111,13 @@ class Sim:
         with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
             return json.loads(r.read() or b"null")
 
+    def requests(self, since=0, unit=0):
+        """The simulator's request log (GET /_sim/requests), from entry since."""
+        return self.ctl("/_sim/requests", unit=unit)[since:]
+
+    def clear_requests(self, unit=0):
+        self.ctl("/_sim/requests/clear", {}, unit=unit)
+
     def api(self, method, path, body=None, unit=0):
         """The product API itself (not /_sim/), as an administrator would
         call it by hand: (status, parsed JSON body or None)."""
@@ -142,6 +151,37 @@ class Sim:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+def writes(reqs):
+    """The requests of a simulator's log that it marks as changing the device."""
+    return [r for r in reqs if r.get("write")]
+
+
+def config_writes(reqs):
+    """writes() less those that only open or close a session (NITRO login and
+    logout, iControl REST token login): what changed the configuration."""
+    return [r for r in writes(reqs)
+            if not r["path"].split("?")[0].endswith(("/login", "/logout"))
+            and "/authz/tokens/" not in r["path"] and "/authn/login" not in r["path"]]
+
+
+def free_port():
+    """A loopback port that nothing listens on (bound, then closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def stopping(*procs):
+    """Calls stop() on each of procs (simulators, Pebble, helper processes)
+    when the block ends, however it ends."""
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.stop()
 
 
 def served_cert(port, sni=None, host="127.0.0.1"):
@@ -261,6 +301,22 @@ class Lab:
         p = self.run("status", "--json")
         check(p.returncode == 0, "status --json exits 0", p.stderr)
         return {o["profile"]: o for o in json.loads(p.stdout)}
+
+    def job_row(self, profile):
+        """(step, key_ref, order_ref) of the profile's journaled job, or None
+        (no job yet, no database yet, or the database busy)."""
+        path = os.path.join(self.state, "lbcert.db")
+        if not os.path.exists(path):
+            return None
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.05)
+            try:
+                return db.execute("SELECT step, key_ref, order_ref FROM jobs WHERE profile=?",
+                                  (profile,)).fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return None
 
 
 def workdir(name):

@@ -23,13 +23,9 @@ import time
 import urllib.error
 import urllib.request
 
+from harness import free_port
+
 PEBBLE_BIN = shutil.which("pebble") or "/usr/bin/pebble"
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _openssl(*args, cwd):

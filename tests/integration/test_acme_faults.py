@@ -16,7 +16,7 @@ import json
 import os
 
 from faultproxy import Proxy, Tap, make_cert
-from harness import CitrixSim, Lab, check, main, serial_of, served_cert
+from harness import CitrixSim, Lab, check, main, serial_of, served_cert, stopping
 from pebble import Pebble
 
 EAB = ("kid-faults", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
@@ -35,7 +35,7 @@ def scenario(w):
     adc = CitrixSim(w, vservers=VSERVERS, ha=False)
     tap = Tap()
     proxy_ca, cert, key = make_cert(w)
-    try:
+    with stopping(adc):
         with Pebble(w, eab={EAB[0]: EAB[1]}, nonce_reject=0) as peb:
             proxy = Proxy(tap, "acme", f"https://127.0.0.1:{peb.port}", cert, key)
             lab = Lab(w)
@@ -110,8 +110,6 @@ def scenario(w):
             check(f"refusing URL {d['newOrder']}" in p.stderr,
                   "the error names the URL refused", p.stderr[-2000:])
             proxy.stop()
-    finally:
-        adc.stop()
 
 
 if __name__ == "__main__":

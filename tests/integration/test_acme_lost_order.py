@@ -16,7 +16,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pebble as pebble_mod
-from harness import CitrixSim, Lab, check_citrix_settled, check, main, serial_of, served_cert
+from harness import (CitrixSim, Lab, check_citrix_settled, check, main, serial_of, served_cert,
+                     stopping)
 from pebble import Pebble
 
 ROOT = os.environ.get("LBCERT_SRC") or os.path.dirname(os.path.dirname(os.path.dirname(
@@ -99,7 +100,7 @@ class Proxy:
 def scenario(w):
     pebble_mod.PEBBLE_BIN = PEBBLE27
     adc = CitrixSim(w, vservers=("vs1",), ha=False)
-    try:
+    with stopping(adc):
         with Pebble(w) as peb:
             proxy = Proxy(peb)
             try:
@@ -135,8 +136,6 @@ def scenario(w):
                 check_citrix_settled(adc)
             finally:
                 proxy.stop()
-    finally:
-        adc.stop()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Citrix ADC (HA pair) + ACME (Pebble with EAB, challenge none): first
 enrollment of a two-name profile, checked over TLS at the vserver; a
 second run sends no write to the ADC and changes nothing."""
-from harness import check_citrix_settled, CitrixSim, Lab, cert_field, check, main, serial_of, served_cert
+from harness import (check_citrix_settled, CitrixSim, Lab, cert_field, check, main, serial_of,
+                     served_cert, config_writes, stopping)
 from pebble import Pebble
 
 # NITRO's sslcertreq wants country, state and organization (ref §4).
@@ -9,14 +10,9 @@ SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": 
 EAB = ("kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
 
 
-def writes(reqs):
-    return [r for r in reqs if r.get("write") and not r["path"].split("?")[0].endswith(
-        ("/login", "/logout"))]
-
-
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs_www",))
-    try:
+    with stopping(adc):
         with Pebble(w, eab={EAB[0]: EAB[1]}) as pebble:
             lab = Lab(w)
             lab.add_citrix("adc1", adc)
@@ -52,17 +48,15 @@ def scenario(w):
             check(ck is not None and ck["linkcertkeyname"], "certkey www is linked to its issuer",
                   state["certkeys"])
 
-            adc.ctl("/_sim/requests/clear", {})
+            adc.clear_requests()
             p = lab.run("run")
             check(p.returncode == 0 and p.stdout.strip().endswith(
                 "0 enrolled, 0 renewed, 1 unchanged, 0 failed"), "second run changes nothing",
                 p.stdout, p.stderr[-2000:])
-            check(writes(adc.ctl("/_sim/requests")) == [], "second run sent no write to the ADC")
+            check(config_writes(adc.requests()) == [], "second run sent no write to the ADC")
             check(serial_of(served_cert(adc.port("vs_www"), "www.lbcert.test")) == st["serial"],
                   "vs_www still serves the same certificate")
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ and policy bound to the profile's challenge_vserver (profile www), or bound
 globally when none is given (profile api). Every responder object is gone
 afterwards. A profile whose challenge_vserver is not the one Pebble reaches
 fails with Pebble's problem detail, and its objects are removed too."""
-from harness import check_citrix_settled, CitrixSim, Lab, check, main, serial_of, served_cert
-from pebble import FakeDNS, Pebble, free_port
+from harness import (check_citrix_settled, CitrixSim, Lab, check, main, serial_of, served_cert,
+                     free_port, stopping)
+from pebble import FakeDNS, Pebble
 
 EAB = ("kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
@@ -19,7 +20,7 @@ def responder_left(adc):
 
 
 def challenge_writes(adc):
-    return [r for r in adc.ctl("/_sim/requests") if r.get("write") and
+    return [r for r in adc.requests() if r.get("write") and
             "responder" in r["path"]]
 
 
@@ -27,7 +28,7 @@ def scenario(w):
     http_port = free_port()
     adc = CitrixSim(w, vservers=("vs_www", "vs_api", "vs_bad"),
                     http_vservers=("vs_http", "vs_http_other"), http_ports={"vs_http": http_port})
-    try:
+    with stopping(adc):
         with FakeDNS(w) as dns, Pebble(w, eab={EAB[0]: EAB[1]}, always_valid=False,
                                        http_port=http_port, dns_server=dns.address) as pebble:
             lab = Lab(w)
@@ -63,7 +64,7 @@ def scenario(w):
             check(len([r for r in challenge_writes(adc) if r["method"] == "DELETE"]) >= 6,
                   "two names: two policies, actions and bindings removed")
 
-            adc.ctl("/_sim/requests/clear", {})
+            adc.clear_requests()
             p = lab.run("run", "api")
             check(p.returncode == 0, "api: http-01 with a global binding validates", p.stdout,
                   p.stderr[-4000:])
@@ -74,7 +75,7 @@ def scenario(w):
                   responder_left(adc))
             check(lab.status()["api"]["last_result"] == "enrolled", "api enrolled")
 
-            adc.ctl("/_sim/requests/clear", {})
+            adc.clear_requests()
             p = lab.run("run", "bad")
             check(p.returncode == 1, "bad: a challenge Pebble cannot reach fails the run",
                   p.stdout, p.stderr[-3000:])
@@ -90,8 +91,6 @@ def scenario(w):
                   st)
             check(served_cert(adc.port("vs_bad")) is None, "vs_bad still serves nothing")
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
 
 
 if __name__ == "__main__":

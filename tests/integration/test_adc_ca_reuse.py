@@ -8,8 +8,8 @@ import base64
 import os
 import subprocess
 
-from harness import CitrixSim, Lab, ScmSim, check, check_citrix_settled, main, serial_of, \
-    served_cert
+from harness import (CitrixSim, Lab, ScmSim, check, check_citrix_settled, main, serial_of,
+                     served_cert, stopping)
 
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
 
@@ -18,7 +18,7 @@ def scenario(w):
     adc1 = CitrixSim(w, vservers=("vs1",), ha=False, subdir="adc1")
     adc2 = CitrixSim(w, vservers=("vs1",), ha=False, subdir="adc2")
     scm = ScmSim(w)
-    try:
+    with stopping(adc1, adc2, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc1)
         lab.add_citrix("adc2", adc2)
@@ -71,10 +71,6 @@ def scenario(w):
               "vs1 on adc2 serves the new certificate")
         check_citrix_settled(adc1)
         check_citrix_settled(adc2)
-    finally:
-        adc1.stop()
-        adc2.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -4,24 +4,19 @@ settings (errorcode 3740): SNI is turned on in the vserver's SSL profile
 and the SNI certificate serves. With the RESPONDER feature off, an http-01
 profile is refused by the readiness check: nothing is written to the ADC
 and nothing is ordered."""
-from harness import CitrixSim, Lab, ScmSim, check, check_citrix_settled, main, serial_of, \
-    served_cert
+from harness import (CitrixSim, Lab, ScmSim, check, check_citrix_settled, main, serial_of,
+                     served_cert, config_writes, stopping)
 from pebble import Pebble
 
 EAB = ("kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
 
 
-def writes(adc):
-    return [r for r in adc.ctl("/_sim/requests") if r.get("write") and
-            not r["path"].split("?")[0].endswith(("/login", "/logout"))]
-
-
 def default_profile(w):
     adc = CitrixSim(w, vservers=("vs_shop",), ha=True, extra=["--default-profile"],
                     subdir="adc_profile")
     scm = ScmSim(w)
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -38,7 +33,7 @@ def default_profile(w):
         st = adc.ctl("/_sim/state")
         check(st["sslprofiles"]["ns_default_ssl_profile_frontend"]["snienable"] == "ENABLED",
               "SNI was enabled on the vserver's SSL profile", st["sslprofiles"])
-        refused = [r for r in writes(adc) if r["status"] >= 400]
+        refused = [r for r in config_writes(adc.requests()) if r["status"] >= 400]
         check(refused == [], "no request was refused (no vserver-level SSL setting)", refused)
         status = lab.status()
         der = served_cert(adc.port("vs_shop"), "shop.example.com")
@@ -48,15 +43,12 @@ def default_profile(w):
         check(der is not None and serial_of(der) == status["www"]["serial"],
               "and www as its default certificate")
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 def responder_off(w):
     adc = CitrixSim(w, vservers=("vs_www",), ha=False, http_vservers=("vs_http",),
                     extra=["--responder-off"], subdir="adc_responder")
-    try:
+    with stopping(adc):
         with Pebble(w, eab={EAB[0]: EAB[1]}) as pebble:
             lab = Lab(w + "/responder")
             lab.add_citrix("adc1", adc)
@@ -65,16 +57,15 @@ def responder_off(w):
             lab.profile("www", device="adc1", ca="pebble", common_name="www.lbcert.test",
                         key={"type": "ecdsa", "curve": "P-256"}, subject=SUBJECT,
                         challenge_vserver="vs_http", vservers=[{"name": "vs_www"}])
-            adc.ctl("/_sim/requests/clear", {})
+            adc.clear_requests()
             p = lab.run("run")
             check(p.returncode == 1, "http-01 with RESPONDER off fails", p.stdout, p.stderr[-3000:])
             check("RESPONDER" in p.stderr and "enable ns feature RESPONDER" in p.stderr,
                   "the message says which feature to enable", p.stderr[-3000:])
-            check(writes(adc) == [], "nothing was written to the ADC", writes(adc))
+            sent = config_writes(adc.requests())
+            check(sent == [], "nothing was written to the ADC", sent)
             check("POST /order-plz" not in pebble.log_text(), "nothing was ordered from the CA")
             check_citrix_settled(adc)
-    finally:
-        adc.stop()
 
 
 def scenario(w):

@@ -10,8 +10,8 @@ import base64
 import os
 import subprocess
 
-from harness import CitrixSim, Lab, ScmSim, check, check_citrix_settled, main, serial_of, \
-    served_cert
+from harness import (CitrixSim, Lab, ScmSim, check, check_citrix_settled, main, serial_of,
+                     served_cert, stopping)
 
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
 
@@ -19,7 +19,7 @@ SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": 
 def replays(adc, what):
     """(index of the 401, index of the replay) for the first request whose
     path contains what that was answered 401."""
-    reqs = adc.ctl("/_sim/requests")
+    reqs = adc.requests()
     for i, r in enumerate(reqs):
         if what in r["path"] and r["status"] == 401:
             rest = reqs[i + 1:]
@@ -33,7 +33,7 @@ def replays(adc, what):
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs_www", "vs_taken"), ha=True)
     scm = ScmSim(w)
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc, peers=False)
         lab.add_scm("scm", scm)
@@ -51,7 +51,7 @@ def scenario(w):
         check_citrix_settled(adc)
 
         # the session expires just before the upload, then before the update
-        adc.ctl("/_sim/requests/clear", {})
+        adc.clear_requests()
         adc.ctl("/_sim/fault", {"expire_before": {"path_contains": "/systemfile",
                                                   "method": "POST"}})
         adc.ctl("/_sim/fault", {"expire_before": {"path_contains": "action=update"}})
@@ -101,9 +101,6 @@ def scenario(w):
               p.stderr[-3000:])
         check("taken" in adc.ctl("/_sim/state")["certkeys"], "its certkey was installed")
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -1,20 +1,15 @@
 """Citrix ADC (HA pair) + Sectigo SCM: first enrollment of an RSA and an
 ECDSA profile on two vservers (one SNI), checked over TLS; a second run
 sends no write; --force renews in place without an unbind."""
-from harness import (check_citrix_settled, CitrixSim, Lab, ScmSim, cert_field, check, main, serial_of,
-                     served_cert)
+from harness import (check_citrix_settled, CitrixSim, Lab, ScmSim, cert_field, check, main,
+                     serial_of, served_cert, config_writes, stopping)
 import json
-
-
-def writes(reqs):
-    return [r for r in reqs if r.get("write") and not r["path"].split("?")[0].endswith(
-        ("/login", "/logout"))]
 
 
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs_www", "vs_shop"))
     scm = ScmSim(w, pending=1)
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -36,7 +31,7 @@ def scenario(w):
         p = lab.run("plan")
         check(p.returncode == 0 and p.stdout.count("change") == 2, "plan shows two changes",
               p.stdout, p.stderr)
-        check(writes(adc.ctl("/_sim/requests")) == [], "plan wrote nothing to the ADC")
+        check(config_writes(adc.requests()) == [], "plan wrote nothing to the ADC")
 
         p = lab.run("run")
         check(p.returncode == 0, "first run exits 0", p.stdout, p.stderr)
@@ -59,22 +54,22 @@ def scenario(w):
         dflt = served_cert(adc.port("vs_shop"), "www.example.com")
         check(dflt is not None and serial_of(dflt) == www["serial"],
               "vs_shop serves www as its default certificate")
-        reqs = adc.ctl("/_sim/requests")
-        check([r for r in writes(reqs) if r["unit"] != 0] == [],
+        reqs = adc.requests()
+        check([r for r in config_writes(reqs) if r["unit"] != 0] == [],
               "no write request reached the secondary")
         scm_state = scm.ctl("/_sim/state")
         check(scm_state["enrolls"] == 2, "SCM saw exactly two enrollments", scm_state)
 
-        adc.ctl("/_sim/requests/clear", {})
-        scm.ctl("/_sim/requests/clear", {})
+        adc.clear_requests()
+        scm.clear_requests()
         p = lab.run("run")
         check(p.returncode == 0 and p.stdout.strip().endswith(
             "0 enrolled, 0 renewed, 2 unchanged, 0 failed"), "second run changes nothing", p.stdout)
-        check(writes(adc.ctl("/_sim/requests")) == [], "second run sent no write to the ADC",
-              json.dumps(writes(adc.ctl("/_sim/requests")), indent=1))
-        check(scm.ctl("/_sim/requests") == [], "second run sent nothing to the CA")
+        check(config_writes(adc.requests()) == [], "second run sent no write to the ADC",
+              json.dumps(config_writes(adc.requests()), indent=1))
+        check(scm.requests() == [], "second run sent nothing to the CA")
 
-        adc.ctl("/_sim/requests/clear", {})
+        adc.clear_requests()
         p = lab.run("run", "--force", "www")
         check(p.returncode == 0 and p.stdout.strip().endswith(
             "0 enrolled, 1 renewed, 0 unchanged, 0 failed"), "--force renews www", p.stdout, p.stderr)
@@ -84,16 +79,13 @@ def scenario(w):
         check(serial_of(der) == new["serial"], "vs_www now serves the renewed certificate")
         der = served_cert(adc.port("vs_shop"), "www.example.com")
         check(serial_of(der) == new["serial"], "vs_shop's default switched too (same certkey)")
-        reqs = writes(adc.ctl("/_sim/requests"))
+        reqs = config_writes(adc.requests())
         check(not [r for r in reqs if r["method"] == "DELETE" and "binding" in r["path"]],
               "the renewal never unbound a vserver", reqs)
         check([r for r in reqs if "action=update" in r["path"]], "the renewal updated the certkey")
         check(serial_of(served_cert(adc.port("vs_shop"), "shop.example.com")) == shop["serial"],
               "the shop SNI certificate is untouched")
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

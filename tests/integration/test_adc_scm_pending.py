@@ -1,13 +1,14 @@
 """SCM answers "not yet issued": within the poll timeout lbcert waits and
 installs; past it the run reports pending, keeps the sslId, and the next
 run collects it without enrolling again."""
-from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import (check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of,
+                     served_cert, stopping)
 
 
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs1",), ha=False)
     scm = ScmSim(w, pending=4)
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm, poll={"interval_s": 1, "timeout_s": 2})
@@ -33,9 +34,6 @@ def scenario(w):
         check(serial_of(served_cert(adc.port("vs1"))) == lab.status()["www"]["serial"],
               "vs1 serves the collected certificate")
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

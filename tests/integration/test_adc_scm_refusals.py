@@ -1,12 +1,13 @@
 """What an administrator sees when the CA refuses, or a password is wrong:
 the reason with the peer's code, exit 1, and nothing changed on the ADC."""
-from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, served_cert
+from harness import (check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, served_cert,
+                     stopping)
 
 
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs1",), ha=False)
     scm = ScmSim(w, refuse_domain="bad.example.com")
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -39,9 +40,6 @@ def scenario(w):
         check("ca scm: FAILED" in p.stdout and "device adc1: ok" in p.stdout,
               "check tells which peer refused", p.stdout)
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -4,13 +4,14 @@ the key gets exactly one certificate."""
 import signal
 import time
 
-from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import (check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of,
+                     served_cert, stopping)
 
 
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs1",), ha=True)
     scm = ScmSim(w, pending=6)
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm, poll={"interval_s": 1, "timeout_s": 60})
@@ -41,9 +42,6 @@ def scenario(w):
         check(p.stdout.strip().endswith("0 enrolled, 0 renewed, 1 unchanged, 0 failed"),
               "and the run after that has nothing to do", p.stdout)
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ both appliances: each makes a key and objects under new names (the
 appliances never overwrite an object; the engine adds a random suffix to
 the time so that even two runs within one second differ), puts a new
 certificate in service and retires the previous key."""
-from harness import check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import (check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main,
+                     serial_of, served_cert, stopping)
 
 SUBJECT = {"organization": "Example", "state": "Yorks", "country": "GB"}
 
@@ -12,7 +13,7 @@ def scenario(w):
     big = BigipSim(w, virtuals=("vs1",), pair=False)
     adc = CitrixSim(w, vservers=("vs1",), ha=False)
     scm = ScmSim(w)
-    try:
+    with stopping(big, adc, scm):
         lab = Lab(w)
         lab.add_bigip("big", big)
         lab.add_citrix("adc", adc)
@@ -39,10 +40,6 @@ def scenario(w):
         check(len(keys) == 1, "old BIG-IP keys were retired", keys)
         check_citrix_settled(adc)
         big.check_settled()
-    finally:
-        big.stop()
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -7,17 +7,13 @@ is never detached from a virtual, and the served certificate changes."""
 import json
 import os
 
-from harness import BigipSim, Lab, cert_field, check, main, serial_of, served_cert
+from harness import (BigipSim, Lab, cert_field, check, main, serial_of, served_cert, writes,
+                     stopping)
 from pebble import Pebble
 
 EAB = ("kid-bigip", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
 SUBJECT = {"organization": "Example Ltd", "locality": "Leeds", "state": "West Yorkshire",
            "country": "GB"}
-
-
-def writes(reqs):
-    """Requests that change the device (the sim marks them "write")."""
-    return [r for r in reqs if r.get("write")]
 
 
 def acme_requests(pebble_log):
@@ -31,7 +27,7 @@ def acme_requests(pebble_log):
 def scenario(w):
     big = BigipSim(w, virtuals=("vs1", "vs2"), pair=True)
     peb = Pebble(w, eab={EAB[0]: EAB[1]})
-    try:
+    with stopping(big, peb):
         peb.start()
         lab = Lab(w)
         lab.add_bigip("bigip1", big)
@@ -81,7 +77,7 @@ def scenario(w):
               "vs2 serves www (the SNI default) to an unknown name")
 
         state = big.ctl("/_sim/state")
-        reqs = big.ctl("/_sim/requests")
+        reqs = big.requests()
         check([r for r in writes(reqs) if r["unit"] != 0] == [] and state["standby_writes"] == [],
               "no write request reached the standby (unit 1)",
               json.dumps([r for r in writes(reqs) if r["unit"] != 0], indent=1))
@@ -105,7 +101,7 @@ def scenario(w):
         check(p.returncode == 0 and p.stdout.strip().endswith(
             "0 enrolled, 0 renewed, 2 unchanged, 0 failed"), "second run changes nothing",
             p.stdout, p.stderr[-3000:])
-        new = big.ctl("/_sim/requests")[n_dev:]
+        new = big.requests()[n_dev:]
         check(writes(new) == [], "second run sent no write to the device",
               json.dumps(writes(new), indent=1))
         check(len(acme_requests(peb.log_text())) == peb_lines,
@@ -115,7 +111,7 @@ def scenario(w):
               "the trace of the second run shows no HTTP exchange with the CA")
 
         # --force: renewal in place
-        n_dev = len(big.ctl("/_sim/requests"))
+        n_dev = len(big.requests())
         p = lab.run("run", "--force", "www")
         check(p.returncode == 0 and p.stdout.strip().endswith(
             "0 enrolled, 1 renewed, 0 unchanged, 0 failed"), "--force renews www", p.stdout,
@@ -128,7 +124,7 @@ def scenario(w):
                   f"{vs} now serves the renewed certificate")
         check(serial_of(served_cert(big.port("vs2"), "api.example.com")) == api["serial"],
               "the api SNI certificate is untouched")
-        reqs = big.ctl("/_sim/requests")[n_dev:]
+        reqs = big.requests()[n_dev:]
         w_reqs = writes(reqs)
         check(not [r for r in w_reqs if r["method"] == "DELETE" and "/ltm/virtual/" in r["path"]],
               "the renewal never detached a profile from a virtual", w_reqs)
@@ -149,9 +145,6 @@ def scenario(w):
         check(len(www_ckc) == 1 and www_ckc[0]["key"] in state["key"],
               "the www profile holds one cert-key-chain with the new key", www_ckc)
         big.check_settled()
-    finally:
-        big.stop()
-        peb.stop()
 
 
 if __name__ == "__main__":

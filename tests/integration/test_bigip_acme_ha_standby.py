@@ -6,7 +6,7 @@ read-only failover-status query and its login."""
 import json
 import os
 
-from harness import BigipSim, Lab, check, main, serial_of, served_cert
+from harness import BigipSim, Lab, check, main, serial_of, served_cert, stopping, writes
 from pebble import Pebble
 
 EAB = ("kid-ha", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
@@ -15,7 +15,7 @@ EAB = ("kid-ha", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ1
 def scenario(w):
     big = BigipSim(w, virtuals=("vs1",), pair=True)
     peb = Pebble(w, eab={EAB[0]: EAB[1]})
-    try:
+    with stopping(big, peb):
         peb.start()
         lab = Lab(w)
         # the two units have their own self-signed management certificates
@@ -41,11 +41,11 @@ def scenario(w):
             "a run whose url names the standby enrolls", p.stdout, p.stderr[-3000:])
         check(f"using {big.url(0)} (ACTIVE)" in p.stderr, "lbcert chose the active unit",
               p.stderr[-2000:])
-        reqs = big.ctl("/_sim/requests")
+        reqs = big.requests()
         standby = [r for r in reqs if r["unit"] == 1]
         check(any("failover-status" in r["path"] for r in standby),
               "lbcert asked the standby for its failover state")
-        check([r for r in standby if r.get("write")] == [] and
+        check(writes(standby) == [] and
               big.ctl("/_sim/state")["standby_writes"] == [],
               "nothing was written to the standby", json.dumps(standby, indent=1))
         check(all(r["method"] == "GET" or r["path"].startswith("/mgmt/shared/authn/login")
@@ -62,9 +62,6 @@ def scenario(w):
             "0 enrolled, 0 renewed, 1 unchanged, 0 failed"), "the next run has nothing to do",
             p.stdout)
         big.check_settled()
-    finally:
-        big.stop()
-        peb.stop()
 
 
 if __name__ == "__main__":

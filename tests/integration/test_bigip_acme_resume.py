@@ -32,27 +32,11 @@ import signal
 import sqlite3
 import time
 
-from harness import BigipSim, Lab, check, main, serial_of, served_cert
+from harness import BigipSim, Lab, check, main, serial_of, served_cert, stopping
 from pebble import Pebble
 
 EAB = ("kid-resume", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
 STEP_ORDERED = 2
-
-
-def journal(state_dir):
-    """The profile's journal row, or None (no job / database busy)."""
-    path = os.path.join(state_dir, "lbcert.db")
-    if not os.path.exists(path):
-        return None
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.05)
-        try:
-            row = db.execute("SELECT step, key_ref, order_ref FROM jobs WHERE profile='www'").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return None
-    return row
 
 
 def killed_run(w):
@@ -79,7 +63,7 @@ def killed_run(w):
         row = None
         deadline = time.time() + 30
         while time.time() < deadline and proc.poll() is None:
-            row = journal(lab.state)
+            row = lab.job_row("www")
             if row is not None and row[0] >= STEP_ORDERED:
                 break
             time.sleep(0.005)
@@ -87,7 +71,7 @@ def killed_run(w):
         _, err = proc.communicate(timeout=10)
         with open(os.path.join(lab.work, "lbcert.log"), "a") as f:
             f.write("$ lbcert run (killed)\n" + err + "\n")
-        row = journal(lab.state)
+        row = lab.job_row("www")
         if row is None or row[0] != STEP_ORDERED or "order finalized" in err:
             print("# the run got past the window (step %s); trying again" % (row,), flush=True)
             big.stop()
@@ -108,7 +92,7 @@ def scenario(w):
             break
     check(got is not None, "a run was killed between order and finalize")
     big, peb, lab, row, err1 = got
-    try:
+    with stopping(big, peb):
         _, dead_key, order = row
         check(re.search(r"/my-order/\S+$", order or "") is not None,
               "the killed run journaled its order URL", row)
@@ -169,9 +153,6 @@ def scenario(w):
         check(p.stdout.strip().endswith("0 enrolled, 0 renewed, 1 unchanged, 0 failed"),
               "and the run after that has nothing to do", p.stdout)
         big.check_settled()
-    finally:
-        big.stop()
-        peb.stop()
 
 
 if __name__ == "__main__":

@@ -24,19 +24,11 @@ import signal
 import sqlite3
 import time
 
-from harness import BigipSim, Lab, check, main, serial_of, served_cert
+from harness import BigipSim, Lab, check, main, serial_of, served_cert, stopping
 from pebble import Pebble
 
 EAB = ("kid-fin", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
 STEP_ORDERED = 2
-
-
-def journal(state_dir):
-    db = sqlite3.connect(f"file:{os.path.join(state_dir, 'lbcert.db')}?mode=ro", uri=True)
-    try:
-        return db.execute("SELECT step, key_ref, order_ref FROM jobs WHERE profile='www'").fetchone()
-    finally:
-        db.close()
 
 
 def killed_run(w):
@@ -68,7 +60,7 @@ def killed_run(w):
         err = "".join(err) + rest
         with open(os.path.join(lab.work, "lbcert.log"), "a") as f:
             f.write("$ lbcert run (killed)\n" + err + "\n")
-        row = journal(lab.state)
+        row = lab.job_row("www")
         if row is None or row[0] != STEP_ORDERED or "order finalized" not in err:
             print("# missed the window (journal %s); trying again" % (row,), flush=True)
             big.stop()
@@ -89,7 +81,7 @@ def scenario(w):
             break
     check(got is not None, "a run was killed after finalize, before its certificate was journaled")
     big, peb, lab, row, _ = got
-    try:
+    with stopping(big, peb):
         _, dead_key, order = row
         state = big.ctl("/_sim/state")
         check(dead_key in state["key"], "the killed run's key is on the device")
@@ -131,9 +123,6 @@ def scenario(w):
         check(ca_ref != order, "it came from the new order")
         check(state["standby_writes"] == [], "the standby got no write")
         big.check_settled()
-    finally:
-        big.stop()
-        peb.stop()
 
 
 if __name__ == "__main__":

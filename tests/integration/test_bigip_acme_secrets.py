@@ -8,7 +8,7 @@ allowed to hold them, besides Pebble's own configuration, which is the CA's
 copy of the EAB key.)"""
 import os
 
-from harness import BigipSim, Lab, check, main
+from harness import BigipSim, Lab, check, main, stopping
 from pebble import Pebble
 
 EAB = ("kid-secret", "gXOIpCtYfVbhF9aNvTmpBT6hRl4iMM0w9KjeEhOt63yq2u0mfLgEbtB2UfnOCFae")
@@ -25,7 +25,7 @@ def files_under(*roots):
 def scenario(w):
     big = BigipSim(w, virtuals=("vs1",), pair=True, password=PW)
     peb = Pebble(w, eab={EAB[0]: EAB[1]})
-    try:
+    with stopping(big, peb):
         peb.start()
         lab = Lab(w)
         lab.add_bigip("bigip1", big)
@@ -74,9 +74,6 @@ def scenario(w):
         st = os.stat(lab.state)
         check(st.st_mode & 0o077 == 0, "the state directory is private (0700)")
         big.check_settled()
-    finally:
-        big.stop()
-        peb.stop()
 
 
 if __name__ == "__main__":

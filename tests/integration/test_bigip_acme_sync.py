@@ -7,7 +7,7 @@ the profile (exit 1) with the device's message, after the certificate is in
 service."""
 import time
 
-from harness import BigipSim, Lab, check, main, serial_of, served_cert
+from harness import BigipSim, Lab, check, main, serial_of, served_cert, stopping
 from pebble import Pebble
 
 EAB = ("kid-sync", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
@@ -17,7 +17,7 @@ SYNC_S = 2.0
 def scenario(w):
     big = BigipSim(w, virtuals=("vs1", "vs2"), pair=True, device_group="dg-web")
     peb = Pebble(w, eab={EAB[0]: EAB[1]})
-    try:
+    with stopping(big, peb):
         peb.start()
         big.ctl("/_sim/sync", {"seconds": SYNC_S})
         lab = Lab(w)
@@ -33,13 +33,13 @@ def scenario(w):
                     subject=subj, vservers=[{"name": "vs2"}])
 
         check(big.ctl("/_sim/state")["sync_status"] == "In Sync", "the pair starts In Sync")
-        n0 = len(big.ctl("/_sim/requests"))
+        n0 = len(big.requests())
         t0 = time.monotonic()
         p = lab.run("run", "www")
         took = time.monotonic() - t0
         check(p.returncode == 0 and "1 enrolled" in p.stdout, "the run enrolls www",
               p.stdout, p.stderr[-3000:])
-        reqs = big.ctl("/_sim/requests")[n0:]
+        reqs = big.requests()[n0:]
         syncs = [i for i, r in enumerate(reqs) if r["method"] == "POST" and r["path"] == "/mgmt/tm/cm"]
         saves = [i for i, r in enumerate(reqs) if r["path"] == "/mgmt/tm/sys/config"]
         polls = [i for i, r in enumerate(reqs) if r["path"] == "/mgmt/tm/cm/sync-status"]
@@ -60,11 +60,11 @@ def scenario(w):
         check(der is not None and serial_of(der) == lab.status()["www"]["serial"],
               "vs1 serves the new certificate")
 
-        n0 = len(big.ctl("/_sim/requests"))
+        n0 = len(big.requests())
         p = lab.run("run", "www")
         check(p.returncode == 0 and p.stdout.strip().endswith("0 enrolled, 0 renewed, 1 unchanged, 0 failed"),
               "a second run has nothing to do", p.stdout)
-        check(not [r for r in big.ctl("/_sim/requests")[n0:] if r["path"] == "/mgmt/tm/cm"],
+        check(not [r for r in big.requests()[n0:] if r["path"] == "/mgmt/tm/cm"],
               "and starts no config-sync")
 
         big.check_settled()
@@ -97,9 +97,6 @@ def scenario(w):
         check(p.returncode == 0 and "no sync_group" not in p.stderr,
               "with the right group the next renewal syncs", p.stdout, p.stderr[-2000:])
         big.check_settled()
-    finally:
-        big.stop()
-        peb.stop()
 
 
 if __name__ == "__main__":

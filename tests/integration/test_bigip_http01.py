@@ -6,8 +6,8 @@ the rule it already has; afterwards no data-group or ACME rule is left and
 vs_http keeps exactly its own rule. A profile whose challenge_vserver is
 not the virtual Pebble reaches fails with Pebble's problem detail, and its
 objects are removed too."""
-from harness import BigipSim, Lab, check, main, serial_of, served_cert
-from pebble import FakeDNS, Pebble, free_port
+from harness import BigipSim, Lab, check, main, serial_of, served_cert, free_port, stopping
+from pebble import FakeDNS, Pebble
 
 EAB = ("kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
 KEEP = "/Common/keep_redirect"
@@ -27,7 +27,7 @@ def scenario(w):
     http_port = free_port()
     big = BigipSim(w, virtuals=("vs_www", "vs_bad"), http_virtuals=("vs_http", "vs_http_other"),
                    http_ports={"vs_http": http_port})
-    try:
+    with stopping(big):
         # The HTTP virtuals already carry a rule of their own.
         rc, body = big.api("POST", "/mgmt/tm/ltm/rule", {
             "name": "keep_redirect", "partition": "Common",
@@ -59,7 +59,7 @@ def scenario(w):
             der = served_cert(big.port("vs_www"), "www.lbcert.test")
             check(der is not None and serial_of(der) == www["serial"],
                   "vs_www serves the certificate")
-            patches = [r for r in big.ctl("/_sim/requests") if r.get("write") and
+            patches = [r for r in big.requests() if r.get("write") and
                        r["method"] == "PATCH" and r["path"].endswith("~vs_http")]
             check(len(patches) >= 2, "the rule was attached to vs_http and detached again",
                   patches)
@@ -68,14 +68,14 @@ def scenario(w):
             check(rules_of(big, "vs_http") == [KEEP], "vs_http keeps exactly its own rule",
                   rules_of(big, "vs_http"))
 
-            big.ctl("/_sim/requests/clear", {})
+            big.clear_requests()
             p = lab.run("run", "bad")
             check(p.returncode == 1, "bad: a challenge Pebble cannot reach fails the run",
                   p.stdout, p.stderr[-3000:])
             check("urn:ietf:params:acme:error:unauthorized" in p.stdout and
                   "bad.lbcert.test" in p.stdout, "the failure carries Pebble's problem detail",
                   p.stdout)
-            made = [r for r in big.ctl("/_sim/requests") if r.get("write") and
+            made = [r for r in big.requests() if r.get("write") and
                     r["method"] == "POST" and "data-group" in r["path"]]
             check(made, "bad: the challenge data-group was made")
             check(leftovers(big) == {"datagroup": [], "rule": []},
@@ -84,8 +84,6 @@ def scenario(w):
                   "vs_http_other keeps exactly its own rule", rules_of(big, "vs_http_other"))
             check(lab.status()["bad"]["last_result"] == "failed", "status shows the failure")
         big.check_settled()
-    finally:
-        big.stop()
 
 
 if __name__ == "__main__":

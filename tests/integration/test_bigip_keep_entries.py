@@ -8,7 +8,7 @@ import ssl
 import subprocess
 import urllib.request
 
-from harness import BigipSim, Lab, ScmSim, check, main, serial_of
+from harness import BigipSim, Lab, ScmSim, check, main, serial_of, stopping
 
 SUBJECT = {"organization": "Example", "state": "Yorks", "country": "GB"}
 
@@ -71,7 +71,7 @@ def served_with(port, cipher):
 def scenario(w):
     big = BigipSim(w, virtuals=("vs1",))
     scm = ScmSim(w)
-    try:
+    with stopping(big, scm):
         lab = Lab(w)
         lab.add_bigip("big", big)
         lab.add_scm("scm", scm)
@@ -106,9 +106,6 @@ def scenario(w):
               (int(tmos.replace(":", ""), 16) if ":" in tmos else int(tmos)),
               "and the administrator's to ECDSA clients")
         big.check_settled()
-    finally:
-        big.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

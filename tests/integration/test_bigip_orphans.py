@@ -6,7 +6,7 @@ objects of the certificate in service; the certificate issued for the dead
 key, which can never be served, is revoked at the CA."""
 import re
 
-from harness import BigipSim, Lab, check, main, serial_of, served_cert
+from harness import BigipSim, Lab, check, main, serial_of, served_cert, stopping
 from pebble import Pebble
 
 EAB = ("kid-o", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
@@ -14,7 +14,7 @@ EAB = ("kid-o", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12
 
 def scenario(w):
     big = BigipSim(w, virtuals=("vs1",))
-    try:
+    with stopping(big):
         with Pebble(w, eab={EAB[0]: EAB[1]}) as peb:
             lab = Lab(w)
             lab.add_bigip("b1", big)
@@ -65,8 +65,6 @@ def scenario(w):
             check(serial_of(served_cert(big.port("vs1"))) == lab.status()["web"]["serial"],
                   "vs1 serves the new certificate")
         big.check_settled()
-    finally:
-        big.stop()
 
 
 if __name__ == "__main__":

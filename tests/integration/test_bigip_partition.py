@@ -2,13 +2,13 @@
 CSR, certificates, client-ssl profile) lives in /Web, virtuals are found as
 /Web/<name>, the parent profile still comes from /Common, and the served
 certificate is the new one."""
-from harness import BigipSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import BigipSim, Lab, ScmSim, check, main, serial_of, served_cert, stopping
 
 
 def scenario(w):
     big = BigipSim(w, virtuals=("vs1",), pair=False, partition="Web")
     scm = ScmSim(w)
-    try:
+    with stopping(big, scm):
         lab = Lab(w)
         lab.add_bigip("big", big, partition="Web")
         lab.add_scm("scm", scm)
@@ -35,9 +35,6 @@ def scenario(w):
         check(serial_of(served_cert(big.port("vs1"))) == lab.status()["shop"]["serial"],
               "vs1 serves the renewed certificate")
         big.check_settled()
-    finally:
-        big.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 call, a util command, a file upload, a bulk download, a transaction member
 and its commit. Each time the driver logs in again once, replays the
 request and finishes; the dead token never reappears."""
-from harness import BigipSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import BigipSim, Lab, ScmSim, check, main, serial_of, served_cert, stopping
 
 # One expiry each, just before the request on that path reaches the box.
 ENROLL = ["/mgmt/tm/sys/crypto/key", "/mgmt/tm/util/unix-mv",
@@ -21,7 +21,7 @@ def expire_before(big, paths):
 
 
 def logins_and_refusals(big, n0):
-    reqs = big.ctl("/_sim/requests")[n0:]
+    reqs = big.requests()[n0:]
     logins = [r for r in reqs if r["path"].startswith("/mgmt/shared/authn/login")]
     refused = [r for r in reqs if r["status"] == 401]
     return len(reqs), logins, refused
@@ -30,7 +30,7 @@ def logins_and_refusals(big, n0):
 def scenario(w):
     big = BigipSim(w, virtuals=("vs1",), pair=False)
     scm = ScmSim(w)
-    try:
+    with stopping(big, scm):
         lab = Lab(w)
         lab.add_bigip("big", big)
         lab.add_scm("scm", scm)
@@ -66,9 +66,6 @@ def scenario(w):
               "vs1 serves the renewed certificate")
         check(big.ctl("/_sim/state")["tokens"] == 0, "the token was deleted at the end")
         big.check_settled()
-    finally:
-        big.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

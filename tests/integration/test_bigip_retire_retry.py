@@ -4,7 +4,7 @@ well (the new certificate is in service and saved) and the old objects
 are retried by the next run of the profile, even one where nothing is
 due, until the box holds only what is in service. No object in service is
 ever deleted, and no uploaded file is left in the upload directory."""
-from harness import BigipSim, Lab, check, main, serial_of, served_cert
+from harness import BigipSim, Lab, check, main, serial_of, served_cert, stopping
 from pebble import Pebble
 
 EAB = ("kid-r", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
@@ -22,7 +22,7 @@ def in_service(st):
 
 def scenario(w):
     big = BigipSim(w, virtuals=("vs1",))
-    try:
+    with stopping(big):
         with Pebble(w, eab={EAB[0]: EAB[1]}) as peb:
             lab = Lab(w)
             lab.add_bigip("b1", big)
@@ -62,8 +62,6 @@ def scenario(w):
             p = lab.run("run")
             check(p.returncode == 0 and "old objects left" not in p.stderr,
                   "no retirement is pending any more", p.stderr[-2000:])
-    finally:
-        big.stop()
 
 
 if __name__ == "__main__":

@@ -4,17 +4,14 @@ TLS at each virtual; a second run sends no write to the BIG-IP and nothing
 to SCM."""
 import json
 
-from harness import BigipSim, Lab, ScmSim, cert_field, check, main, serial_of, served_cert
-
-
-def writes(reqs):
-    return [r for r in reqs if r.get("write")]
+from harness import (BigipSim, Lab, ScmSim, cert_field, check, main, serial_of, served_cert,
+                     writes, stopping)
 
 
 def scenario(w):
     big = BigipSim(w, virtuals=("vs_www", "vs_api"))
     scm = ScmSim(w, pending=1)
-    try:
+    with stopping(big, scm):
         lab = Lab(w)
         lab.add_bigip("big1", big)
         lab.add_scm("scm", scm)
@@ -56,19 +53,16 @@ def scenario(w):
               state.get("standby_writes"))
         check(scm.ctl("/_sim/state")["enrolls"] == 1, "SCM saw one enrollment")
 
-        big.ctl("/_sim/requests/clear", {})
-        scm.ctl("/_sim/requests/clear", {})
+        big.clear_requests()
+        scm.clear_requests()
         p = lab.run("run")
         check(p.returncode == 0 and p.stdout.strip().endswith(
             "0 enrolled, 0 renewed, 1 unchanged, 0 failed"), "second run changes nothing",
             p.stdout, p.stderr[-2000:])
-        w2 = writes(big.ctl("/_sim/requests"))
+        w2 = writes(big.requests())
         check(w2 == [], "second run sent no write to the BIG-IP", w2)
-        check(scm.ctl("/_sim/requests") == [], "second run sent nothing to SCM")
+        check(scm.requests() == [], "second run sent nothing to SCM")
         big.check_settled()
-    finally:
-        big.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

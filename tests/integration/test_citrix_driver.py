@@ -13,8 +13,8 @@ import sys
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (check_citrix_settled, CitrixSim, Failed, Sim, check, main, served_cert,  # noqa: E402
-                     serial_of, SRC)
+from harness import (check_citrix_settled, CitrixSim, Failed, Sim, check, main,  # noqa: E402
+                     served_cert, serial_of, SRC, stopping)
 
 
 class StringsCitrixSim(CitrixSim):
@@ -123,10 +123,6 @@ def write(path, text):
     return path
 
 
-def requests_since(sim, start):
-    return sim.ctl("/_sim/requests")[start:]
-
-
 def spec_for(w, sim, name, url, peers, profile):
     primary, secondary = sim.units[0], sim.units[1]
     bundle = os.path.join(w, "mgmt-bundle.pem")
@@ -164,44 +160,34 @@ def ha_refusals(w, sim):
     secondary = sim.units[1]["url"]
     dc = Devctl(spec_for(w, sim, "spec-sec", secondary, [], prof),
                 os.path.join(w, "devctl-sec.log"))
-    try:
+    with stopping(dc):
         r = dc("open")
         check(r.get("ok") is False and "primary" in r.get("error", ""),
               "the secondary alone is refused", r)
-    finally:
-        dc.stop()
     dead = "https://127.0.0.1:1"
     dc = Devctl(spec_for(w, sim, "spec-dead", dead, [sim.units[0]["url"]], prof),
                 os.path.join(w, "devctl-dead.log"))
-    try:
+    with stopping(dc):
         r = dc.ok("open")
         check(r["active_url"] == sim.units[0]["url"], "an unreachable unit is skipped", r)
-    finally:
-        dc.stop()
     dc = Devctl(spec_for(w, sim, "spec-none", dead, [], prof),
                 os.path.join(w, "devctl-none.log"))
-    try:
+    with stopping(dc):
         r = dc("open")
         check(r.get("ok") is False and r.get("code") == -2, "nothing reachable: LB_EUNREACH", r)
-    finally:
-        dc.stop()
 
 
 def scenario(w):
     sim = CitrixSim(w, vservers=("vs1", "vs2"), ha=True, http_vservers=("http1",))
-    try:
+    with stopping(sim):
         run(w, sim)
-    finally:
-        sim.stop()
     # The other documented GET shape (reference 1.4): numbers as strings,
     # singletons as arrays. The driver must read both alike.
     v = os.path.join(w, "variant")
     os.makedirs(v)
     sim = StringsCitrixSim(v)
-    try:
+    with stopping(sim):
         run(v, sim)
-    finally:
-        sim.stop()
 
 
 def run(w, sim):
@@ -334,11 +320,11 @@ def steps(w, sim, dc, pki, int1, int2):
     chain2 = pki.chain(int2, "chain2.pem")
     iref2 = dc.ok("install %s %s %s" % (key2, leaf2, chain2))["install_ref"]
     iref2_path = write(os.path.join(w, "iref2.json"), iref2)
-    start = len(sim.ctl("/_sim/requests"))
+    start = len(sim.requests())
     dc.ok("activate %s %s renew" % (key2, iref2_path))
     dc.ok("activate %s %s renew" % (key2, iref2_path))  # resume
     dc.ok("save")
-    reqs = requests_since(sim, start)
+    reqs = sim.requests(start)
     unbinds = [q for q in reqs if q["method"] == "DELETE" and
                "sslvserver_sslcertkey_binding" in q["path"]]
     check(not unbinds, "renewal never unbinds", unbinds)
@@ -365,25 +351,25 @@ def steps(w, sim, dc, pki, int1, int2):
     dc.ok("retire " + write(os.path.join(w, "refs1b.json"), refs1))  # again: nothing to do
     # a file reference whose directory does not fit the driver's buffer is
     # refused, never deleted in a cut (other) directory
-    start = len(sim.ctl("/_sim/requests"))
+    start = len(sim.requests())
     longref = json.dumps({"cert": "/nsconfig/ssl/" + "d" * 300 + "/old.crt"})
     r = dc("retire " + write(os.path.join(w, "refs_long.json"), longref))
     check(r.get("ok") is False and "directory name too long" in r.get("error", ""),
           "retire refuses a file in a directory too long to name", r)
-    check(not [q for q in requests_since(sim, start) if q["method"] == "DELETE"],
-          "and sends no DELETE", requests_since(sim, start))
+    check(not [q for q in sim.requests(start) if q["method"] == "DELETE"],
+          "and sends no DELETE", sim.requests(start))
 
     # --- inventory: one listing of certkeys, one of bindings, kept for the
     # session (retire lists afresh and leaves the snapshot alone)
-    start = len(sim.ctl("/_sim/requests"))
+    start = len(sim.requests())
     inv = dc.ok("inventory")["items"]
-    gets = [q["path"] for q in requests_since(sim, start) if q["method"] == "GET"]
+    gets = [q["path"] for q in sim.requests(start) if q["method"] == "GET"]
     check(gets == ["/nitro/v1/config/sslcertkey",
                    "/nitro/v1/config/sslvserver_sslcertkey_binding?bulkbindings=yes"],
           "inventory lists the certkeys and the bindings once each", gets)
-    start = len(sim.ctl("/_sim/requests"))
+    start = len(sim.requests())
     dc.ok("inventory")
-    check(not [q for q in requests_since(sim, start) if q["method"] == "GET"],
+    check(not [q for q in sim.requests(start) if q["method"] == "GET"],
           "a second inventory in the same session sends no request")
     byname = {i["name"]: i for i in inv}
     check(byname["www"]["serial"] == s2 and not byname["www"]["is_ca"], "inventory leaf", inv)
@@ -413,7 +399,7 @@ def steps(w, sim, dc, pki, int1, int2):
 
     # --- a second profile (SNI on both vservers, http-01 on an lb vserver)
     other = other_profile(w, sim, pki, int2)
-    try:
+    with stopping(other):
         r = other.ok("http01-publish tokOther abc.def")
         port = sim.ready["http_vservers"]["http1"]
         body = urllib.request.urlopen("http://127.0.0.1:%d/.well-known/acme-challenge/"
@@ -427,8 +413,6 @@ def steps(w, sim, dc, pki, int1, int2):
               "vserver responder binding removed")
         r = other("http01-publish bad/token x")
         check(r.get("ok") is False, "a token outside base64url is refused", r)
-    finally:
-        other.stop()
 
     # --- now every vserver has another certificate: remove goes through
     www_files = [json.loads(dc.ok("cert-get")["refs"])[k] for k in ("cert", "key", "csr")]

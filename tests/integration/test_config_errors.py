@@ -2,13 +2,13 @@
 CA contacted."""
 import os
 
-from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, stopping
 
 
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs1",), ha=False)
     scm = ScmSim(w)
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -53,14 +53,11 @@ def scenario(w):
               "an unknown device type is refused with its position", p.stderr)
         lab.write_config()
 
-        check(adc.ctl("/_sim/requests") == [], "the ADC was never contacted")
-        check(scm.ctl("/_sim/requests") == [], "the CA was never contacted")
+        check(adc.requests() == [], "the ADC was never contacted")
+        check(scm.requests() == [], "the CA was never contacted")
         p = lab.run("check")
         check(p.returncode == 0, "the repaired configuration checks out", p.stdout, p.stderr)
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -3,23 +3,14 @@
 cannot be reached at all."""
 import fcntl
 import os
-import socket
 
-from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, free_port, stopping
 
 
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs1",), ha=False)
     scm = ScmSim(w)
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -45,11 +36,11 @@ def scenario(w):
             p = lab.run("run")
             check(p.returncode == 3 and "another lbcert run holds" in p.stderr,
                   "a held lock: exit 3", p.stderr)
-            check(adc.ctl("/_sim/requests") == [], "a locked-out run contacts nothing")
+            check(adc.requests() == [], "a locked-out run contacts nothing")
         p = lab.run("status")
         check(p.returncode == 0, "status does not need the lock")
 
-        lab.devices["adc1"]["url"] = f"https://127.0.0.1:{closed_port()}"
+        lab.devices["adc1"]["url"] = f"https://127.0.0.1:{free_port()}"
         lab.write_config()
         p = lab.run("run")
         check(p.returncode == 4, "an unreachable device: exit 4", p.stdout, p.stderr)
@@ -64,9 +55,6 @@ def scenario(w):
         check(p.returncode == 4 and "device adc1: FAILED" in p.stdout and "ca scm: ok" in p.stdout,
               "check: exit 4 and which peer is out of reach", p.stdout)
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

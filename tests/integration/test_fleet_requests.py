@@ -5,7 +5,7 @@ BIG-IP with 2 and then 20 profiles each, for `run` and `plan`; a due
 profile costs requests of its own, the others none."""
 import collections
 
-from harness import BigipSim, CitrixSim, Lab, ScmSim, check, main
+from harness import BigipSim, CitrixSim, Lab, ScmSim, check, main, stopping
 
 N = 20
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
@@ -20,10 +20,10 @@ def add_profiles(lab, dev, lo, hi):
 
 def per_device(sims, *args, lab):
     for s in sims.values():
-        s.ctl("/_sim/requests/clear", {})
+        s.clear_requests()
     p = lab.run(*args)
     check(p.returncode == 0, f"lbcert {' '.join(args)} exits 0", p.stdout, p.stderr)
-    return {name: s.ctl("/_sim/requests") for name, s in sims.items()}, p
+    return {name: s.requests() for name, s in sims.items()}, p
 
 
 def paths(reqs):
@@ -36,7 +36,7 @@ def scenario(w):
     bip = BigipSim(w, virtuals=vs)
     scm = ScmSim(w)
     sims = {"adc": adc, "bip": bip}
-    try:
+    with stopping(adc, bip, scm):
         lab = Lab(w)
         lab.add_citrix("adc", adc)
         lab.add_bigip("bip", bip)
@@ -71,10 +71,6 @@ def scenario(w):
         gets = [r for r in reqs["adc"] if r["method"] == "GET"]
         check(not any(r["path"].split("?")[0].endswith(("/adc3", "/adc12")) for r in gets),
               "no other profile's objects are read one by one", paths(gets))
-    finally:
-        adc.stop()
-        bip.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -3,33 +3,26 @@ standby/secondary answers: lbcert writes nothing to the standby and exits
 4 (a reachability problem, not a profile's), on BIG-IP and on Citrix. The
 same rule on both when only the standby is configured (no peers): it is
 never written to, exit 1, with advice."""
-import socket
 
-from harness import check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main
-
-
-def closed_url():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"https://127.0.0.1:{port}"
+from harness import (check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main,
+                     config_writes, free_port, stopping)
 
 
 def scenario(w):
     big = BigipSim(w, virtuals=("vs1",), pair=True)
     adc = CitrixSim(w, vservers=("vs1",), ha=True)
     scm = ScmSim(w)
-    try:
+    with stopping(big, adc, scm):
         lab = Lab(w)
         lab.add_bigip("big", big)
         lab.add_citrix("adc", adc)
         lab.add_scm("scm", scm)
         # url: the standby / secondary; peers: a unit that does not answer
-        big_dead = closed_url()
+        big_dead = f"https://127.0.0.1:{free_port()}"
         lab.devices["big"].update({"url": big.url(1), "peers": [big_dead],
                                    "tls": {"ca_file": big.units[1]["ca_file"]}})
-        lab.devices["adc"].update({"url": adc.url(1), "peers": [closed_url()],
+        adc_dead = f"https://127.0.0.1:{free_port()}"
+        lab.devices["adc"].update({"url": adc.url(1), "peers": [adc_dead],
                                    "tls": {"ca_file": adc.units[1]["ca_file"]}})
         lab.write_config()
         subject = {"organization": "Example", "state": "Yorks", "country": "GB"}
@@ -64,17 +57,11 @@ def scenario(w):
               any("Secondary" in x for x in refused),
               "both drivers refuse the lone standby with the same rule and advice", p.stdout)
         for sim in (big, adc):
-            w1 = [r for r in sim.ctl("/_sim/requests", unit=1) if r.get("write")
-                  and "login" not in r["path"] and "logout" not in r["path"]
-                  and "/authz/tokens/" not in r["path"]]
+            w1 = config_writes(sim.requests(unit=1))
             check(w1 == [], "nothing was written to the standby", w1)
-        check(scm.ctl("/_sim/requests") == [], "the CA was not asked")
+        check(scm.requests() == [], "the CA was not asked")
         check_citrix_settled(adc)
         big.check_settled()
-    finally:
-        big.stop()
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ environment and its argv passed as written (no shell); a hook that hangs
 is killed with what it started, a failing one is logged (redacted) and
 counted, and neither undoes the change nor fails a run of its own;
 on_failure after a failed profile; config errors name file:line:col."""
-from harness import CitrixSim, Lab, ScmSim, check, main
+from harness import CitrixSim, Lab, ScmSim, check, main, stopping
 import json
 import os
 import stat
@@ -94,7 +94,7 @@ def scenario(w):
     recorder = script(w, "record.py", RECORDER)
     hang = script(w, "hang.sh", HANG)
     bgpid = os.path.join(w, "bg.pid")
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -204,9 +204,6 @@ def scenario(w):
               "shop: hook on_change: left a daemon" in p.stderr,
               "the hook counts as ran, its output logged", p.stdout, p.stderr)
         check(took < 10, f"the run did not wait for the hook's daemon ({took:.1f}s)")
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import subprocess
 import urllib.request
 import ssl
 
-from harness import check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main
+from harness import (check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main,
+                     config_writes, stopping)
 
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
 
@@ -71,12 +72,7 @@ def big_unmanaged(big, d, name, days):
 
 
 def gets(sim):
-    return len([r for r in sim.ctl("/_sim/requests") if r["method"] == "GET"])
-
-
-def writes(sim):
-    return [r for r in sim.ctl("/_sim/requests") if r.get("write") and
-            not r["path"].split("?")[0].endswith(("/login", "/logout"))]
+    return len([r for r in sim.requests() if r["method"] == "GET"])
 
 
 def by(items, device, name):
@@ -89,7 +85,7 @@ def scenario(w):
     adc = CitrixSim(w, vservers=("vs_www", "vs_legacy"))
     big = BigipSim(w, virtuals=("vs_api",))
     scm = ScmSim(w)
-    try:
+    with stopping(adc, big, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_bigip("big1", big)
@@ -107,12 +103,13 @@ def scenario(w):
         big_unmanaged(big, w, "legacy", 20)
 
         for s in (adc, big):
-            s.ctl("/_sim/requests/clear", {})
+            s.clear_requests()
         p = lab.run("inventory", "--json")
         check(p.returncode == 0, "inventory --json exits 0", p.stderr[-2000:])
         items = json.loads(p.stdout)
         g_adc, g_big = gets(adc), gets(big)
-        check(writes(adc) == [] and writes(big) == [], "inventory wrote nothing")
+        check(config_writes(adc.requests()) == [] and config_writes(big.requests()) == [],
+              "inventory wrote nothing")
         check(all(set(("device", "name", "serial", "not_after", "days_left", "bound_to",
                        "managed")) <= set(i) for i in items), "every item has the SPEC fields")
 
@@ -152,7 +149,7 @@ def scenario(w):
             adc_unmanaged(adc, w, f"more{n}", 30 + n)
             big_unmanaged(big, w, f"more{n}", 40 + n)
         for s in (adc, big):
-            s.ctl("/_sim/requests/clear", {})
+            s.clear_requests()
         p = lab.run("inventory", "--json")
         check(len(json.loads(p.stdout)) == len(items) + 6, "the six new certificates are listed")
         check(gets(adc) == g_adc and gets(big) == g_big,
@@ -160,10 +157,6 @@ def scenario(w):
               gets(adc), gets(big))
         check_citrix_settled(adc)
         big.check_settled()
-    finally:
-        adc.stop()
-        big.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -5,22 +5,14 @@ and in JSON; an unknown level or format is a usage error (exit 2) that
 contacts nothing; `--version` and `--help` exit 0 on stdout."""
 import json
 import re
-import socket
 import subprocess
 
-from harness import check_citrix_settled, BIN, CitrixSim, Lab, ScmSim, check, main
+from harness import (check_citrix_settled, BIN, CitrixSim, Lab, ScmSim, check, main, free_port,
+                     stopping)
 
 LEVELS = ("error", "warn", "info", "debug", "trace")
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 TEXT_LINE = re.compile(r"^\S+ lbcert (error|warn|info|debug|trace): ")
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def json_lines(stderr, what):
@@ -50,7 +42,7 @@ def bare(*args):
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs_www",), ha=False)
     scm = ScmSim(w)
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -80,7 +72,7 @@ def scenario(w):
               "--log-format text: 'TIME lbcert LEVEL: msg' lines", p.stderr)
 
         # --- a failing profile: -l error shows only the error ---
-        lab.devices["adc2"] = dict(lab.devices["adc1"], url=f"https://127.0.0.1:{closed_port()}",
+        lab.devices["adc2"] = dict(lab.devices["adc1"], url=f"https://127.0.0.1:{free_port()}",
                                    credentials="adc1")
         lab.write_config()
         lab.profile("api", device="adc2", ca="scm", common_name="api.example.com",
@@ -115,14 +107,14 @@ def scenario(w):
               "-l warn: the error, and no info or debug lines", p.stderr)
 
         # --- usage errors: exit 2, nothing contacted ---
-        adc.ctl("/_sim/requests/clear", {})
+        adc.clear_requests()
         for bad in ("verbose", "ERROR", ""):
             p = lab.run("check", level=bad)
             check(p.returncode == 2 and "log level" in p.stderr and p.stdout == "",
                   f"-l {bad!r}: exit 2 with a message", p.returncode, p.stderr)
         p = lab.run("--log-format", "xml", "check")
         check(p.returncode == 2 and "log-format" in p.stderr, "--log-format xml: exit 2", p.stderr)
-        check(adc.ctl("/_sim/requests") == [], "a usage error contacts no device")
+        check(adc.requests() == [], "a usage error contacts no device")
 
         # --- --version and --help ---
         p = bare("--version")
@@ -151,9 +143,6 @@ def scenario(w):
         check(p.stderr.splitlines()[0].startswith(lab.conf + "/lbcert.yaml:1:"),
               "in text mode it is the bare FILE:LINE:COL: message", p.stderr)
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ every profile's expiry, last change, last result and due state, and the
 run's duration, profiles by result and errors by class; replaced whole by
 rename (an old link keeps the old content, no temporary file is left);
 checked with promtool when it is installed."""
-from harness import CitrixSim, Lab, ScmSim, check, main
+from harness import CitrixSim, Lab, ScmSim, check, main, stopping
 import os
 import re
 import shutil
@@ -55,7 +55,7 @@ def scenario(w):
     mdir = os.path.join(w, "textfile")
     os.makedirs(mdir)
     prom = os.path.join(mdir, "lbcert.prom")
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -137,9 +137,6 @@ def scenario(w):
         if os.geteuid() != 0:
             check(p.returncode == 0 and "metrics_file:" in p.stderr,
                   "an unwritable metrics directory is logged, the run still succeeds", p.stderr)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -3,22 +3,17 @@ made or a certificate ordered: a BIG-IP virtual that already serves an
 administrator's client-ssl profile (non-SNI entry), a missing parent
 profile, a Citrix vserver that does not exist. `plan` shows the same
 error; the CA sees nothing, the device gets no write."""
-from harness import check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main
+from harness import (check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, check, main,
+                     config_writes, stopping)
 
 SUBJECT = {"organization": "Example", "state": "Yorks", "country": "GB"}
-
-
-def writes(sim):
-    return [r for r in sim.ctl("/_sim/requests") if r.get("write")
-            and not r["path"].split("?")[0].endswith(("/login", "/logout"))
-            and "/authz/tokens/" not in r["path"] and "/authn/login" not in r["path"]]
 
 
 def scenario(w):
     big = BigipSim(w, virtuals=("vs1",), pair=False)
     adc = CitrixSim(w, vservers=("vs1",), ha=False)
     scm = ScmSim(w)
-    try:
+    with stopping(big, adc, scm):
         st, body = big.api("POST", "/mgmt/tm/ltm/profile/client-ssl", {
             "name": "admin_clientssl", "partition": "Common",
             "defaultsFrom": "/Common/clientssl",
@@ -43,8 +38,8 @@ def scenario(w):
                     client_ssl={"parent": "/Common/nosuchparent"})
         lab.profile("novs", device="adc", ca="scm", common_name="novs.example.com",
                     subject=SUBJECT, vservers=[{"name": "vs_missing"}])
-        big.ctl("/_sim/requests/clear", {})
-        adc.ctl("/_sim/requests/clear", {})
+        big.clear_requests()
+        adc.clear_requests()
 
         p = lab.run("plan")
         check(p.returncode == 1, "plan exits 1", p.stdout, p.stderr)
@@ -57,8 +52,10 @@ def scenario(w):
                 "0 enrolled, 0 renewed, 0 unchanged, 3 failed"),
                 f"run {attempt} fails all three", p.stdout, p.stderr[-2000:])
         check(scm.ctl("/_sim/state")["enrolls"] == 0, "the CA was never asked for a certificate")
-        check(writes(big) == [], "no write reached the BIG-IP", writes(big))
-        check(writes(adc) == [], "no write reached the ADC", writes(adc))
+        sent = config_writes(big.requests())
+        check(sent == [], "no write reached the BIG-IP", sent)
+        sent = config_writes(adc.requests())
+        check(sent == [], "no write reached the ADC", sent)
         keys = [k for k in big.ctl("/_sim/state")["key"] if "taken" in k or "noparent" in k]
         check(keys == [], "no key was made on the BIG-IP", keys)
         status, items = big.api("GET", "/mgmt/tm/ltm/virtual/~Common~vs1/profiles")
@@ -67,10 +64,6 @@ def scenario(w):
               names)
         check_citrix_settled(adc)
         big.check_settled()
-    finally:
-        big.stop()
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -1,19 +1,10 @@
 """plan --json: the table's fields (profile, device, action, why) and a
 reason code per profile, for each kind of decision; options after names;
 the exit status as for the table."""
-from harness import CitrixSim, Lab, ScmSim, check, main
+from harness import CitrixSim, Lab, ScmSim, check, main, free_port, stopping
 import json
-import socket
 
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def plan(lab, *args):
@@ -30,7 +21,7 @@ def plan(lab, *args):
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs_www", "vs_shop"))
     scm = ScmSim(w)
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -77,9 +68,6 @@ def scenario(w):
         p = lab.run("plan", "--jsn")
         check(p.returncode == 2 and "usage: lbcert plan [--json]" in p.stderr, "a bad option: usage",
               p.stderr)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

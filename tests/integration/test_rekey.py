@@ -4,7 +4,8 @@ ecdsa:P-256", "key changed: ecdsa:P-256 -> rsa:3072", "names changed:
 +shop.example.com", "names changed: -shop.example.com". Each renewal
 installs a new key (the certkey's key file changes) and the run after it
 changes nothing."""
-from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, cert_field, check, main, serial_of, served_cert
+from harness import (check_citrix_settled, CitrixSim, Lab, ScmSim, cert_field, check, main,
+                     serial_of, served_cert, stopping)
 
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
 
@@ -12,7 +13,7 @@ SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": 
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs_www",))
     scm = ScmSim(w)
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -66,9 +67,6 @@ def scenario(w):
         check("shop.example.com" not in cert_field(der, "-ext", "subjectAltName"),
               "the new certificate no longer carries shop.example.com")
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ and the run after that is a no-op again. With renew_before_days set (1 day,
 longer than the lifetime) that window is used: every run renews."""
 import time
 
-from harness import check_citrix_settled, CitrixSim, Lab, cert_field, check, main, served_cert
+from harness import (check_citrix_settled, CitrixSim, Lab, cert_field, check, main, served_cert,
+                     stopping)
 from pebble import Pebble
 
 EAB = ("kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
@@ -26,7 +27,7 @@ def last(p):
 
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs_short", "vs_fixed"))
-    try:
+    with stopping(adc):
         with Pebble(w, eab={EAB[0]: EAB[1]}, validity_s=LIFETIME) as pebble:
             lab = Lab(w)
             lab.add_citrix("adc1", adc)
@@ -71,8 +72,6 @@ def scenario(w):
             check(last(p) == "0 enrolled, 0 renewed, 1 unchanged, 0 failed",
                   "the fresh short certificate is not renewed again", p.stdout)
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
 
 
 if __name__ == "__main__":

@@ -8,19 +8,15 @@
   serves the other profile.
 - revoke --reason keyCompromise without --remove: Pebble shows it revoked;
   the next run replaces it."""
-from harness import BigipSim, Lab, check, main, serial_of, served_cert
+from harness import BigipSim, Lab, check, main, serial_of, served_cert, writes, stopping
 from pebble import Pebble
 
 EAB = ("kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
 
 
-def writes(big):
-    return [r for r in big.ctl("/_sim/requests") if r.get("write")]
-
-
 def scenario(w):
     big = BigipSim(w, virtuals=("vs_solo", "vs_shared"))
-    try:
+    with stopping(big):
         # vs_shared already serves the device's built-in clientssl profile.
         rc, body = big.api("POST", "/mgmt/tm/ltm/virtual/~Common~vs_shared/profiles",
                            {"name": "/Common/clientssl", "context": "clientside"})
@@ -44,7 +40,7 @@ def scenario(w):
                   st["extra"]["serial"], "vs_shared serves extra to SNI extra.lbcert.test")
 
             before = big.ctl("/_sim/state")
-            big.ctl("/_sim/requests/clear", {})
+            big.clear_requests()
             p = lab.run("revoke", "solo", "--remove")
             check(p.returncode == 1, "revoke --remove of vs_solo's only profile is refused",
                   p.returncode, p.stdout, p.stderr[-2000:])
@@ -53,7 +49,8 @@ def scenario(w):
             after = big.ctl("/_sim/state")
             check(all(after[k] == before[k] for k in ("virtual", "clientssl", "cert", "key")),
                   "nothing changed on the BIG-IP")
-            check(writes(big) == [], "no write request reached the BIG-IP", writes(big))
+            sent = writes(big.requests())
+            check(sent == [], "no write request reached the BIG-IP", sent)
             check(pebble.cert_status(st["solo"]["serial"])["Status"] == "Valid",
                   "Pebble still has solo valid (no revoke sent)")
 
@@ -88,8 +85,6 @@ def scenario(w):
                   new != st["solo"]["serial"], "vs_solo serves the replacement")
             check(pebble.cert_status(new)["Status"] == "Valid", "the replacement is valid")
         big.check_settled()
-    finally:
-        big.stop()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@
 - revoke --reason keyCompromise without --remove: SCM shows it revoked
   with reason code 1; the certificate stays on the ADC.
 - an unknown reason is a usage error (exit 2)."""
-from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import (check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of,
+                     served_cert, stopping)
 
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
 
@@ -16,7 +17,7 @@ SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": 
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs_solo", "vs_shared"))
     scm = ScmSim(w)
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -37,8 +38,8 @@ def scenario(w):
         check(p.returncode == 2, "an unknown reason is a usage error", p.returncode, p.stderr)
 
         before = adc.ctl("/_sim/state")
-        adc.ctl("/_sim/requests/clear", {})
-        scm.ctl("/_sim/requests/clear", {})
+        adc.clear_requests()
+        scm.clear_requests()
         p = lab.run("revoke", "solo", "--remove")
         check(p.returncode == 1, "revoke --remove of a vserver's only certificate is refused",
               p.returncode, p.stdout, p.stderr[-2000:])
@@ -47,10 +48,10 @@ def scenario(w):
         after = adc.ctl("/_sim/state")
         check(after["certkeys"] == before["certkeys"] and after["bindings"] == before["bindings"]
               and after["files"] == before["files"], "nothing changed on the ADC")
-        check([r for r in adc.ctl("/_sim/requests") if r.get("write") and
+        check([r for r in adc.requests() if r.get("write") and
                not r["path"].split("?")[0].endswith(("/login", "/logout"))] == [],
               "no write request reached the ADC")
-        check(scm.ctl("/_sim/state")["revoked"] == [] and scm.ctl("/_sim/requests") == [],
+        check(scm.ctl("/_sim/state")["revoked"] == [] and scm.requests() == [],
               "no revoke (no request at all) reached SCM")
         check(serial_of(served_cert(adc.port("vs_solo"))) == st["solo"]["serial"],
               "vs_solo still serves its certificate")
@@ -109,9 +110,6 @@ def scenario(w):
         check("change" in p.stdout and "no certificate extra" in p.stdout,
               "plan: extra (removed, still configured) would be enrolled again", p.stdout)
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ CA answers alreadyRevoked), and the next plan replaces the certificate."""
 import os
 import sqlite3
 
-from harness import BigipSim, Lab, check, main
+from harness import BigipSim, Lab, check, main, stopping
 from pebble import Pebble
 
 EAB = ("kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
@@ -26,7 +26,7 @@ def db(lab, sql):
 
 def scenario(w):
     big = BigipSim(w, virtuals=("vs1",))
-    try:
+    with stopping(big):
         with Pebble(w, eab={EAB[0]: EAB[1]}) as pebble:
             lab = Lab(w)
             lab.add_bigip("big1", big)
@@ -59,8 +59,6 @@ def scenario(w):
             check(p.returncode == 0 and "serial %s was revoked" % serial in p.stdout,
                   "plan: www is due because it was revoked", p.stdout, p.stderr[-2000:])
         big.check_settled()
-    finally:
-        big.stop()
 
 
 if __name__ == "__main__":

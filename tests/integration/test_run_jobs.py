@@ -2,14 +2,15 @@
 side, each device's profiles in order on one session; results and the
 summary are the same as a sequential run, and the output is in profile
 order."""
-from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import (check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of,
+                     served_cert, stopping)
 
 
 def scenario(w):
     a = CitrixSim(w, vservers=("vs1", "vs2"), ha=False, subdir="adc_a")
     b = CitrixSim(w, vservers=("vs1", "vs2"), ha=False, subdir="adc_b")
     scm = ScmSim(w)
-    try:
+    with stopping(a, b, scm):
         lab = Lab(w)
         lab.add_citrix("adc_a", a)
         lab.add_citrix("adc_b", b)
@@ -35,7 +36,7 @@ def scenario(w):
                 der = served_cert(sim.port(vs))
                 check(der is not None and serial_of(der) == st[f"{dev}-{vs}"]["serial"],
                       f"{dev} {vs} serves its certificate")
-            logins = [r for r in sim.ctl("/_sim/requests") if r["path"].endswith("/login")]
+            logins = [r for r in sim.requests() if r["path"].endswith("/login")]
             check(len(logins) == 1, f"{dev}: one session for both of its profiles", logins)
         check(scm.ctl("/_sim/state")["enrolls"] == 4, "four enrollments at the CA")
         p = lab.run("run", "--jobs", "2")
@@ -43,10 +44,6 @@ def scenario(w):
               "a second parallel run has nothing to do", p.stdout)
         check_citrix_settled(a)
         check_citrix_settled(b)
-    finally:
-        a.stop()
-        b.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@
   set to the wildcard.
 - A wildcard with an http-01 CA is a configuration error (exit 2,
   FILE:LINE:COLUMN) and nothing is contacted."""
-from harness import (check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, cert_field, check, main, serial_of,
-                     served_cert)
+from harness import (check_citrix_settled, BigipSim, CitrixSim, Lab, ScmSim, cert_field, check,
+                     main, serial_of, served_cert, stopping)
 from pebble import Pebble
 
 EAB = ("kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
@@ -24,7 +24,7 @@ def scenario(w):
     adc = CitrixSim(w, vservers=("vs_multi",))
     big = BigipSim(w, virtuals=("vs_wild",), pair=False)
     scm = ScmSim(w)
-    try:
+    with stopping(adc, big, scm):
         with Pebble(w, eab={EAB[0]: EAB[1]}) as pebble:
             lab = Lab(w)
             lab.add_citrix("adc1", adc)
@@ -71,20 +71,16 @@ def scenario(w):
                         common_name="www.lbcert.test",
                         subject_alt_names=["*.static.lbcert.test"], subject=SUBJECT,
                         vservers=[{"name": "vs_multi"}])
-            adc.ctl("/_sim/requests/clear", {})
+            adc.clear_requests()
             p = lab.run("run")
             check(p.returncode == 2, "a wildcard with http-01 is a configuration error",
                   p.returncode, p.stdout, p.stderr[-1500:])
             check("wild_http.yaml:" in p.stderr and "wildcard" in p.stderr and
                   "http-01" in p.stderr, "the error names the file, position and why",
                   p.stderr[-800:])
-            check(adc.ctl("/_sim/requests") == [], "nothing was contacted")
+            check(adc.requests() == [], "nothing was contacted")
         check_citrix_settled(adc)
         big.check_settled()
-    finally:
-        adc.stop()
-        big.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -6,14 +6,15 @@ and sent in `comments`, and collects that sslId: one certificate in all.
 When the enroll was dropped before SCM took it, the next run finds no
 tagged request and enrolls again with the same key. When the lookup itself
 fails, nothing is concluded: the profile fails and the journal stays."""
-from harness import CitrixSim, Lab, check_citrix_settled, ScmSim, check, main, serial_of, served_cert
+from harness import (CitrixSim, Lab, check_citrix_settled, ScmSim, check, main, serial_of,
+                     served_cert, stopping)
 
 
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs1", "vs2"), ha=False)
     # the listing names its id "id" (the details' non-deprecated name)
     scm = ScmSim(w, extra=["--list-id", "id"])
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -75,9 +76,6 @@ def scenario(w):
         check(serial_of(served_cert(adc.port("vs2"))) == lab.status()["shop"]["serial"],
               "vs2 serves shop's certificate")
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

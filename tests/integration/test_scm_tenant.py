@@ -10,13 +10,14 @@
   before any key, listing the allowed terms.
 - The tenant binds revoke's reasonCode as a string: lbcert's integer is
   refused with -1002, and the string form revokes."""
-from harness import CitrixSim, Lab, check_citrix_settled, ScmSim, check, main, serial_of, served_cert
+from harness import (CitrixSim, Lab, check_citrix_settled, ScmSim, check, main, serial_of,
+                     served_cert, stopping)
 
 SUBJECT = {"organization": "Example", "state": "Yorks", "country": "GB"}
 
 
 def keys_made(adc):
-    return [r for r in adc.ctl("/_sim/requests")
+    return [r for r in adc.requests()
             if r.get("write") and "sslrsakey" in r["path"] or "sslecdsakey" in r["path"]]
 
 
@@ -24,7 +25,7 @@ def scenario(w):
     adc = CitrixSim(w, vservers=("vs1",), ha=False)
     scm = ScmSim(w, extra=["--custom-field", "Cost Center:mandatory", "--custom-field", "Note",
                            "--dcv-required", "--revoke-reason", "string"])
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm, dcv_mode="CNAME")
@@ -43,7 +44,7 @@ def scenario(w):
         p = lab.run("run")
         check(p.returncode == 1 and '"Cost Center"' in p.stdout, "run refuses the profile",
               p.stdout, p.stderr)
-        check(keys_made(adc) == [], "no key was made on the ADC", adc.ctl("/_sim/requests"))
+        check(keys_made(adc) == [], "no key was made on the ADC", adc.requests())
         check(scm.ctl("/_sim/state")["enrolls"] == 0, "nothing was enrolled")
 
         # -- the CA's default, the profile's own value on top ----------------
@@ -66,14 +67,14 @@ def scenario(w):
         check(cert["dcvMode"] == "CNAME", "dcvMode from the CA", cert)
         check(serial_of(served_cert(adc.port("vs1"))) == lab.status()["www"]["serial"],
               "vs1 serves the certificate")
-        enroll = [r for r in scm.ctl("/_sim/requests") if r["path"].endswith("/enroll")]
+        enroll = [r for r in scm.requests() if r["path"].endswith("/enroll")]
         check(len(enroll) == 1 and enroll[0]["status"] == 200, "the enroll was taken", enroll)
 
         # -- revoke: reasonCode as the tenant binds it ----------------------
-        scm.ctl("/_sim/requests/clear", {})
+        scm.clear_requests()
         p = lab.run("revoke", "www", "--reason", "superseded")
         check(p.returncode == 0, "revoke succeeds", p.stdout, p.stderr[-3000:])
-        rv = [r for r in scm.ctl("/_sim/requests") if "/revoke/" in r["path"]]
+        rv = [r for r in scm.requests() if "/revoke/" in r["path"]]
         check([r["status"] for r in rv] == [400, 204],
               "the integer was refused, the string taken", rv)
         check(scm.ctl("/_sim/state")["revoked"][0]["reasonCode"] == 4, "reason superseded")
@@ -83,16 +84,13 @@ def scenario(w):
         lab.write_config()
         lab.profile("api", device="adc1", ca="scm", common_name="api.example.com",
                     subject=SUBJECT, vservers=[{"name": "vs1", "sni": True}])
-        adc.ctl("/_sim/requests/clear", {})
+        adc.clear_requests()
         p = lab.run("run", "api")
         check(p.returncode == 1 and "term 397" in p.stdout and "365, 730" in p.stdout,
               "the term is refused, listing the allowed ones", p.stdout, p.stderr[-2000:])
-        check(keys_made(adc) == [], "no key was made for it", adc.ctl("/_sim/requests"))
+        check(keys_made(adc) == [], "no key was made for it", adc.requests())
         check(scm.ctl("/_sim/state")["enrolls"] == 1, "and nothing enrolled")
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ fault-injecting proxy:
 import re
 
 from faultproxy import Proxy, Tap, make_cert
-from harness import CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert, stopping
 
 SUBJECT = {"organization": "Example", "state": "Yorks", "country": "GB"}
 BUSY = dict(action="status", status=429, headers=[("Retry-After", "1")],
@@ -33,7 +33,7 @@ def scenario(w):
     ca_file, cert, key = make_cert(w)
     pdev = Proxy(tap, "citrix", adc.url(), cert, key)
     pca = Proxy(tap, "scm", scm.url(), cert, key)
-    try:
+    with stopping(pdev, pca, adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.devices["adc1"].update(url=pdev.url, tls={"ca_file": ca_file}, timeout_s=2)
@@ -122,11 +122,6 @@ def scenario(w):
         check(all(v == 1 for v in st["issued_per_key"].values()),
               "one certificate per key", st["issued_per_key"])
         served("p6", "vs6")
-    finally:
-        pdev.stop()
-        pca.stop()
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ byte."""
 import copy
 import os
 
-from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert
+from harness import (check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, serial_of,
+                     served_cert, stopping, writes)
 
 
 def summary(p):
@@ -29,7 +30,7 @@ def other_fingerprint(fp):
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs_www",), ha=False)
     scm = ScmSim(w)
-    try:
+    with stopping(adc, scm):
         unit = adc.units[0]
         fp = unit["fingerprint_sha256"]
         check(len(fp) == 95 and fp.count(":") == 31, "the simulator gives an AB:CD:... fingerprint",
@@ -56,8 +57,8 @@ def scenario(w):
             lab.write_config()
 
         def clear():
-            adc.ctl("/_sim/requests/clear", {})
-            scm.ctl("/_sim/requests/clear", {})
+            adc.clear_requests()
+            scm.clear_requests()
 
         # --- the right pin, as the simulator prints it ---
         p = lab.run("check")
@@ -94,17 +95,17 @@ def scenario(w):
               "check: a wrong pin fails with exit 4", p.returncode, p.stdout, p.stderr)
         check(wrong in out and fp in out,
               "the message shows the expected and the presented fingerprints", out)
-        check(adc.ctl("/_sim/requests") == [],
+        check(adc.requests() == [],
               "with a wrong pin the appliance received no request (credentials never sent)",
-              adc.ctl("/_sim/requests"))
+              adc.requests())
         check("ca scm: ok" in p.stdout, "check still reaches the CA", p.stdout)
         clear()
         p = lab.run("run")
         check(p.returncode == 4 and summary(p) == "0 enrolled, 0 renewed, 0 unchanged, 1 failed",
               "run: a wrong pin fails the profile with exit 4", p.returncode, p.stdout, p.stderr)
         check(wrong in p.stderr and fp in p.stderr, "run logs both fingerprints", p.stderr)
-        check(adc.ctl("/_sim/requests") == [], "run sent the appliance nothing either")
-        check(scm.ctl("/_sim/requests") == [], "run sent the CA nothing")
+        check(adc.requests() == [], "run sent the appliance nothing either")
+        check(scm.requests() == [], "run sent the CA nothing")
         check(adc.password not in p.stdout + p.stderr, "the password appears nowhere")
 
         # --- no ca_file / pin: the system trust store, which fails ---
@@ -114,12 +115,12 @@ def scenario(w):
         check(p.returncode == 4 and "device adc1: FAILED" in p.stdout,
               "check: without ca_file/pin the self-signed appliance is refused (exit 4)",
               p.returncode, p.stdout, p.stderr)
-        check(adc.ctl("/_sim/requests") == [],
+        check(adc.requests() == [],
               "the system trust store path sent the appliance no request")
         p = lab.run("run")
         check(p.returncode == 4 and summary(p).endswith("1 failed"),
               "run: the system trust store fails with exit 4", p.returncode, p.stdout, p.stderr)
-        check(adc.ctl("/_sim/requests") == [], "run sent the appliance nothing")
+        check(adc.requests() == [], "run sent the appliance nothing")
 
         # --- insecure: works, warns on every command ---
         device_tls({"insecure": True})
@@ -144,15 +145,15 @@ def scenario(w):
         check(p.returncode == 4 and "ca scm: FAILED" in p.stdout and "device adc1: ok" in p.stdout,
               "check: an SCM API behind an untrusted certificate fails (exit 4)",
               p.returncode, p.stdout, p.stderr)
-        check(scm.ctl("/_sim/requests") == [], "the CA received no request (login never sent)",
-              scm.ctl("/_sim/requests"))
+        check(scm.requests() == [], "the CA received no request (login never sent)",
+              scm.requests())
         before = serial_of(served_cert(adc.port("vs_www"), "www.example.com"))
         clear()
         p = lab.run("run", "--force")
         check(p.returncode in (1, 4) and summary(p) == "0 enrolled, 0 renewed, 0 unchanged, 1 failed",
               "run --force: the renewal fails when the CA cannot be trusted",
               p.returncode, p.stdout, p.stderr)
-        check(scm.ctl("/_sim/requests") == [], "run sent the CA nothing")
+        check(scm.requests() == [], "run sent the CA nothing")
         check(scm.password not in p.stdout + p.stderr, "the SCM password appears nowhere")
         after = serial_of(served_cert(adc.port("vs_www"), "www.example.com"))
         check(after == before == www["serial"], "vs_www still serves the same certificate")
@@ -160,9 +161,6 @@ def scenario(w):
         check(st["serial"] == www["serial"] and st["last_error"],
               "status keeps the serial and records the error", st)
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
     ha_pins(os.path.join(w, "ha"))
 
 
@@ -170,7 +168,7 @@ def ha_pins(w):
     os.makedirs(w)
     adc = CitrixSim(w, vservers=("vs_www",), ha=True)
     scm = ScmSim(w)
-    try:
+    with stopping(adc, scm):
         primary, secondary = adc.units
         check(primary["role"] == "primary" and secondary["role"] == "secondary",
               "the HA simulator has a primary and a secondary", adc.units)
@@ -190,25 +188,25 @@ def ha_pins(w):
                                "check": f"127.0.0.1:{adc.port('vs_www')}"}])
 
         def unit_requests(unit):
-            return [r for r in adc.ctl("/_sim/requests") if r.get("unit") == unit]
+            return [r for r in adc.requests() if r.get("unit") == unit]
 
         # --- both units' pins: the pair is trusted, the primary is used ---
-        adc.ctl("/_sim/requests/clear", {})
+        adc.clear_requests()
         p = lab.run("check")
         check(p.returncode == 0 and "device adc1: ok" in p.stdout,
               "check: a list of both units' pins reaches the HA pair", p.returncode,
               p.stdout, p.stderr)
         check(unit_requests(1) != [] and unit_requests(0) != [],
               "check asked the secondary (url) and then the primary (peers)",
-              adc.ctl("/_sim/requests"))
-        adc.ctl("/_sim/requests/clear", {})
+              adc.requests())
+        adc.clear_requests()
         p = lab.run("run")
         check(p.returncode == 0 and summary(p) == "1 enrolled, 0 renewed, 0 unchanged, 0 failed",
               "run: enrollment on the primary, trusted by the second pin of the list",
               p.returncode, p.stdout, p.stderr)
-        check([r for r in unit_requests(1) if r.get("write")] == [],
+        check(writes(unit_requests(1)) == [],
               "nothing was written to the secondary", unit_requests(1))
-        check([r for r in unit_requests(0) if r.get("write")] != [],
+        check(writes(unit_requests(0)) != [],
               "the certificate was written to the primary")
         der = served_cert(adc.port("vs_www"), "www.example.com")
         check(der is not None and serial_of(der) == lab.status()["www"]["serial"],
@@ -220,8 +218,8 @@ def ha_pins(w):
         # primary's mismatch. ---
         lab.devices["adc1"]["tls"] = {"pin_sha256": [fp_s]}
         lab.write_config()
-        adc.ctl("/_sim/requests/clear", {})
-        scm.ctl("/_sim/requests/clear", {})
+        adc.clear_requests()
+        scm.clear_requests()
         p = lab.run("check")
         out = p.stdout + p.stderr
         check(p.returncode == 4 and "device adc1: FAILED" in p.stdout
@@ -231,42 +229,39 @@ def ha_pins(w):
         check(f"server presented SHA-256 {fp_p}, expected {fp_s}" in out,
               "the message shows the primary's fingerprint and the expected one", out)
         check(unit_requests(0) == [], "the primary received no request (credentials never sent)",
-              adc.ctl("/_sim/requests"))
+              adc.requests())
         check(unit_requests(1) != [], "the secondary was asked for its HA state")
-        adc.ctl("/_sim/requests/clear", {})
-        scm.ctl("/_sim/requests/clear", {})
+        adc.clear_requests()
+        scm.clear_requests()
         p = lab.run("run", "--force")
         check(p.returncode == 4 and summary(p) == "0 enrolled, 0 renewed, 0 unchanged, 1 failed",
               "run --force: fails (exit 4) when the primary's pin is missing", p.returncode, p.stdout,
               p.stderr)
         check(unit_requests(0) == [], "run sent the primary nothing",
-              adc.ctl("/_sim/requests"))
-        check(scm.ctl("/_sim/requests") == [], "run sent the CA nothing")
+              adc.requests())
+        check(scm.requests() == [], "run sent the CA nothing")
         check(adc.password not in p.stdout + p.stderr, "the password appears nowhere")
 
         # --- the same list with the primary alone: not reached at all, exit 4 ---
         lab.devices["adc1"].update({"url": primary["url"]})
         lab.devices["adc1"].pop("peers")
         lab.write_config()
-        adc.ctl("/_sim/requests/clear", {})
+        adc.clear_requests()
         p = lab.run("check")
         out = p.stdout + p.stderr
         check(p.returncode == 4 and "device adc1: FAILED" in p.stdout,
               "check: the primary alone, pinned only by the secondary's pin, exits 4",
               p.returncode, p.stdout, p.stderr)
         check(fp_p in out and fp_s in out, "both fingerprints are shown", out)
-        scm.ctl("/_sim/requests/clear", {})
+        scm.clear_requests()
         p = lab.run("run", "--force")
         check(p.returncode == 4 and summary(p) == "0 enrolled, 0 renewed, 0 unchanged, 1 failed",
               "run --force: exit 4 when the only unit does not match the pins",
               p.returncode, p.stdout, p.stderr)
-        check(adc.ctl("/_sim/requests") == [], "no unit received a request",
-              adc.ctl("/_sim/requests"))
-        check(scm.ctl("/_sim/requests") == [], "run sent the CA nothing")
+        check(adc.requests() == [], "no unit received a request",
+              adc.requests())
+        check(scm.requests() == [], "run sent the CA nothing")
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":

@@ -2,13 +2,13 @@
 session id or token appears in the log, the state directory or stdout."""
 import os
 
-from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main
+from harness import check_citrix_settled, CitrixSim, Lab, ScmSim, check, main, stopping
 
 
 def scenario(w):
     adc = CitrixSim(w, vservers=("vs1",), ha=True, password="Adc-S3cret-Pw-771")
     scm = ScmSim(w, password="Scm-S3cret-Pw-882")
-    try:
+    with stopping(adc, scm):
         lab = Lab(w)
         lab.add_citrix("adc1", adc)
         lab.add_scm("scm", scm)
@@ -36,9 +36,6 @@ def scenario(w):
                     check(s.encode() not in data, f"secret {s[:6]}… absent from state/{f}")
         check("[REDACTED]" in p.stderr, "redaction is visible in the trace")
         check_citrix_settled(adc)
-    finally:
-        adc.stop()
-        scm.stop()
 
 
 if __name__ == "__main__":
