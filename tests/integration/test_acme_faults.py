@@ -16,7 +16,7 @@ import json
 import os
 
 from faultproxy import Proxy, Tap, make_cert
-from harness import CitrixSim, Lab, check, main, serial_of, served_cert, stopping
+from harness import CitrixSim, Lab, check, main, serial_of, served_cert, stopping, check_citrix_settled
 from pebble import Pebble
 
 EAB = ("kid-faults", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
@@ -110,6 +110,7 @@ def scenario(w):
             check(f"refusing URL {d['newOrder']}" in p.stderr,
                   "the error names the URL refused", p.stderr[-2000:])
             proxy.stop()
+        check_citrix_settled(adc)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ BIG-IP with 2 and then 20 profiles each, for `run` and `plan`; a due
 profile costs requests of its own, the others none."""
 import collections
 
-from harness import BigipSim, CitrixSim, Lab, ScmSim, check, main, stopping
+from harness import BigipSim, CitrixSim, Lab, ScmSim, check, main, stopping, check_citrix_settled
 
 N = 20
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
@@ -71,6 +71,8 @@ def scenario(w):
         gets = [r for r in reqs["adc"] if r["method"] == "GET"]
         check(not any(r["path"].split("?")[0].endswith(("/adc3", "/adc12")) for r in gets),
               "no other profile's objects are read one by one", paths(gets))
+        check_citrix_settled(adc)
+        bip.check_settled()
 
 
 if __name__ == "__main__":

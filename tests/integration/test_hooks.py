@@ -3,7 +3,7 @@ environment and its argv passed as written (no shell); a hook that hangs
 is killed with what it started, a failing one is logged (redacted) and
 counted, and neither undoes the change nor fails a run of its own;
 on_failure after a failed profile; config errors name file:line:col."""
-from harness import CitrixSim, Lab, ScmSim, check, main, stopping
+from harness import CitrixSim, Lab, ScmSim, check, main, stopping, check_citrix_settled
 import json
 import os
 import stat
@@ -204,6 +204,7 @@ def scenario(w):
               "shop: hook on_change: left a daemon" in p.stderr,
               "the hook counts as ran, its output logged", p.stdout, p.stderr)
         check(took < 10, f"the run did not wait for the hook's daemon ({took:.1f}s)")
+        check_citrix_settled(adc)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ every profile's expiry, last change, last result and due state, and the
 run's duration, profiles by result and errors by class; replaced whole by
 rename (an old link keeps the old content, no temporary file is left);
 checked with promtool when it is installed."""
-from harness import CitrixSim, Lab, ScmSim, check, main, stopping
+from harness import CitrixSim, Lab, ScmSim, check, main, stopping, check_citrix_settled
 import os
 import re
 import shutil
@@ -137,6 +137,7 @@ def scenario(w):
         if os.geteuid() != 0:
             check(p.returncode == 0 and "metrics_file:" in p.stderr,
                   "an unwritable metrics directory is logged, the run still succeeds", p.stderr)
+        check_citrix_settled(adc)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """plan --json: the table's fields (profile, device, action, why) and a
 reason code per profile, for each kind of decision; options after names;
 the exit status as for the table."""
-from harness import CitrixSim, Lab, ScmSim, check, main, free_port, stopping
+from harness import CitrixSim, Lab, ScmSim, check, main, free_port, stopping, check_citrix_settled
 import json
 
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
@@ -68,6 +68,7 @@ def scenario(w):
         p = lab.run("plan", "--jsn")
         check(p.returncode == 2 and "usage: lbcert plan [--json]" in p.stderr, "a bad option: usage",
               p.stderr)
+        check_citrix_settled(adc)
 
 
 if __name__ == "__main__":

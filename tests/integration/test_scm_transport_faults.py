@@ -14,7 +14,7 @@ fault-injecting proxy:
 import re
 
 from faultproxy import Proxy, Tap, make_cert
-from harness import CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert, stopping
+from harness import CitrixSim, Lab, ScmSim, check, main, serial_of, served_cert, stopping, check_citrix_settled
 
 SUBJECT = {"organization": "Example", "state": "Yorks", "country": "GB"}
 BUSY = dict(action="status", status=429, headers=[("Retry-After", "1")],
@@ -122,6 +122,7 @@ def scenario(w):
         check(all(v == 1 for v in st["issued_per_key"].values()),
               "one certificate per key", st["issued_per_key"])
         served("p6", "vs6")
+        check_citrix_settled(adc)
 
 
 if __name__ == "__main__":
