@@ -22,6 +22,8 @@ def main():
     ap.add_argument("--password", default="admin-pw")
     ap.add_argument("--partition", default="Common")
     ap.add_argument("--device-group", default="dg-failover")
+    # further sync-failover groups of the trust domain, listed but not this unit's
+    ap.add_argument("--other-failover-group", action="append", default=[])
     ap.add_argument("--allow-bash", action="store_true",
                     help="answer /mgmt/tm/util/bash (a unit whose account has the advanced shell)")
     args = ap.parse_args()

@@ -58,6 +58,8 @@ class SystemApi:
             items = [obj] if self.sim.args.pair else []
             items.append(dict(obj, name="device_trust_group", fullPath="/Common/device_trust_group",
                               type="sync-only"))
+            items += [dict(obj, name=g, fullPath="/Common/" + g)
+                      for g in self.sim.args.other_failover_group]
             return 200, {"kind": "tm:cm:device-group:device-groupcollectionstate", "items": items}
         name = url_name(rest[len("cm/device-group/"):], "Common")
         if name == obj["fullPath"] and self.sim.args.pair:

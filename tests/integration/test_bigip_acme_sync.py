@@ -4,7 +4,9 @@ on the active unit and waits (polling cm/sync-status) until the group
 reports In Sync — here the simulator keeps it "Syncing" for 2 s. A run with
 nothing to do starts no sync. A sync_group the device does not know fails
 the profile (exit 1) with the device's message, after the certificate is in
-service."""
+service. Without sync_group the unit's one sync-failover group (from
+cm/device-group) is synced; with several in the trust domain lbcert syncs
+none and says so."""
 import time
 
 from harness import BigipSim, Lab, check, main, serial_of, served_cert, stopping
@@ -81,22 +83,36 @@ def scenario(w):
               "saved, and left Changes Pending only because the group is unknown",
               st["unsaved"], st["gaps"], st["sync_status"])
 
-        # without sync_group nothing is synced, and the run says so
+        # without sync_group: the unit's one sync-failover group is found and synced
         del lab.devices["bigip2"]["sync_group"]
         lab.write_config()
         p = lab.run("run", "--force", "bad")
         check(p.returncode == 0 and " 0 failed" in p.stdout, "bad is put in service without a "
-              "sync_group",
-              p.stdout, p.stderr[-2000:])
-        check("no sync_group is configured" in p.stderr, "and warns that the peer differs",
-              p.stderr[-2000:])
-        check(big.ctl("/_sim/state")["sync_status"] == "Changes Pending", "the peer differs")
-        lab.devices["bigip2"]["sync_group"] = "dg-web"
-        lab.write_config()
-        p = lab.run("run", "--force", "bad")
-        check(p.returncode == 0 and "no sync_group" not in p.stderr,
-              "with the right group the next renewal syncs", p.stdout, p.stderr[-2000:])
+              "sync_group", p.stdout, p.stderr[-2000:])
+        check("syncing to device group dg-web" in p.stderr,
+              "the unit's sync-failover group is taken from the device", p.stderr[-2000:])
+        check([r for r in big.requests() if r["path"] == "/mgmt/tm/cm/device-group"],
+              "read from the device's device groups")
         big.check_settled()
+
+        # several sync-failover groups in the trust domain: lbcert does not guess
+        other = BigipSim(w, virtuals=("vs3",), pair=True, device_group="dg-a",
+                         extra=["--other-failover-group", "dg-b"], subdir="other")
+        with stopping(other):
+            lab.add_bigip("bigip3", other)
+            del lab.devices["bigip3"]["sync_group"]
+            lab.write_config()
+            lab.profile("third", device="bigip3", ca="acme", common_name="third.example.com",
+                        subject=subj, vservers=[{"name": "vs3"}])
+            p = lab.run("run", "third")
+            check(p.returncode == 0 and "1 enrolled" in p.stdout, "third is enrolled",
+                  p.stdout, p.stderr[-2000:])
+            check("2 sync-failover device groups and no sync_group" in p.stderr,
+                  "and the run says the peer differs until sync_group names one", p.stderr[-2000:])
+            check(other.ctl("/_sim/state")["sync_status"] == "Changes Pending",
+                  "nothing was synced to a guessed group")
+            check(not [r for r in other.requests() if r["path"] == "/mgmt/tm/cm"],
+                  "no config-sync was started")
 
 
 if __name__ == "__main__":

@@ -362,31 +362,62 @@ bigip_active_url(struct device *d)
 
 /* ---- save / sync ---------------------------------------------------------------- */
 
-/* Without sync_group lbcert syncs nothing: say so when the unit is in a
- * device group that now differs from its peers, rather than leave the
- * peer behind silently. Best effort: a failed read changes nothing. */
-static void
-warn_unsynced(struct device *d)
+/* The group to config-sync to when sync_group is not configured: the
+ * device's HA from the device, not from lbcert.yaml. A unit belongs to one
+ * sync-failover group at most; the listing shows the trust domain's groups,
+ * so one sync-failover group is the answer and several are a question for
+ * the administrator (a warning: set sync_group). NULL when standalone or
+ * unknown; caller frees. Best effort: a failed read syncs nothing. */
+static char *
+find_sync_group(struct device *d)
 {
 	struct err e = {0};
-	json_t *st = NULL;
-	const char *s;
+	json_t *st = NULL, *dgs = NULL, *it;
+	const char *mode, *s, *name = NULL;
+	size_t i, n = 0;
+	char *out = NULL;
 
 	if (bip_call(d, "GET", "/mgmt/tm/cm/sync-status", NULL, NULL, "sync-status", &st,
 	    &e) != 0) {
 		log_debug("%s: %s", bip_dname(d), e.msg);
-		return;
+		return NULL;
 	}
-	if ((s = icontrol_stats_desc(st, "status")) != NULL && strcmp(s, "Changes Pending") == 0)
-		log_warn("%s: saved, but the device group reports \"Changes Pending\" and no "
-		    "sync_group is configured: the peer differs until a config-sync", bip_dname(d));
+	mode = icontrol_stats_desc(st, "mode");
+	s = icontrol_stats_desc(st, "status");
+	if ((mode != NULL && strcmp(mode, "standalone") == 0) ||
+	    (s != NULL && strcmp(s, "Standalone") == 0))
+		goto out;
+	if (bip_call(d, "GET", "/mgmt/tm/cm/device-group", NULL, NULL, "device groups",
+	    &dgs, &e) != 0) {
+		log_warn("%s: saved; the device groups could not be read, so the peer may "
+		    "differ until a config-sync (or set sync_group): %s", bip_dname(d), e.msg);
+		goto out;
+	}
+	json_array_foreach(json_object_get(dgs, "items"), i, it) {
+		const char *t = bip_jstr(it, "type");
+
+		if (t != NULL && strcmp(t, "sync-failover") == 0) {
+			n++;
+			name = bip_jstr(it, "name"); /* device groups live in /Common */
+		}
+	}
+	if (n == 1 && name != NULL) {
+		out = xstrdup(name);
+		log_info("%s: syncing to device group %s, the unit's sync-failover group "
+		    "(sync_group chooses another)", bip_dname(d), out);
+	} else if (n > 1)
+		log_warn("%s: saved, but there are %zu sync-failover device groups and no "
+		    "sync_group is configured: the peer differs until a config-sync",
+		    bip_dname(d), n);
+out:
 	json_decref(st);
+	json_decref(dgs);
+	return out;
 }
 
-/* sys config save, then (sync_group set) config-sync to the group until
- * it reports In Sync. */
+/* config-sync to group, then poll until In Sync. */
 static int
-save_sync(struct device *d, struct err *e)
+sync_to(struct device *d, const char *group, struct err *e)
 {
 	json_t *b = NULL, *st = NULL;
 	char *arg = NULL;
@@ -395,18 +426,9 @@ save_sync(struct device *d, struct err *e)
 	long wait_ms = 250;
 	int rc;
 
-	b = json_pack("{s:s}", "command", "save");
-	rc = bip_call(d, "POST", "/mgmt/tm/sys/config", b, NULL, "sys config save", NULL, e);
-	json_decref(b);
-	if (rc != 0)
-		return rc;
-	if (d->cfg->sync_group == NULL || d->cfg->sync_group[0] == '\0') {
-		warn_unsynced(d);
-		return 0;
-	}
-	arg = xasprintf("config-sync to-group %s", d->cfg->sync_group);
+	arg = xasprintf("config-sync to-group %s", group);
 	b = json_pack("{s:s, s:s}", "command", "run", "utilCmdArgs", arg);
-	rc = bip_call(d, "POST", "/mgmt/tm/cm", b, NULL, d->cfg->sync_group, NULL, e);
+	rc = bip_call(d, "POST", "/mgmt/tm/cm", b, NULL, group, NULL, e);
 	json_decref(b);
 	free(arg);
 	if (rc != 0)
@@ -424,11 +446,11 @@ save_sync(struct device *d, struct err *e)
 		if (s != NULL && strcmp(s, "Disconnected") == 0) {
 			json_decref(st);
 			return err_set(e, LB_ERR, "%s: config-sync to %s: the group is Disconnected",
-			    bip_dname(d), d->cfg->sync_group);
+			    bip_dname(d), group);
 		}
 		if (time(NULL) >= deadline) {
 			rc = err_set(e, LB_ERR, "%s: config-sync to %s still \"%s\" after %d s",
-			    bip_dname(d), d->cfg->sync_group, s != NULL ? s : "?", SYNC_WAIT_S);
+			    bip_dname(d), group, s != NULL ? s : "?", SYNC_WAIT_S);
 			json_decref(st);
 			return rc;
 		}
@@ -440,6 +462,30 @@ save_sync(struct device *d, struct err *e)
 			wait_ms *= 2;
 	}
 }
+
+/* sys config save, then config-sync to the group (sync_group, or the
+ * unit's one sync-failover group) until it reports In Sync. */
+static int
+save_sync(struct device *d, struct err *e)
+{
+	json_t *b;
+	char *group;
+	int rc;
+
+	b = json_pack("{s:s}", "command", "save");
+	rc = bip_call(d, "POST", "/mgmt/tm/sys/config", b, NULL, "sys config save", NULL, e);
+	json_decref(b);
+	if (rc != 0)
+		return rc;
+	if (d->cfg->sync_group != NULL && d->cfg->sync_group[0] != '\0')
+		group = xstrdup(d->cfg->sync_group);
+	else if ((group = find_sync_group(d)) == NULL)
+		return 0;
+	rc = sync_to(d, group, e);
+	free(group);
+	return rc;
+}
+
 
 static int
 bigip_save(struct device *d, struct err *e)
