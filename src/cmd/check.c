@@ -2,6 +2,7 @@
  * login on every device and a read-only request to every CA. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd/cmd.h"
 #include "engine/engine.h"
@@ -12,8 +13,13 @@ static void
 print_failed(const char *what, const char *name, const struct err *e)
 {
 	char *m = log_redact(e->msg);
+	const char *say = m;
+	size_t n = strlen(name);
 
-	printf("%s %s: FAILED: %s\n", what, name, m != NULL ? m :
+	/* the line names the device or CA already */
+	if (say != NULL && strncmp(say, name, n) == 0 && strncmp(say + n, ": ", 2) == 0)
+		say += n + 2;
+	printf("%s %s: FAILED: %s\n", what, name, say != NULL ? say :
 	    "(message withheld: out of memory)");
 	free(m);
 }

@@ -54,6 +54,9 @@ def scenario(w):
         p = lab.run("check")
         check(p.returncode == 4 and "device adc1: FAILED" in p.stdout and "ca scm: ok" in p.stdout,
               "check: exit 4 and which peer is out of reach", p.stdout)
+        line = [x for x in p.stdout.splitlines() if x.startswith("device adc1:")]
+        check(line and line[0].count("adc1") == 1 and "Couldn't connect" in line[0],
+              "check names the device once, and the cause", line)
         check_citrix_settled(adc)
 
 
