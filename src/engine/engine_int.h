@@ -3,6 +3,7 @@
 #define LB_ENGINE_INT_H
 
 #include "engine/engine.h"
+#include "engine/policy.h"
 
 struct dev_slot {
 	const struct cfg_device *cfg;
@@ -59,5 +60,13 @@ int engine_tag(char tag[ENGINE_TAG_LEN], struct err *e);
  * retirements are left. */
 int engine_retire(struct engine *en, const struct cfg_profile *p, struct device *dev,
     const struct device_ops *dops, const char *old_refs);
+
+/* The renewal decision for p (policy_decide) with what the store and the
+ * CA add: the issue date lbcert recorded, a revocation lbcert made, the
+ * CA's suggested window (RFC 9773, asked at most once per Retry-After and
+ * kept in the store; failures are logged and leave the date rule).
+ * cur: the installed certificate, NULL when none. */
+void engine_decide(struct engine *en, const struct cfg_profile *p, struct device_cert *cur,
+    bool force, struct policy_decision *d);
 
 #endif
