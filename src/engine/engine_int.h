@@ -68,5 +68,10 @@ int engine_retire(struct engine *en, const struct cfg_profile *p, struct device 
  * cur: the installed certificate, NULL when none. */
 void engine_decide(struct engine *en, const struct cfg_profile *p, struct device_cert *cur,
     bool force, struct policy_decision *d);
+/* Asks the CA for the renewal window of the certificate just issued
+ * (RFC 9773 §4.3: right after issuance) and keeps the answer, so that the
+ * no-op runs that follow need not ask; failures are only logged. */
+void engine_ari_issued(struct engine *en, const struct cfg_profile *p, const char *cert_pem,
+    const char *serial);
 
 #endif

@@ -564,6 +564,8 @@ step_finish(struct walk *w, struct run_result *res)
 	free(sc.names);
 	if (rc == 0)
 		rc = store_job_delete(w->en->st, w->p->name, &w->e);
+	if (rc == 0)
+		engine_ari_issued(w->en, w->p, w->job.cert_pem, ci.serial);
 	if (rc == 0) {
 		res->outcome = w->job.first ? OUT_ENROLLED : OUT_RENEWED;
 		snprintf(res->serial, sizeof(res->serial), "%s", ci.serial);

@@ -4,12 +4,14 @@
  * its Retry-After allows and kept in the store in between. */
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include "engine/engine_int.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 /* A CA without renewal information is asked again after this long: one
  * that starts to offer it is noticed, and no-op runs stay off the CA. */
@@ -123,6 +125,26 @@ ari_fetch(struct engine *en, const struct cfg_profile *p, const struct device_ce
 	return rc == 0 ? 0 : -1;
 }
 
+/* The installed certificate's PEM (malloc'd) or NULL: what lbcert
+ * recorded when the serials match (a device may list a certificate
+ * without its PEM), else what the device gave. */
+static char *
+installed_pem(struct engine *en, const struct cfg_profile *p, const struct device_cert *cur)
+{
+	struct store_cert sc = {0};
+	struct err e = {0};
+	char *pem = NULL;
+
+	if (store_cert_get(en->st, p->name, &sc, &e) == 0 && sc.serial != NULL &&
+	    strcasecmp(sc.serial, cur->serial) == 0 && sc.cert_pem != NULL) {
+		pem = sc.cert_pem;
+		sc.cert_pem = NULL;
+	} else if (cur->cert_pem != NULL && cur->cert_pem[0] != '\0')
+		pem = xstrdup(cur->cert_pem);
+	store_cert_free(&sc);
+	return pem;
+}
+
 /* The CA's window for the installed certificate: from the store until
  * its retry time, else from the CA. -1 when there is none (the CA offers
  * none, or asking failed: logged, and a stale answer is used if any). */
@@ -132,12 +154,13 @@ ari_window(struct engine *en, const struct cfg_profile *p, const struct device_c
 {
 	const struct ca_ops *ops = ca_ops_for(p->ca->type);
 	struct store_ari sa = {0};
+	struct device_cert c;
 	struct err e = {0};
 	time_t now = time(NULL);
 	int rc = -1;
 
 	if (ops == NULL || ops->renewal_info == NULL || cur->serial == NULL ||
-	    cur->cert_pem == NULL || (cur->not_after > 0 && now >= cur->not_after))
+	    (cur->not_after > 0 && now >= cur->not_after))
 		return -1;
 	if (store_ari_get(en->st, p->name, &sa, &e) != 0 && e.code != LB_ENOTFOUND)
 		log_warn("%s: %s", p->name, e.msg);
@@ -151,13 +174,31 @@ ari_window(struct engine *en, const struct cfg_profile *p, const struct device_c
 			*a = (struct policy_ari){ sa.start, sa.end, sa.pick };
 			rc = 0;
 		}
-	} else if ((rc = ari_fetch(en, p, cur, &sa, a)) != 0 && same_cert(&sa, cur) &&
-	    sa.cert_id != NULL) {
-		*a = (struct policy_ari){ sa.start, sa.end, sa.pick };
-		rc = 0;
+	} else {
+		c = *cur;
+		if ((c.cert_pem = installed_pem(en, p, cur)) != NULL)
+			rc = ari_fetch(en, p, &c, &sa, a);
+		free(c.cert_pem);
+		if (rc != 0 && same_cert(&sa, cur) && sa.cert_id != NULL) {
+			*a = (struct policy_ari){ sa.start, sa.end, sa.pick };
+			rc = 0;
+		}
 	}
 	store_ari_free(&sa);
 	return rc;
+}
+
+void
+engine_ari_issued(struct engine *en, const struct cfg_profile *p, const char *cert_pem,
+    const char *serial)
+{
+	const struct ca_ops *ops = ca_ops_for(p->ca->type);
+	struct device_cert cur = { .cert_pem = (char *)cert_pem, .serial = (char *)serial };
+	struct store_ari none = {0};
+	struct policy_ari a;
+
+	if (ops != NULL && ops->renewal_info != NULL && cert_pem != NULL && serial != NULL)
+		(void)ari_fetch(en, p, &cur, &none, &a);
 }
 
 void
