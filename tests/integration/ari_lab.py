@@ -124,6 +124,13 @@ def run_scenario(w, device, add_device, profile_extra):
             check(abs(got + 1 - life) <= 2, f"{name}: lifetime of its ACME profile", got)
         check("suggests renewal between" in p.stderr,
               "the renewal window is asked for right after issuance", p.stderr[-3000:])
+        p = lab.run("inventory", "--json")
+        inv = json.loads(p.stdout) if p.returncode == 0 else []
+        mine = {o.get("profile"): o for o in inv if o.get("managed")}
+        check(p.returncode == 0 and mine.get("www", {}).get("serial") == st["www"]["serial"] and
+              mine.get("short", {}).get("serial") == st["short"]["serial"],
+              "inventory finds both certificates without a common name", p.stdout,
+              p.stderr[-2000:])
 
         # -- the CA's window decides; no-op runs do not ask again --
         rows = plan_rows(lab)
