@@ -167,8 +167,8 @@ policy_ari_pick(time_t start, time_t end, uint64_t rnd)
 	return start + (time_t)(rnd % (uint64_t)(end - start));
 }
 
-static void
-utc(time_t t, char *buf, size_t len)
+void
+policy_utc(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
 
@@ -188,8 +188,8 @@ policy_apply_ari(const struct policy_ari *a, const struct device_cert *installed
 	/* a window past the expiry is no advice to follow */
 	if (a->end <= a->start || (installed->not_after > 0 && a->pick >= installed->not_after))
 		return;
-	utc(a->start, from, sizeof(from));
-	utc(a->end, to, sizeof(to));
+	policy_utc(a->start, from, sizeof(from));
+	policy_utc(a->end, to, sizeof(to));
 	d->renew_at = a->pick;
 	if (now >= a->pick) {
 		d->action = POLICY_RENEW;

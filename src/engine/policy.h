@@ -47,6 +47,9 @@ time_t policy_ari_pick(time_t start, time_t end, uint64_t rnd);
  * from the dates alone (valid or expiring) becomes due at a->pick. Other
  * reasons (forced, key or names changed) stand, and so does the date
  * rule when the pick is not before the certificate expires. */
+/* t as "2026-01-02T03:04:05Z" into buf, as reasons and logs show it. */
+void policy_utc(time_t t, char *buf, size_t len);
+
 void policy_apply_ari(const struct policy_ari *a, const struct device_cert *installed,
     time_t now, struct policy_decision *d);
 

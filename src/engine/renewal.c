@@ -55,15 +55,6 @@ revoked_override(struct engine *en, const struct cfg_profile *p,
 	}
 }
 
-static void
-utc(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)t);
-}
-
 static bool
 same_cert(const struct store_ari *sa, const struct device_cert *cur)
 {
@@ -110,8 +101,8 @@ ari_fetch(struct engine *en, const struct cfg_profile *p, const struct device_ce
 				rnd = (uint64_t)now;
 			na.pick = policy_ari_pick(r.start, r.end, rnd);
 		}
-		utc(r.start, from, sizeof(from));
-		utc(r.end, to, sizeof(to));
+		policy_utc(r.start, from, sizeof(from));
+		policy_utc(r.end, to, sizeof(to));
 		log_info("%s: %s suggests renewal between %s and %s%s%s", p->name,
 		    p->ca->name, from, to, r.explanation ? ": " : "",
 		    r.explanation ? r.explanation : "");
@@ -167,7 +158,7 @@ ari_window(struct engine *en, const struct cfg_profile *p, const struct device_c
 	if (same_cert(&sa, cur) && now < sa.retry_at) {
 		char at[32];
 
-		utc(sa.retry_at, at, sizeof(at));
+		policy_utc(sa.retry_at, at, sizeof(at));
 		log_debug("%s: renewal information as of an earlier run (asked again after %s)",
 		    p->name, at);
 		if (sa.cert_id != NULL) {
