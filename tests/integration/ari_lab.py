@@ -179,9 +179,18 @@ def run_scenario(w, device, add_device, profile_extra):
         check(st2["www"]["serial"] != old and
               serial_of(served_cert(*ports["www"])) == st2["www"]["serial"],
               "the new certificate is served", st2["www"])
-        check(", replacing " in p.stderr and "ordering again without replaces" not in p.stderr,
+        check(", replacing " in p.stderr or "ordering again without replaces" in p.stderr,
               "the order said which certificate it replaces", p.stderr[-4000:])
-        check("is a replacement of" in peb.log_text(), "Pebble took it as a replacement")
+        if int(old, 16).bit_length() % 8 != 0:
+            check(", replacing " in p.stderr and "is a replacement of" in peb.log_text(),
+                  "Pebble took it as a replacement", p.stderr[-4000:])
+        else:
+            # RFC 9773 §4.1 keeps the DER INTEGER's leading 0x00 of a serial
+            # whose top bit is set; Pebble 2.7.0 looks orders up by the
+            # serial without it, finds none and refuses replaces.
+            check("ordering again without replaces" in p.stderr,
+                  "Pebble refused replaces of a serial with its top bit set: ordered "
+                  "again without it", p.stderr[-4000:])
         p = lab.run("run")
         check(p.returncode == 0 and last(p) == "0 enrolled, 0 renewed, 2 unchanged, 0 failed",
               "then nothing is due", p.stdout, p.stderr[-3000:])
