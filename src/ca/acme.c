@@ -83,14 +83,64 @@ acme_ping(struct ca *c, struct err *e)
 	return 0;
 }
 
+/* One newOrder; 0 with the order's URL in *loc (malloc'd) when the CA
+ * created it, else the error, with *refused set when the CA answered
+ * with a problem (nothing ordered). */
+static int
+new_order(struct ca *c, json_t *p, char **loc, bool *refused, struct err *e)
+{
+	struct http_resp r = { 0 };
+	char *payload = json_dumps(p, JSON_COMPACT);
+	const char *l, *prof;
+	json_t *o;
+	int rc;
+
+	*loc = NULL;
+	*refused = false;
+	if (payload == NULL)
+		return err_set(e, LB_ERR, "acme %s: out of memory", c->cfg->name);
+	/* A re-sent JWS is refused as badNonce and acme_post() signs it anew: a
+	 * dead connection that libcurl silently retried would order twice. */
+	c->send_once = true;
+	rc = acme_post(c, acme_jstr(c->dir, "newOrder"), payload, false, NULL, &r, e);
+	c->send_once = false;
+	if (rc != 0)
+		goto out;
+	if (r.status != 201 && r.status != 200) {
+		*refused = r.status >= 400;
+		rc = acme_problem(c, "newOrder", &r, e);
+		goto out;
+	}
+	if ((l = http_resp_header(&r, "location")) == NULL) {
+		rc = err_set(e, LB_ERR, "acme %s: newOrder: HTTP %ld without Location",
+		    c->cfg->name, r.status);
+		goto out;
+	}
+	if ((rc = acme_check_url(c, l, e)) != 0)
+		goto out;
+	/* A CA that ignores the profile issues its default: say so. */
+	o = acme_json_object(r.body, r.body_len);
+	prof = acme_jstr(p, "profile");
+	if (prof != NULL && (acme_jstr(o, "profile") == NULL ||
+	    strcmp(acme_jstr(o, "profile"), prof) != 0))
+		log_warn("acme %s: order %s does not echo profile '%s' (it says '%s')",
+		    c->cfg->name, l, prof, acme_jstr(o, "profile") ? acme_jstr(o, "profile") : "");
+	json_decref(o);
+	if ((*loc = xstrdup(l)) == NULL)
+		rc = err_set(e, LB_ERR, "acme %s: out of memory", c->cfg->name);
+out:
+	free(payload);
+	http_resp_free(&r);
+	return rc;
+}
+
 static int
 acme_submit(struct ca *c, const struct ca_request *req, char **order_ref,
     struct err *e)
 {
 	json_t *ids = json_array(), *p = NULL;
-	struct http_resp r = { 0 };
-	const char *loc;
-	char *payload = NULL;
+	char *replaces = NULL;
+	bool refused;
 	int rc;
 
 	*order_ref = NULL;
@@ -109,32 +159,31 @@ acme_submit(struct ca *c, const struct ca_request *req, char **order_ref,
 		    c->cfg->name, req->profile);
 		goto out;
 	}
-	if ((p = json_pack("{s:O}", "identifiers", ids)) == NULL ||
-	    (payload = json_dumps(p, JSON_COMPACT)) == NULL)
+	if ((p = json_pack("{s:O}", "identifiers", ids)) == NULL)
 		goto oom;
-	/* A re-sent JWS is refused as badNonce and acme_post() signs it anew: a
-	 * dead connection that libcurl silently retried would order twice. */
-	c->send_once = true;
-	rc = acme_post(c, acme_jstr(c->dir, "newOrder"), payload, false, NULL, &r, e);
-	c->send_once = false;
-	if (rc != 0)
-		goto out;
-	if (r.status != 201 && r.status != 200) {
-		rc = acme_problem(c, "newOrder", &r, e);
-		goto out;
-	}
-	if ((loc = http_resp_header(&r, "location")) == NULL) {
-		rc = err_set(e, LB_ERR, "acme %s: newOrder: HTTP %ld without Location",
-		    c->cfg->name, r.status);
-		goto out;
-	}
-	if ((rc = acme_check_url(c, loc, e)) != 0)
-		goto out;
-	if ((*order_ref = xstrdup(loc)) == NULL)
+	if (req->p != NULL && req->p->acme_profile != NULL &&
+	    json_object_set_new(p, "profile", json_string(req->p->acme_profile)) != 0)
 		goto oom;
-	log_info("acme %s: profile %s: order %s for %zu name(s)", c->cfg->name,
-	    req->profile, loc, json_array_size(ids));
-	rc = 0;
+	replaces = acme_replaces_id(c, req->replaces_pem);
+	if (replaces != NULL && json_object_set_new(p, "replaces", json_string(replaces)) != 0)
+		goto oom;
+	rc = new_order(c, p, order_ref, &refused, e);
+	/* RFC 9773 §5: a CA may refuse the replacement (already replaced, a
+	 * certificate it does not know, another account's) with any problem;
+	 * the renewal is still wanted. A rate limit says nothing of it. */
+	if (rc != 0 && refused && replaces != NULL && rc != LB_EPENDING) {
+		log_warn("%s; ordering again without replaces", e->msg);
+		err_clear(e);
+		json_object_del(p, "replaces");
+		rc = new_order(c, p, order_ref, &refused, e);
+	}
+	if (rc == 0)
+		log_info("acme %s: profile %s: order %s for %zu name(s)%s%s%s%s", c->cfg->name,
+		    req->profile, *order_ref, json_array_size(ids),
+		    json_object_get(p, "replaces") ? ", replacing " : "",
+		    json_object_get(p, "replaces") ? replaces : "",
+		    json_object_get(p, "profile") ? ", ACME profile " : "",
+		    json_object_get(p, "profile") ? acme_jstr(p, "profile") : "");
 	goto out;
 oom:
 	rc = err_set(e, LB_ERR, "acme %s: out of memory", c->cfg->name);
@@ -143,10 +192,9 @@ out:
 	 * so this run failed; there is no order to wait for. */
 	if (rc == LB_EPENDING)
 		e->code = rc = LB_ERR;
-	free(payload);
+	free(replaces);
 	json_decref(p);
 	json_decref(ids);
-	http_resp_free(&r);
 	return rc;
 }
 static int
@@ -308,4 +356,6 @@ const struct ca_ops acme_ops = {
 	.find = acme_find,
 	.collect = acme_collect,
 	.revoke = acme_revoke,
+	.prepare = acme_prepare,
+	.renewal_info = acme_renewal_info,
 };

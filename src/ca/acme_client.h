@@ -115,4 +115,15 @@ int acme_split_bundle(struct ca *c, const char *bundle, char **cert_pem, char **
 int acme_find(struct ca *c, const struct ca_request *req, char **order_ref,
     struct err *e);
 
+/* ---- renewal information and profiles (acme_ari.c) ---- */
+
+/* ca_ops.renewal_info. */
+int acme_renewal_info(struct ca *c, const char *cert_pem, struct ca_renewal *out,
+    struct err *e);
+/* The certID for newOrder's "replaces" when the directory (already read)
+ * offers renewal information, else NULL. Caller frees. */
+char *acme_replaces_id(struct ca *c, const char *cert_pem);
+/* ca_ops.prepare: the profile's acme_profile is among meta.profiles. */
+int acme_prepare(struct ca *c, const struct cfg_profile *p, struct err *e);
+
 #endif

@@ -56,4 +56,23 @@ bool acme_order_matches(const char *body, size_t len, char *const *names, size_t
 char *acme_dns01_name(const char *ident);
 char *acme_dns01_value(const char *keyauth);
 
+/* RFC 9773 §4.1 certID of a PEM certificate: base64url(AKI keyIdentifier)
+ * "." base64url(DER content octets of the serial). Caller frees; NULL
+ * when not a certificate or without an authority key identifier. */
+char *acme_ari_cert_id(const char *cert_pem);
+
+/* An RFC 3339 date-time ("2026-01-02T03:04:05.678Z", "+01:00" offsets)
+ * as a time_t; -1 when it does not parse. */
+time_t acme_rfc3339(const char *s);
+
+/* The suggestedWindow of a renewalInfo body; 0, or -1 when it is missing
+ * or invalid (end not after start). *explanation: explanationURL or
+ * NULL, malloc'd. */
+int acme_ari_parse(const char *body, size_t len, time_t *start, time_t *end,
+    char **explanation);
+
+/* Seconds until renewal information is asked again: Retry-After bounded
+ * to a minute .. a day, six hours when absent or unparsable. */
+long acme_ari_retry_s(const char *retry_after, time_t now);
+
 #endif

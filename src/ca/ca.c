@@ -1,5 +1,6 @@
 #include "ca/ca.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const struct ca_ops *
@@ -35,4 +36,14 @@ ca_reason_parse(const char *s)
 		if (strcmp(s, reasons[i].name) == 0)
 			return reasons[i].code;
 	return -1;
+}
+
+void
+ca_renewal_free(struct ca_renewal *r)
+{
+	if (r == NULL)
+		return;
+	free(r->cert_id);
+	free(r->explanation);
+	memset(r, 0, sizeof(*r));
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "util/err.h"
@@ -27,7 +28,19 @@ struct ca_request {
 	 * or installed), so it is not taken again. May be NULL. */
 	bool (*used)(void *ctx, const char *order_ref);
 	void *used_ctx;
+	/* The certificate this order replaces (PEM), NULL for an enrollment:
+	 * an ACME CA with renewal information is told which one it is. */
+	const char *replaces_pem;
 };
+
+/* A CA's suggested renewal window for one certificate (RFC 9773). */
+struct ca_renewal {
+	char *cert_id;     /* the certificate's ARI identifier, malloc'd */
+	time_t start, end; /* the suggested window, start < end */
+	time_t retry_at;   /* when to ask again (Retry-After, bounded) */
+	char *explanation; /* explanationURL or NULL, malloc'd */
+};
+void ca_renewal_free(struct ca_renewal *r);
 
 /* How a CA client gets an http-01 token served; the engine wires it to the
  * device driver. NULL when the CA is set to challenge: none. */
@@ -85,6 +98,11 @@ struct ca_ops {
 	    struct err *e);
 	int (*revoke)(struct ca *c, const char *order_ref, const char *cert_pem,
 	    int reason, struct err *e);
+	/* The CA's suggested renewal window for cert_pem, into *out (release
+	 * with ca_renewal_free). LB_ENOTSUP when the CA offers none. May be
+	 * NULL. Read-only. */
+	int (*renewal_info)(struct ca *c, const char *cert_pem, struct ca_renewal *out,
+	    struct err *e);
 };
 
 extern const struct ca_ops scm_ops;

@@ -13,7 +13,7 @@ profile_status(struct store *st, const struct cfg_profile *p, time_t now)
 {
 	struct store_cert c = {0};
 	struct err e = {0};
-	char *result = NULL, *error = NULL, when[32] = "";
+	char *result = NULL, *error = NULL, *aprof = NULL, when[32] = "";
 	json_t *o, *vs = json_array();
 	time_t at = 0;
 	bool have;
@@ -24,11 +24,15 @@ profile_status(struct store *st, const struct cfg_profile *p, time_t now)
 	store_result_get(st, p->name, &result, &error, &at, &e);
 	if (have)
 		cmd_rfc3339((long)c.not_after, when, sizeof(when));
-	o = json_pack("{s:s, s:s, s:s, s:o, s:s?, s:s?, s:o, s:s?, s:s?}",
+	/* the ACME profile the recorded certificate was ordered with */
+	if (have)
+		store_cert_acme_profile_get(st, p->name, &aprof, &e);
+	o = json_pack("{s:s, s:s, s:s, s:o, s:s?, s:s?, s:o, s:s?, s:s?, s:s?}",
 	    "profile", p->name, "device", p->device->name, "ca", p->ca->name, "vservers", vs,
 	    "serial", have ? c.serial : NULL, "not_after", have ? when : NULL,
 	    "days_left", have ? json_integer((json_int_t)((c.not_after - now) / 86400)) : json_null(),
-	    "last_result", result, "last_error", error);
+	    "last_result", result, "last_error", error, "acme_profile", aprof);
+	free(aprof);
 	free(result);
 	free(error);
 	store_cert_free(&c);
@@ -51,14 +55,17 @@ print_text(json_t *all)
 		const char *err = cmd_text(json_string_value(json_object_get(o, "last_error")),
 		    eb, sizeof(eb));
 		json_t *days = json_object_get(o, "days_left");
-		char d[16] = "-";
+		const char *ap = json_string_value(json_object_get(o, "acme_profile"));
+		char d[16] = "-", ca[80];
 
 		if (json_is_integer(days))
 			snprintf(d, sizeof(d), "%lld", (long long)json_integer_value(days));
+		snprintf(ca, sizeof(ca), "%s%s%s%s", json_string_value(json_object_get(o, "ca")),
+		    ap ? " (" : "", ap ? ap : "", ap ? ")" : "");
 		printf("%-24s %-12s %-12s %-32s %-21s %5s %-10s %s\n",
 		    json_string_value(json_object_get(o, "profile")),
 		    json_string_value(json_object_get(o, "device")),
-		    json_string_value(json_object_get(o, "ca")), serial ? serial : "-",
+		    ca, serial ? serial : "-",
 		    na ? na : "-", d, res ? res : "-", err ? err : "");
 	}
 }

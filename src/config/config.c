@@ -127,6 +127,7 @@ config_ca_free(struct cfg_ca *ca)
 	free(ca->directory);
 	strv_free(ca->contact, ca->ncontact);
 	free(ca->preferred_chain);
+	free(ca->acme_profile);
 	free(ca->credentials);
 	free(ca->login);
 	wipe(ca->password);
@@ -164,6 +165,7 @@ config_profile_free(struct cfg_profile *p)
 	free(p->client_ssl.profile);
 	free(p->client_ssl.server_name);
 	free(p->challenge_vserver);
+	free(p->acme_profile);
 	scm_extra_free(&p->scm);
 	config_hooks_free(&p->hooks);
 }

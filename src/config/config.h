@@ -97,6 +97,7 @@ struct cfg_ca {
 	enum challenge_type challenge;
 	struct cfg_dns dns;    /* challenge: dns-01 */
 	char *preferred_chain; /* optional: issuer CN of the preferred alternate chain */
+	char *acme_profile;    /* optional: newOrder "profile", one of meta.profiles */
 	char *credentials;
 	/* Resolved from credentials.yaml. login is an account name, like a
 	 * device's username; the others are secrets (wiped by config_free,
@@ -151,6 +152,8 @@ struct cfg_profile {
 	size_t nvservers;
 	struct cfg_client_ssl client_ssl;
 	char *challenge_vserver;
+	/* ACME: the profile's acme_profile, else the CA's; NULL: none sent. */
+	char *acme_profile;
 	/* SCM: the CA's custom_fields with the profile's own on top (by
 	 * name), dcv_mode/dcv_email from the profile, else the CA. */
 	struct cfg_scm_extra scm;

@@ -289,12 +289,13 @@ parse_client_ssl(const struct ydoc *d, struct field *fld,
 enum {
 	PK_DEVICE, PK_CA, PK_CN, PK_SANS, PK_KEY, PK_SUBJECT, PK_RENEW,
 	PK_OBJECT, PK_VSERVERS, PK_CLIENTSSL, PK_CHALVS,
-	PK_CUSTOM, PK_DCVMODE, PK_DCVEMAIL, PK_HOOKS, PK_N
+	PK_CUSTOM, PK_DCVMODE, PK_DCVEMAIL, PK_HOOKS, PK_APROF, PK_N
 };
 static const char *const prof_keys[PK_N] = {
 	"device", "ca", "common_name", "subject_alt_names", "key", "subject",
 	"renew_before_days", "object_name", "vservers", "client_ssl",
 	"challenge_vserver", "custom_fields", "dcv_mode", "dcv_email", "hooks",
+	"acme_profile",
 };
 
 static struct cfg_ca *
@@ -385,6 +386,26 @@ profile_challenge(const struct ydoc *d, yaml_node_t *root,
 		return 0;
 	return get_str(d, cv->v, "challenge_vserver", &p->challenge_vserver,
 	    e);
+}
+
+/* Which ACME profile the CA's orders ask for: the profile's own, else the
+ * CA's. Whether the CA offers it is known only from its directory, so
+ * that is checked when the CA is asked (ca_ops.prepare). */
+static int
+profile_acme(const struct ydoc *d, const struct field *f, struct cfg_profile *p,
+    struct err *e)
+{
+	const struct field *ap = &f[PK_APROF];
+
+	if (ap->v != NULL && p->ca->type != CA_ACME)
+		return perr(d, ap->k, e, "acme_profile: CA '%s' is not an ACME CA",
+		    p->ca->name);
+	if (ap->v != NULL)
+		return get_str(d, ap->v, "acme_profile", &p->acme_profile, e);
+	if (p->ca->acme_profile != NULL &&
+	    (p->acme_profile = xstrdup(p->ca->acme_profile)) == NULL)
+		return err_set(e, LB_ECONFIG, "out of memory");
+	return 0;
 }
 
 /* NITRO sslcertreq refuses a CSR without these three (reference §3): say
@@ -486,6 +507,7 @@ parse_profile(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
 		TRY(parse_client_ssl(d, &f[PK_CLIENTSSL], p, e));
 	TRY(profile_defaults(p, e));
 	TRY(profile_challenge(d, root, f, p, e));
+	TRY(profile_acme(d, f, p, e));
 	TRY(profile_scm(d, root, f, p, e));
 	TRY(hooks_copy(&p->hooks, &l->c->hooks, e));
 	if (f[PK_HOOKS].v != NULL)

@@ -237,7 +237,7 @@ enum {
 	CK_TYPE, CK_CAFILE, CK_TIMEOUT, CK_CRED,
 	CK_URL, CK_CUST, CK_ORG, CK_CERTTYPE, CK_TERM, CK_POLL,	/* scm */
 	CK_CUSTOM, CK_DCVMODE, CK_DCVEMAIL,			/* scm */
-	CK_DIR, CK_CONTACT, CK_CHALLENGE, CK_PREF, CK_DNS,	/* acme */
+	CK_DIR, CK_CONTACT, CK_CHALLENGE, CK_PREF, CK_DNS, CK_APROF,	/* acme */
 	CK_N
 };
 static const char *const ca_keys[CK_N] = {
@@ -245,6 +245,7 @@ static const char *const ca_keys[CK_N] = {
 	"url", "customer_uri", "org_id", "cert_type", "term", "poll",
 	"custom_fields", "dcv_mode", "dcv_email",
 	"directory", "contact", "challenge", "preferred_chain", "dns",
+	"acme_profile",
 };
 
 static int
@@ -459,6 +460,9 @@ parse_acme(const struct loader *l, yaml_node_t *n, const char *path,
 	if (f[CK_PREF].v != NULL)
 		TRY(get_str(d, f[CK_PREF].v, pjoin(p, path, "preferred_chain"),
 		    &ca->preferred_chain, l->e));
+	if (f[CK_APROF].v != NULL)
+		TRY(get_str(d, f[CK_APROF].v, pjoin(p, path, "acme_profile"),
+		    &ca->acme_profile, l->e));
 	return 0;
 }
 
@@ -482,7 +486,7 @@ parse_ca(const struct loader *l, yaml_node_t *n, struct cfg_ca *ca)
 	    NELEM(ca_type_names), &t, l->e));
 	ca->type = t;
 	lo = ca->type == CA_SECTIGO_SCM ? CK_DIR : CK_URL;
-	hi = ca->type == CA_SECTIGO_SCM ? CK_DNS : CK_DCVEMAIL;
+	hi = ca->type == CA_SECTIGO_SCM ? CK_APROF : CK_DCVEMAIL;
 	for (int i = lo; i <= hi; i++)
 		if (f[i].v != NULL)
 			return perr(d, f[i].k, l->e, "%s: key '%s' is not valid "

@@ -3,6 +3,7 @@
 #define LB_ENGINE_INT_H
 
 #include "engine/engine.h"
+#include "engine/policy.h"
 
 struct dev_slot {
 	const struct cfg_device *cfg;
@@ -59,5 +60,18 @@ int engine_tag(char tag[ENGINE_TAG_LEN], struct err *e);
  * retirements are left. */
 int engine_retire(struct engine *en, const struct cfg_profile *p, struct device *dev,
     const struct device_ops *dops, const char *old_refs);
+
+/* The renewal decision for p (policy_decide) with what the store and the
+ * CA add: the issue date lbcert recorded, a revocation lbcert made, the
+ * CA's suggested window (RFC 9773, asked at most once per Retry-After and
+ * kept in the store; failures are logged and leave the date rule).
+ * cur: the installed certificate, NULL when none. */
+void engine_decide(struct engine *en, const struct cfg_profile *p, struct device_cert *cur,
+    bool force, struct policy_decision *d);
+/* Asks the CA for the renewal window of the certificate just issued
+ * (RFC 9773 §4.3: right after issuance) and keeps the answer, so that the
+ * no-op runs that follow need not ask; failures are only logged. */
+void engine_ari_issued(struct engine *en, const struct cfg_profile *p, const char *cert_pem,
+    const char *serial);
 
 #endif

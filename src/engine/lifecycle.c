@@ -217,6 +217,23 @@ request_of(const struct walk *w, struct ca_request *req)
 	req->common_name = w->p->common_name;
 }
 
+/* The certificate a renewal replaces, as lbcert recorded it (malloc'd),
+ * or NULL: the CA may be told which one the order replaces. */
+static char *
+replaced_pem(const struct walk *w)
+{
+	struct store_cert sc = {0};
+	struct err e = {0};
+	char *pem = NULL;
+
+	if (!w->job.first && store_cert_get(w->en->st, w->p->name, &sc, &e) == 0) {
+		pem = sc.cert_pem;
+		sc.cert_pem = NULL;
+	}
+	store_cert_free(&sc);
+	return pem;
+}
+
 static int
 ordered(struct walk *w, char *ref)
 {
@@ -232,7 +249,7 @@ step_submit(struct walk *w)
 	struct ca *ca;
 	const struct ca_ops *ops;
 	struct ca_request req;
-	char tag[ENGINE_TAG_LEN], *mark, *ref = NULL;
+	char tag[ENGINE_TAG_LEN], *mark, *ref = NULL, *old;
 	int rc;
 
 	if ((rc = get_ca(w, &ca, &ops)) != 0 || (rc = engine_tag(tag, &w->e)) != 0)
@@ -246,7 +263,9 @@ step_submit(struct walk *w)
 	w->job.order_ref = mark;
 	if ((rc = journal(w, STEP_KEY)) != 0)
 		return rc;
+	req.replaces_pem = old = replaced_pem(w);
 	rc = ops->submit(ca, &req, &ref, &w->e);
+	free(old);
 	if (rc != 0) {
 		/* Refused outright: nothing ordered, the key may be reused (a
 		 * failed journal write leaves the mark: the next run looks it
@@ -540,9 +559,13 @@ step_finish(struct walk *w, struct run_result *res)
 	sc.updated = time(NULL);
 	if ((rc = names_json(&ci, &sc.names)) == 0)
 		rc = store_cert_put(w->en->st, &sc, &w->e);
+	if (rc == 0)
+		rc = store_cert_acme_profile_set(w->en->st, w->p->name, w->p->acme_profile, &w->e);
 	free(sc.names);
 	if (rc == 0)
 		rc = store_job_delete(w->en->st, w->p->name, &w->e);
+	if (rc == 0)
+		engine_ari_issued(w->en, w->p, w->job.cert_pem, ci.serial);
 	if (rc == 0) {
 		res->outcome = w->job.first ? OUT_ENROLLED : OUT_RENEWED;
 		snprintf(res->serial, sizeof(res->serial), "%s", ci.serial);
@@ -568,44 +591,6 @@ begin(struct walk *w, const struct policy_decision *d, const struct device_cert 
 	return journal(w, STEP_NONE);
 }
 
-/* A certificate that `lbcert revoke` revoked but left on the device is
- * replaced at the next run, whatever its dates say: serving a revoked
- * certificate breaks clients that check revocation. */
-static void
-revoked_override(struct engine *en, const struct cfg_profile *p,
-    const struct device_cert *installed, struct policy_decision *d)
-{
-	struct err e = {0};
-	long n = 0;
-
-	/* The history, not the last result, remembers a revocation: a later
-	 * failed run must not make a revoked certificate look fine. */
-	if (installed == NULL || installed->serial == NULL || d->action != POLICY_NONE)
-		return;
-	if (store_history_count(en->st, p->name, "revoke", installed->serial, &n, &e) == 0 &&
-	    n > 0) {
-		d->action = POLICY_RENEW;
-		snprintf(d->reason, sizeof(d->reason), "serial %s was revoked", installed->serial);
-	}
-}
-
-/* A device may not report when its certificate became valid (a BIG-IP
- * ssl-cert object gives only the expiry); the store knows it for what
- * lbcert installed. */
-static void
-fill_not_before(struct walk *w, struct device_cert *cur)
-{
-	struct store_cert sc = {0};
-	struct err e = {0};
-
-	if (cur->not_before != 0 || cur->serial == NULL)
-		return;
-	if (store_cert_get(w->en->st, w->p->name, &sc, &e) == 0 && sc.serial != NULL &&
-	    strcasecmp(sc.serial, cur->serial) == 0)
-		cur->not_before = sc.not_before;
-	store_cert_free(&sc);
-}
-
 /* What is due for the profile, from the certificate on the device. */
 static int
 judge(struct walk *w, bool force, struct policy_decision *d, struct device_cert *cur)
@@ -615,10 +600,7 @@ judge(struct walk *w, bool force, struct policy_decision *d, struct device_cert 
 	if (rc != 0 && rc != LB_ENOTFOUND)
 		return rc;
 	err_clear(&w->e);
-	if (rc == 0)
-		fill_not_before(w, cur);
-	policy_decide(w->p, rc == 0 ? cur : NULL, force, time(NULL), d);
-	revoked_override(w->en, w->p, rc == 0 ? cur : NULL, d);
+	engine_decide(w->en, w->p, rc == 0 ? cur : NULL, force, d);
 	/* Refused before a key is made or a certificate ordered: a profile
 	 * that activation would refuse costs nothing. */
 	if (d->action != POLICY_NONE && w->dops->check_ready != NULL)

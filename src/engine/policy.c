@@ -1,6 +1,7 @@
 #include "engine/policy.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 
@@ -32,6 +33,7 @@ policy_reason_code(const char *reason)
 		{ "key changed: ", "key_changed" },
 		{ "names changed:", "names_changed" },
 		{ "expires in ", "expiring" },
+		{ "CA suggests renewal (ARI)", "ari" },
 		{ "serial ", "revoked" },
 		{ "valid for ", "valid" },
 		{ "resume at step ", "resume" },
@@ -155,4 +157,47 @@ policy_decide(const struct cfg_profile *p, const struct device_cert *installed,
 	out->action = POLICY_NONE;
 	snprintf(out->reason, sizeof(out->reason), "valid for %ld more days",
 	    (long)((installed->not_after - now) / 86400));
+}
+
+time_t
+policy_ari_pick(time_t start, time_t end, uint64_t rnd)
+{
+	if (end <= start)
+		return start;
+	return start + (time_t)(rnd % (uint64_t)(end - start));
+}
+
+void
+policy_utc(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+void
+policy_apply_ari(const struct policy_ari *a, const struct device_cert *installed,
+    time_t now, struct policy_decision *d)
+{
+	const char *code = policy_reason_code(d->reason);
+	char from[32], to[32];
+
+	if (installed == NULL || (strcmp(code, "valid") != 0 && strcmp(code, "expiring") != 0))
+		return;
+	/* a window past the expiry is no advice to follow */
+	if (a->end <= a->start || (installed->not_after > 0 && a->pick >= installed->not_after))
+		return;
+	policy_utc(a->start, from, sizeof(from));
+	policy_utc(a->end, to, sizeof(to));
+	d->renew_at = a->pick;
+	if (now >= a->pick) {
+		d->action = POLICY_RENEW;
+		snprintf(d->reason, sizeof(d->reason), "CA suggests renewal (ARI) between %s and %s",
+		    from, to);
+		return;
+	}
+	d->action = POLICY_NONE;
+	snprintf(d->reason, sizeof(d->reason), "valid for %ld more days (CA suggests renewal "
+	    "(ARI) between %s and %s)", (long)((installed->not_after - now) / 86400), from, to);
 }

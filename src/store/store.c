@@ -66,6 +66,14 @@ static const char *const migrations[] = {
 	" profile TEXT NOT NULL, refs TEXT NOT NULL,"
 	" since INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (profile, refs));",
+	/* the CA's renewal window of each profile's certificate (ari.c) and
+	 * the ACME profile a certificate was ordered with */
+	"CREATE TABLE ari ("
+	" profile TEXT PRIMARY KEY NOT NULL, serial TEXT NOT NULL, cert_id TEXT,"
+	" start INTEGER NOT NULL DEFAULT 0, end INTEGER NOT NULL DEFAULT 0,"
+	" pick INTEGER NOT NULL DEFAULT 0, retry_at INTEGER NOT NULL DEFAULT 0,"
+	" explanation TEXT);"
+	"ALTER TABLE certs ADD COLUMN acme_profile TEXT;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 

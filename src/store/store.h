@@ -92,6 +92,31 @@ int store_retire_list(struct store *s, const char *profile, char ***refs, size_t
 int store_retire_delete(struct store *s, const char *profile, const char *refs,
     struct err *e);
 
+/* What the CA said of when to renew the profile's certificate (RFC 9773),
+ * kept so that runs before retry_at do not ask again. cert_id NULL: the
+ * CA offers no renewal information (start, end, pick 0). Strings
+ * malloc'd; release with store_ari_free(). */
+struct store_ari {
+	char *serial;       /* the certificate it is about */
+	char *cert_id;
+	time_t start, end;  /* the suggested window */
+	time_t pick;        /* the moment chosen in it to renew */
+	time_t retry_at;    /* when to ask the CA again */
+	char *explanation;  /* the CA's explanation URL, or NULL */
+};
+int store_ari_get(struct store *s, const char *profile, struct store_ari *out,
+    struct err *e); /* LB_ENOTFOUND */
+int store_ari_put(struct store *s, const char *profile, const struct store_ari *a,
+    struct err *e);
+void store_ari_free(struct store_ari *a);
+
+/* The ACME profile the profile's recorded certificate was ordered with
+ * (NULL: none), set after store_cert_put; *out malloc'd, NULL when none. */
+int store_cert_acme_profile_set(struct store *s, const char *profile, const char *name,
+    struct err *e);
+int store_cert_acme_profile_get(struct store *s, const char *profile, char **out,
+    struct err *e);
+
 /* Last outcome of a profile: "enrolled", "renewed", "unchanged", "pending",
  * "failed". error may be NULL. */
 int store_result_set(struct store *s, const char *profile, const char *result,

@@ -12,6 +12,10 @@ and a 127.0.0.1/localhost server certificate are made with the openssl
 command. Every listener binds 127.0.0.1 on a free port. PEBBLE_WFE_NONCEREJECT
 stays at its default (5 %) unless nonce_reject is given, so clients exercise
 their badNonce retry. Python 3 standard library + openssl only.
+
+Upstream Pebble 2.7.0 (renewal information, certificate profiles) is used
+when binary=PEBBLE_27 is given; pebble_27_or_skip() returns that path or
+ends the test as skipped (exit 77) where the binary is absent.
 """
 import json
 import os
@@ -19,6 +23,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +31,17 @@ import urllib.request
 from harness import free_port
 
 PEBBLE_BIN = shutil.which("pebble") or "/usr/bin/pebble"
+_SRC = os.environ.get("LBCERT_SRC") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+PEBBLE_27 = os.path.normpath(os.path.join(_SRC, "..", "shared", "pebble", "pebble-2.7.0"))
+
+
+def pebble_27_or_skip():
+    """The Pebble 2.7.0 binary, or exit 77 (meson: skipped) without it."""
+    if not os.access(PEBBLE_27, os.X_OK):
+        print(f"SKIP: Pebble 2.7.0 (renewal information, profiles) not found at {PEBBLE_27}")
+        sys.exit(77)
+    return PEBBLE_27
 
 
 def _openssl(*args, cwd):
@@ -66,11 +82,13 @@ class Pebble:
     dns_server "host:port" is passed as -dnsserver. env adds or overrides
     PEBBLE_* variables (e.g. {"PEBBLE_ALTERNATE_ROOTS": "1"}). validity_s
     sets certificateValidityPeriod (seconds) for short-lived certificates.
+    binary: the Pebble to run (default Debian's); profiles: Pebble 2.7's
+    {"NAME": {"description": ..., "validityPeriod": seconds}}.
     """
 
     def __init__(self, tmpdir, eab=None, always_valid=True, http_port=None,
                  dns_server=None, nonce_reject=None, authz_reuse=None, env=None,
-                 chain_length=None, validity_s=None):
+                 chain_length=None, validity_s=None, binary=None, profiles=None):
         self.dir = os.path.join(tmpdir, "pebble")
         self.eab = dict(eab or {})
         self.always_valid = always_valid
@@ -80,6 +98,8 @@ class Pebble:
         self.authz_reuse = authz_reuse
         self.chain_length = chain_length
         self.validity_s = validity_s
+        self.binary = binary or PEBBLE_BIN
+        self.profiles = profiles
         self.extra_env = dict(env or {})
         self.proc = None
         self.log = None
@@ -112,6 +132,8 @@ class Pebble:
         }}
         if self.validity_s is not None:
             cfg["pebble"]["certificateValidityPeriod"] = self.validity_s
+        if self.profiles is not None:
+            cfg["pebble"]["profiles"] = self.profiles
         self.config = os.path.join(self.dir, "pebble-config.json")
         with open(self.config, "w") as f:
             json.dump(cfg, f, indent=2)
@@ -129,7 +151,7 @@ class Pebble:
         if self.chain_length is not None:
             env["PEBBLE_CHAIN_LENGTH"] = str(self.chain_length)
         env.update(self.extra_env)
-        args = [PEBBLE_BIN, "-config", self.config]
+        args = [self.binary, "-config", self.config]
         if self.dns_server:
             args += ["-dnsserver", self.dns_server]
         self.log_path = os.path.join(self.dir, "pebble.log")

@@ -124,6 +124,7 @@ static const char full_main[] =
     "    directory: https://acme.example.net/directory\n"
     "    challenge: http-01\n"
     "    preferred_chain: ISRG Root X1\n"
+    "    acme_profile: shortlived\n"
     "    ca_file: bundles/le.pem\n"
     "    timeout_s: 12\n"
     "  scm2:\n"
@@ -170,7 +171,8 @@ static const char full_http[] =
     "renew_before_days: 20\n"
     "vservers:\n"
     "  - { name: vs_http_443, sni: true, check: \"[2001:db8::1]:8443\" }\n"
-    "challenge_vserver: vs_www_80\n";
+    "challenge_vserver: vs_www_80\n"
+    "acme_profile: tlsserver\n";
 
 /* Mixed case and duplicates: names are lower-cased and deduplicated, the
  * common name comes first. */
@@ -288,11 +290,13 @@ full_cas(const struct config *c, const char *dir)
 	assert_string_equal(ca->eab_kid, "kid-0001");
 	assert_string_equal(ca->eab_hmac_key, "hmac-key-0001");
 	assert_null(ca->preferred_chain);
+	assert_null(ca->acme_profile);
 
 	ca = &c->cas[2];
 	assert_string_equal(ca->name, "le-http");
 	assert_int_equal(ca->challenge, CHALLENGE_HTTP01);
 	assert_string_equal(ca->preferred_chain, "ISRG Root X1");
+	assert_string_equal(ca->acme_profile, "shortlived");
 	snprintf(path, sizeof(path), "%s/bundles/le.pem", dir);
 	assert_string_equal(ca->ca_file, path);	/* relative to the dir */
 	assert_int_equal(ca->timeout_s, 12);
@@ -366,6 +370,7 @@ full_profiles_other(const struct config *c)
 	assert_string_equal(p->challenge_vserver, "vs_www_80");
 	assert_string_equal(p->object_name, "http");
 	assert_string_equal(p->client_ssl.profile, "http_clientssl");
+	assert_string_equal(p->acme_profile, "tlsserver"); /* its own over the CA's */
 
 	p = config_profile(c, "a-min");
 	assert_string_equal(p->common_name, "api.example.com");
@@ -394,6 +399,8 @@ full_profiles_other(const struct config *c)
 	assert_string_equal(p->client_ssl.parent, "/Common/clientssl");
 	assert_string_equal(p->client_ssl.profile, "a_clientssl");
 	assert_null(p->challenge_vserver);
+	assert_string_equal(p->acme_profile, "shortlived"); /* the CA's */
+	assert_null(config_profile(c, "a-min")->acme_profile); /* an SCM profile */
 	assert_null(config_profile(c, "old"));
 	assert_null(config_profile(c, ".hidden"));
 }
@@ -968,6 +975,14 @@ static const struct bad bad[] = {
 	  "    directory: https://acme.example.com/dir\n    dcv_mode: EMAIL\n", NULL,
 	  "device: x\n", NULL, NULL, "lbcert.yaml", 5, 5,
 	  "cas.le: key 'dcv_mode' is not valid for a acme CA" },
+	{ "acme_profile on scm", "cas:\n  scm:\n    type: sectigo-scm\n"
+	  "    acme_profile: classic\n", NULL, NULL, NULL, NULL, "lbcert.yaml", 4, 5,
+	  "cas.scm: key 'acme_profile' is not valid for a sectigo-scm CA" },
+	{ "profile acme_profile on scm", NULL, NULL,
+	  "device: adc1\nca: scm\ncommon_name: www.example.com\nvservers: [vs1]\n"
+	  "subject: { organization: Example, state: Yorks, country: GB }\n"
+	  "acme_profile: shortlived\n", NULL, NULL, "profiles/www.yaml", 6, 1,
+	  "acme_profile: CA 'scm' is not an ACME CA" },
 	{ "profile custom_fields on acme", NULL, NULL,
 	  "device: adc1\nca: le\ncommon_name: www.example.com\nvservers: [vs1]\n"
 	  "subject: { organization: Example, state: Yorks, country: GB }\n"

@@ -149,6 +149,90 @@ unknown_not_before(void **state)
 	assert_int_equal(policy_window(&p, 0, now), POLICY_DEFAULT_DAYS * DAY);
 }
 
+/* RFC 9773 §4.2: a uniformly random moment inside the window. */
+static void
+ari_pick(void **state)
+{
+	(void)state;
+	const time_t s = 1800000000, e = s + 2 * DAY;
+	time_t lo = e, hi = s;
+
+	for (uint64_t r = 0; r < 5000; r++) {
+		time_t t = policy_ari_pick(s, e, r * 0x9E3779B97F4A7C15ULL);
+
+		assert_true(t >= s && t < e);
+		lo = t < lo ? t : lo;
+		hi = t > hi ? t : hi;
+	}
+	/* the whole window is used, not a corner of it */
+	assert_true(lo < s + DAY / 10);
+	assert_true(hi > e - DAY / 10);
+	assert_int_equal(policy_ari_pick(s, s, 12345), s);
+	assert_int_equal(policy_ari_pick(s, s - 10, 12345), s);
+	assert_int_equal(policy_ari_pick(s, s + 10, 13), s + 3);
+}
+
+static void
+ari_apply(void **state)
+{
+	(void)state;
+	const time_t now = 1800000000;
+	struct cfg_profile p = profile(-1);
+	struct device_cert c = installed(now - 10 * DAY, now + 80 * DAY, names_same, 2,
+	    "rsa:2048");
+	struct policy_ari future = { now + 40 * DAY, now + 42 * DAY, now + 41 * DAY };
+	struct policy_ari past = { now - 3600, now - 1800, now - 2000 };
+	struct policy_ari late = { now + 79 * DAY, now + 81 * DAY, now + 80 * DAY };
+	struct policy_decision d;
+
+	/* valid by the dates, the CA's window later: not yet, due at the pick */
+	policy_decide(&p, &c, false, now, &d);
+	policy_apply_ari(&future, &c, now, &d);
+	assert_int_equal(d.action, POLICY_NONE);
+	assert_int_equal(d.renew_at, future.pick);
+	assert_string_equal(policy_reason_code(d.reason), "valid");
+	assert_non_null(strstr(d.reason, "between 2027-02-24T08:00:00Z and 2027-02-26T08:00:00Z"));
+	/* once the pick has passed */
+	policy_decide(&p, &c, false, future.pick, &d);
+	policy_apply_ari(&future, &c, future.pick, &d);
+	assert_int_equal(d.action, POLICY_RENEW);
+	assert_string_equal(policy_reason_code(d.reason), "ari");
+	assert_string_equal(policy_reason_code("renew: CA suggests renewal (ARI) between a and b"),
+	    "ari");
+	/* a window in the past (the CA wants it replaced): renew now */
+	policy_decide(&p, &c, false, now, &d);
+	policy_apply_ari(&past, &c, now, &d);
+	assert_int_equal(d.action, POLICY_RENEW);
+	assert_string_equal(d.reason, "CA suggests renewal (ARI) between "
+	    "2027-01-15T07:00:00Z and 2027-01-15T07:30:00Z");
+	/* expiring by the dates but the CA says later: the CA decides */
+	c.not_before = now - 70 * DAY;
+	c.not_after = now + 20 * DAY;
+	policy_decide(&p, &c, false, now, &d);
+	assert_int_equal(d.action, POLICY_RENEW);
+	future = (struct policy_ari){ now + 5 * DAY, now + 7 * DAY, now + 6 * DAY };
+	policy_apply_ari(&future, &c, now, &d);
+	assert_int_equal(d.action, POLICY_NONE);
+	/* a pick at or past the expiry is no advice: the dates stand */
+	c.not_before = now - 10 * DAY;
+	c.not_after = now + 80 * DAY;
+	policy_decide(&p, &c, false, now, &d);
+	policy_apply_ari(&late, &c, now, &d);
+	assert_non_null(strstr(d.reason, "valid for 80 more days"));
+	assert_null(strstr(d.reason, "ARI"));
+	/* forced and changed keys are not the CA's to overrule */
+	policy_decide(&p, &c, true, now, &d);
+	policy_apply_ari(&future, &c, now, &d);
+	assert_int_equal(d.action, POLICY_RENEW);
+	assert_string_equal(d.reason, "forced");
+	c.not_after = now + 80 * DAY;
+	snprintf(c.key_desc, sizeof(c.key_desc), "ecdsa:P-256");
+	policy_decide(&p, &c, false, now, &d);
+	policy_apply_ari(&future, &c, now, &d);
+	assert_int_equal(d.action, POLICY_RENEW);
+	assert_string_equal(policy_reason_code(d.reason), "key_changed");
+}
+
 int
 main(void)
 {
@@ -158,6 +242,8 @@ main(void)
 		cmocka_unit_test(enrolls_when_nothing_installed),
 		cmocka_unit_test(window),
 		cmocka_unit_test(unknown_not_before),
+		cmocka_unit_test(ari_pick),
+		cmocka_unit_test(ari_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -411,6 +411,55 @@ two_handles_share_data(void **state)
 	store_close(b);
 }
 
+/* The CA's renewal window per profile, and the ACME profile a recorded
+ * certificate was ordered with (a renewal without one clears it). */
+static void
+ari_and_acme_profile(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = open_ok(f);
+	struct store_cert c = { .profile = "www", .serial = "1a", .cert_pem = "x" };
+	struct store_ari in = { .serial = "1a", .cert_id = "aYhb.AIdl", .start = 100,
+		.end = 200, .pick = 150, .retry_at = 300, .explanation = "https://ca/why" };
+	struct store_ari none = { .serial = "1b", .retry_at = 400 }, out;
+	struct err e = {0};
+	char *name = NULL;
+
+	assert_int_equal(store_ari_get(s, "www", &out, &e), LB_ENOTFOUND);
+	assert_int_equal(store_ari_put(s, "www", &in, &e), 0);
+	assert_int_equal(store_ari_get(s, "www", &out, &e), 0);
+	assert_string_equal(out.serial, "1a");
+	assert_string_equal(out.cert_id, "aYhb.AIdl");
+	assert_int_equal(out.start, 100);
+	assert_int_equal(out.end, 200);
+	assert_int_equal(out.pick, 150);
+	assert_int_equal(out.retry_at, 300);
+	assert_string_equal(out.explanation, "https://ca/why");
+	store_ari_free(&out);
+	/* a CA without renewal information: no window, one row per profile */
+	assert_int_equal(store_ari_put(s, "www", &none, &e), 0);
+	assert_int_equal(store_ari_get(s, "www", &out, &e), 0);
+	assert_string_equal(out.serial, "1b");
+	assert_null(out.cert_id);
+	assert_null(out.explanation);
+	assert_int_equal(out.retry_at, 400);
+	store_ari_free(&out);
+
+	assert_int_equal(store_cert_acme_profile_get(s, "www", &name, &e), 0);
+	assert_null(name);
+	assert_int_equal(store_cert_put(s, &c, &e), 0);
+	assert_int_equal(store_cert_acme_profile_set(s, "www", "shortlived", &e), 0);
+	assert_int_equal(store_cert_acme_profile_get(s, "www", &name, &e), 0);
+	assert_string_equal(name, "shortlived");
+	free(name);
+	c.serial = "2b";
+	assert_int_equal(store_cert_put(s, &c, &e), 0);
+	assert_int_equal(store_cert_acme_profile_set(s, "www", NULL, &e), 0);
+	assert_int_equal(store_cert_acme_profile_get(s, "www", &name, &e), 0);
+	assert_null(name);
+	store_close(s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -428,6 +477,7 @@ main(void)
 		T(lock_is_exclusive),
 		T(reopen_keeps_data),
 		T(two_handles_share_data),
+		T(ari_and_acme_profile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
