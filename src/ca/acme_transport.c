@@ -104,9 +104,14 @@ acme_check_url(struct ca *c, const char *url, struct err *e)
 {
 	if (acme_same_origin(c->cfg->directory, url))
 		return 0;
+	for (size_t i = 0; i < c->cfg->nallow_origins; i++)
+		if (acme_same_origin(c->cfg->allow_origins[i], url))
+			return 0;
 	return err_set(e, LB_ERR, "acme %s: refusing URL %s given by the CA: not on the "
-	    "origin (scheme, host, port) of the directory %s", c->cfg->name,
-	    url ? url : "(none)", c->cfg->directory);
+	    "origin (scheme, host, port) of the directory %s%s", c->cfg->name,
+	    url ? url : "(none)", c->cfg->directory,
+	    c->cfg->nallow_origins > 0 ? " nor in allow_origins" : " (allow_origins can "
+	    "name others)");
 }
 
 static int

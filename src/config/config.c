@@ -128,6 +128,7 @@ config_ca_free(struct cfg_ca *ca)
 	strv_free(ca->contact, ca->ncontact);
 	free(ca->preferred_chain);
 	free(ca->acme_profile);
+	strv_free(ca->allow_origins, ca->nallow_origins);
 	free(ca->credentials);
 	free(ca->login);
 	wipe(ca->password);

@@ -98,6 +98,10 @@ struct cfg_ca {
 	struct cfg_dns dns;    /* challenge: dns-01 */
 	char *preferred_chain; /* optional: issuer CN of the preferred alternate chain */
 	char *acme_profile;    /* optional: newOrder "profile", one of meta.profiles */
+	/* Origins besides the directory's that the CA's URLs may name
+	 * ("https://host[:port]"), for a CA that serves orders elsewhere. */
+	char **allow_origins;
+	size_t nallow_origins;
 	char *credentials;
 	/* Resolved from credentials.yaml. login is an account name, like a
 	 * device's username; the others are secrets (wiped by config_free,

@@ -238,6 +238,7 @@ enum {
 	CK_URL, CK_CUST, CK_ORG, CK_CERTTYPE, CK_TERM, CK_POLL,	/* scm */
 	CK_CUSTOM, CK_DCVMODE, CK_DCVEMAIL,			/* scm */
 	CK_DIR, CK_CONTACT, CK_CHALLENGE, CK_PREF, CK_DNS, CK_APROF,	/* acme */
+	CK_ORIGINS,							/* acme */
 	CK_N
 };
 static const char *const ca_keys[CK_N] = {
@@ -245,7 +246,7 @@ static const char *const ca_keys[CK_N] = {
 	"url", "customer_uri", "org_id", "cert_type", "term", "poll",
 	"custom_fields", "dcv_mode", "dcv_email",
 	"directory", "contact", "challenge", "preferred_chain", "dns",
-	"acme_profile",
+	"acme_profile", "allow_origins",
 };
 
 static int
@@ -264,6 +265,24 @@ parse_poll(const struct ydoc *d, yaml_node_t *n, const char *path,
 	if (f[1].v != NULL)
 		TRY(get_int(d, f[1].v, pjoin(p, path, "timeout_s"), 1, 86400,
 		    &ca->poll_timeout_s, e));
+	return 0;
+}
+
+/* "https://host[:port]", nothing after: an origin, not a URL. */
+static int
+get_origin(const struct ydoc *d, yaml_node_t *v, const char *path, char **out,
+    struct err *e)
+{
+	const char *rest;
+	int rc;
+
+	TRY(get_url(d, v, path, out, e));
+	rest = strchr(*out + 8, '/');
+	if (rest != NULL && rest[1] == '\0')
+		(*out)[rest - *out] = '\0';	/* a trailing slash is no path */
+	else if (rest != NULL || strpbrk(*out + 8, "?#@") != NULL)
+		return perr(d, v, e, "%s: '%s' is not an origin "
+		    "(https://host or https://host:port, no path)", path, *out);
 	return 0;
 }
 
@@ -463,6 +482,9 @@ parse_acme(const struct loader *l, yaml_node_t *n, const char *path,
 	if (f[CK_APROF].v != NULL)
 		TRY(get_str(d, f[CK_APROF].v, pjoin(p, path, "acme_profile"),
 		    &ca->acme_profile, l->e));
+	if (f[CK_ORIGINS].v != NULL)
+		TRY(get_list(d, f[CK_ORIGINS].v, pjoin(p, path, "allow_origins"),
+		    get_origin, &ca->allow_origins, &ca->nallow_origins, l->e));
 	return 0;
 }
 
@@ -486,7 +508,7 @@ parse_ca(const struct loader *l, yaml_node_t *n, struct cfg_ca *ca)
 	    NELEM(ca_type_names), &t, l->e));
 	ca->type = t;
 	lo = ca->type == CA_SECTIGO_SCM ? CK_DIR : CK_URL;
-	hi = ca->type == CA_SECTIGO_SCM ? CK_APROF : CK_DCVEMAIL;
+	hi = ca->type == CA_SECTIGO_SCM ? CK_ORIGINS : CK_DCVEMAIL;
 	for (int i = lo; i <= hi; i++)
 		if (f[i].v != NULL)
 			return perr(d, f[i].k, l->e, "%s: key '%s' is not valid "

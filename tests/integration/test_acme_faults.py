@@ -8,7 +8,8 @@ the proxy):
 - finalize's answer lost (stall past timeout_s): the order's state is read
   and the run goes on with that order, without finalizing twice;
 - a certificate download that holds no certificate: downloaded again;
-- a directory whose URLs point to another origin: refused, naming the URL.
+- a directory whose URLs point to another origin: refused, naming the URL;
+  accepted once allow_origins names that origin.
 
 Each case is one profile on its own vserver; every successful run issues
 one certificate from one order."""
@@ -21,7 +22,7 @@ from pebble import Pebble
 
 EAB = ("kid-faults", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
-VSERVERS = ("vs1", "vs2", "vs3", "vs4", "vs5", "vs6")
+VSERVERS = ("vs1", "vs2", "vs3", "vs4", "vs5", "vs6", "vs7")
 TIMEOUT_S = 2
 
 
@@ -109,6 +110,27 @@ def scenario(w):
                   p.stderr[-2000:])
             check(f"refusing URL {d['newOrder']}" in p.stderr,
                   "the error names the URL refused", p.stderr[-2000:])
+
+            # the same directory, with that origin allowed by the configuration (a CA
+            # of its own: the account it registers is named on Pebble's own origin)
+            bundle = os.path.join(w, "proxy-and-pebble.pem")
+            with open(bundle, "w") as f:
+                f.write(open(proxy_ca).read() + open(peb.ca_file).read())
+            lab.add_acme("ca2", peb, eab=EAB, directory=proxy.url + "/dir", ca_file=bundle,
+                         timeout_s=TIMEOUT_S, allow_origins=[f"https://127.0.0.1:{peb.port}/"])
+            lab.write_config()
+            lab.profile("allowed", device="adc1", ca="ca2", common_name="allowed.lbcert.test",
+                        subject=SUBJECT, vservers=[{"name": "vs7"}])
+            n0 = len(tap.log)
+            tap.arm(action="status", status=200, match=r"^GET /dir", body=json.dumps(d).encode())
+            p = lab.run("run", "allowed")
+            tap.disarm()
+            check(p.returncode == 0, "with allow_origins the run gets through",
+                  p.stdout, p.stderr[-3000:])
+            check(serial_of(served_cert(adc.port("vs7"))) == lab.status()["allowed"]["serial"],
+                  "and vs7 serves its certificate")
+            check(posts(tap, n0, "/order-plz") == [],
+                  "the order went to the allowed origin, not through the directory's")
             proxy.stop()
         check_citrix_settled(adc)
 

@@ -125,6 +125,7 @@ static const char full_main[] =
     "    challenge: http-01\n"
     "    preferred_chain: ISRG Root X1\n"
     "    acme_profile: shortlived\n"
+    "    allow_origins: [https://orders.example.net/, https://cdn.example.net:8443]\n"
     "    ca_file: bundles/le.pem\n"
     "    timeout_s: 12\n"
     "  scm2:\n"
@@ -297,6 +298,9 @@ full_cas(const struct config *c, const char *dir)
 	assert_int_equal(ca->challenge, CHALLENGE_HTTP01);
 	assert_string_equal(ca->preferred_chain, "ISRG Root X1");
 	assert_string_equal(ca->acme_profile, "shortlived");
+	assert_int_equal(ca->nallow_origins, 2);
+	assert_string_equal(ca->allow_origins[0], "https://orders.example.net");
+	assert_string_equal(ca->allow_origins[1], "https://cdn.example.net:8443");
 	snprintf(path, sizeof(path), "%s/bundles/le.pem", dir);
 	assert_string_equal(ca->ca_file, path);	/* relative to the dir */
 	assert_int_equal(ca->timeout_s, 12);
@@ -975,6 +979,21 @@ static const struct bad bad[] = {
 	  "    directory: https://acme.example.com/dir\n    dcv_mode: EMAIL\n", NULL,
 	  "device: x\n", NULL, NULL, "lbcert.yaml", 5, 5,
 	  "cas.le: key 'dcv_mode' is not valid for a acme CA" },
+	{ "acme allow_origins path", "cas:\n  le:\n    type: acme\n"
+	  "    directory: https://acme.example.com/dir\n"
+	  "    allow_origins: [https://x.example.com/orders]\n", NULL,
+	  "device: x\n", NULL, NULL, "lbcert.yaml", 5, 21,
+	  "cas.le.allow_origins[0]: 'https://x.example.com/orders' is not an origin "
+	  "(https://host or https://host:port, no path)" },
+	{ "acme allow_origins http", "cas:\n  le:\n    type: acme\n"
+	  "    directory: https://acme.example.com/dir\n"
+	  "    allow_origins: [http://x.example.com]\n", NULL,
+	  "device: x\n", NULL, NULL, "lbcert.yaml", 5, 21,
+	  "cas.le.allow_origins[0]: 'http://x.example.com' is not an https:// URL" },
+	{ "allow_origins on scm", "cas:\n  scm:\n    type: sectigo-scm\n"
+	  "    allow_origins: [https://x.example.com]\n", NULL, NULL, NULL, NULL,
+	  "lbcert.yaml", 4, 5,
+	  "cas.scm: key 'allow_origins' is not valid for a sectigo-scm CA" },
 	{ "acme_profile on scm", "cas:\n  scm:\n    type: sectigo-scm\n"
 	  "    acme_profile: classic\n", NULL, NULL, NULL, NULL, "lbcert.yaml", 4, 5,
 	  "cas.scm: key 'acme_profile' is not valid for a sectigo-scm CA" },
