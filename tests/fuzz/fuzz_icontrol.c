@@ -1,6 +1,6 @@
 /* iControl REST answers as the BIG-IP driver reads them: the error
  * envelope, failover/sync status from a stats tree, PEM text inside a
- * command's output. */
+ * command's output, an ssl-cert's serialNumber. */
 #include <jansson.h>
 #include <stdio.h>
 
@@ -36,6 +36,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 	}
+	/* serialNumber as the unit prints it, or as a hostile one might */
+	if (icontrol_serial_norm(text, msg, sizeof(msg))) {
+		FZ_ASSERT(msg[0] != '\0' && strspn(msg, "0123456789abcdef") == strlen(msg));
+		FZ_ASSERT(strcmp(msg, "0") == 0 || msg[0] != '0');
+	}
+	if ((d = json_string_value(json_object_get(root, "serialNumber"))) != NULL)
+		(void)icontrol_serial_norm(d, msg, sizeof(msg));
 	free(text);
 	json_decref(root);
 	return 0;
