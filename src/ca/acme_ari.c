@@ -211,6 +211,8 @@ acme_prepare(struct ca *c, const struct cfg_profile *p, struct err *e)
 	char valid[512];
 	int rc;
 
+	if (c->cfg->challenge == CHALLENGE_DNS01 && (rc = acme_dns01_check(c, p, e)) != 0)
+		return rc;
 	if (p->acme_profile == NULL)
 		return 0;
 	if ((rc = acme_directory(c, e)) != 0)

@@ -99,6 +99,9 @@ int acme_dns01_publish(struct ca *c, const char *ident, const char *keyauth,
     struct acme_dns01 **out, struct err *e);
 /* Deletes the record (a failure is logged) and frees s. NULL is fine. */
 void acme_dns01_withdraw(struct ca *c, struct acme_dns01 *s);
+/* Before anything is made or ordered for p: the DNS server takes the TSIG
+ * key for the zone of p's first name (dns_check_key). */
+int acme_dns01_check(struct ca *c, const struct cfg_profile *p, struct err *e);
 
 /* ---- finalize and certificate (acme_cert.c) ---- */
 
@@ -123,7 +126,8 @@ int acme_renewal_info(struct ca *c, const char *cert_pem, struct ca_renewal *out
 /* The certID for newOrder's "replaces" when the directory (already read)
  * offers renewal information, else NULL. Caller frees. */
 char *acme_replaces_id(struct ca *c, const char *cert_pem);
-/* ca_ops.prepare: the profile's acme_profile is among meta.profiles. */
+/* ca_ops.prepare: with dns-01 the DNS server takes the TSIG key; the
+ * profile's acme_profile is among meta.profiles. */
 int acme_prepare(struct ca *c, const struct cfg_profile *p, struct err *e);
 
 #endif

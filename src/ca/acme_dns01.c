@@ -107,3 +107,25 @@ acme_dns01_publish(struct ca *c, const char *ident, const char *keyauth,
 	*out = s;
 	return 0;
 }
+
+int
+acme_dns01_check(struct ca *c, const struct cfg_profile *p, struct err *e)
+{
+	struct dns *d = NULL;
+	char *name, *zone = NULL;
+	int rc;
+
+	if ((name = acme_dns01_name(p->common_name)) == NULL)
+		return err_set(e, LB_ERR, "out of memory");
+	if ((rc = dns_open(&c->cfg->dns, &d, e)) == 0 &&
+	    (rc = dns_zone_of(d, name, &zone, e)) == 0 &&
+	    (rc = dns_check_key(d, zone, e)) == 0)
+		log_debug("acme %s: dns server %s takes key %s for zone %s", c->cfg->name,
+		    c->cfg->dns.server, c->cfg->dns.tsig_name, zone);
+	if (rc != 0)
+		err_prefix(e, "acme %s: dns-01", c->cfg->name);
+	dns_close(d);
+	free(zone);
+	free(name);
+	return rc;
+}

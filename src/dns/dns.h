@@ -30,6 +30,12 @@ int dns_zone_of(struct dns *d, const char *name, char **zone, struct err *e);
 int dns_txt_update(struct dns *d, const char *zone, const char *name, const char *value,
     bool add, struct err *e);
 
+/* Whether the update server takes lbcert's TSIG key for zone: an update
+ * that changes nothing, signed, so a wrong key name, algorithm or secret
+ * (LB_EAUTH) or a server that is not the zone's master (LB_ERR) is known
+ * before anything is ordered. */
+int dns_check_key(struct dns *d, const char *zone, struct err *e);
+
 /* Waits until every name server of zone (its NS records, asked at their
  * addresses on the configured port without recursion) answers the TXT
  * record name → value, at most cfg->timeout_s; LB_ERR naming the server

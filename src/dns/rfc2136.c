@@ -229,6 +229,53 @@ update_refused(const struct dns *d, const ldns_pkt *ans, const char *what, struc
 }
 
 int
+dns_check_key(struct dns *d, const char *zone, struct err *e)
+{
+	ldns_resolver *r = NULL;
+	ldns_pkt *q = NULL, *ans = NULL;
+	ldns_rr_list *none = ldns_rr_list_new();
+	ldns_rdf *z;
+	ldns_status st;
+	char what[300];
+	int rc;
+
+	snprintf(what, sizeof(what), "an empty update of zone %s (the key check)", zone);
+	/* ldns wants the update section as a list, even an empty one */
+	if (none != NULL && (z = ldns_dname_new_frm_str(zone)) != NULL)
+		q = ldns_update_pkt_new(z, LDNS_RR_CLASS_IN, NULL, none, NULL);
+	ldns_rr_list_free(none);
+	if (q == NULL)
+		return err_set(e, LB_ERR, "dns: cannot build %s", what);
+	ldns_pkt_set_random_id(q);
+	if ((r = tsig_resolver(d)) == NULL) {
+		ldns_pkt_free(q);
+		return err_set(e, LB_ERR, "dns: no resolver for %s", d->addr);
+	}
+	if ((st = ldns_update_pkt_tsig_add(q, r)) != LDNS_STATUS_OK) {
+		rc = err_set(e, LB_ECONFIG, "dns: cannot sign with key %s (%s): %s",
+		    d->cfg->tsig_name, d->cfg->tsig_algorithm, ldns_get_errorstr_by_id(st));
+		goto out;
+	}
+	st = ldns_send(&ans, r, q);
+	if (ans == NULL)
+		rc = err_set(e, LB_EUNREACH, "dns server %s (%s port %d): no answer to %s: %s",
+		    d->cfg->server, d->addr, d->cfg->port, what, ldns_get_errorstr_by_id(st));
+	else if (ldns_pkt_get_rcode(ans) != LDNS_RCODE_NOERROR)
+		rc = update_refused(d, ans, what, e);
+	else if (st != LDNS_STATUS_OK)
+		rc = err_set(e, LB_EAUTH, "dns server %s: the answer to %s does not verify "
+		    "with key %s: %s", d->cfg->server, what, d->cfg->tsig_name,
+		    ldns_get_errorstr_by_id(st));
+	else
+		rc = 0;
+out:
+	ldns_pkt_free(ans);
+	ldns_pkt_free(q);
+	ldns_resolver_deep_free(r);
+	return rc;
+}
+
+int
 dns_txt_update(struct dns *d, const char *zone, const char *name, const char *value,
     bool add, struct err *e)
 {

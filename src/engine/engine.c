@@ -153,9 +153,9 @@ engine_ca_prepare(struct engine *en, const struct cfg_profile *p, struct err *e)
 
 	if ((rc = engine_ca(en, p->ca, &ca, &ops, e)) != 0)
 		return rc;
+	/* the caller says which profile: e is the CA's word alone */
 	if (ops->prepare == NULL || (rc = ops->prepare(ca, p, e)) == 0)
 		return 0;
-	err_prefix(e, "%s", p->name);
 	return rc;
 }
 

@@ -104,18 +104,32 @@ def scenario(w):
                   sans_of(der))
             check(left(ns) == {}, "no TXT record is left after shop", left(ns))
 
-            # -- wrong TSIG secret
+            # -- wrong TSIG secret: known before a key is made or anything ordered
             n = len(ns.updates())
+            adc.clear_requests()
+            orders = pebble.orders_count() if hasattr(pebble, "orders_count") else None
             p = lab.run("run", "bad")
             out = p.stdout + p.stderr
             check(p.returncode != 0, "bad: a refused TSIG key fails the run", out[-3000:])
-            check("BADSIG" in out and "tsig_secret" in out and "_acme-challenge.bad" in out,
-                  "the error names the TSIG failure and the record", out[-3000:])
+            check("BADSIG" in out and "tsig_secret" in out and "zone lbcert.test" in out,
+                  "the error names the TSIG failure and the zone", out[-3000:])
             check(ns.secret not in out, "the secret is not printed")
             check(not any("adding an RR" in u for u in ns.updates()[n:]),
                   "BIND added nothing", ns.updates()[n:])
             check(left(ns) == {}, "no TXT record after the refused update", left(ns))
             check(served_cert(adc.port("vs_bad")) is None, "vs_bad serves nothing")
+            check(not [r for r in adc.requests() if r["method"] != "GET" and
+                       "login" not in r["path"] and "logout" not in r["path"]],
+                  "no key was made on the device", adc.requests())
+            if orders is not None:
+                check(pebble.orders_count() == orders, "nothing was ordered")
+            p = lab.run("check")
+            bad = [x for x in p.stdout.splitlines() if x.startswith("profile bad")]
+            check(p.returncode != 0 and bad and "BADSIG" in bad[0],
+                  "lbcert check reports the refused key", p.stdout)
+            check(not [x for x in p.stdout.splitlines()
+                       if x.startswith("profile wild") and "FAILED" in x],
+                  "and takes the right one", p.stdout)
 
             # -- a name server that never answers: bounded wait
             p = lab.run("run", "slow")
