@@ -22,6 +22,8 @@ def main():
     ap.add_argument("--password", default="admin-pw")
     ap.add_argument("--partition", default="Common")
     ap.add_argument("--device-group", default="dg-failover")
+    ap.add_argument("--san-property", choices=("both", "rest", "tmsh"), default="both",
+                    help="the SAN property spelling sys/crypto/key and csr take")
     # further sync-failover groups of the trust domain, listed but not this unit's
     ap.add_argument("--other-failover-group", action="append", default=[])
     ap.add_argument("--allow-bash", action="store_true",

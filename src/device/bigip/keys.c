@@ -23,7 +23,8 @@
  * ones (securityType, keyType, keySize, curveName, subjectAlternativeName,
  * emailAddress: the sys/crypto/key model generated from F5's iControl REST
  * schema, and the names the objects show on GET); the tmsh spelling
- * "subject-alternative-name" seen in some scripts is not used. */
+ * "subject-alternative-name" seen in some scripts is the fallback of
+ * post_key(). */
 static json_t *
 key_body(struct device *d, const struct cfg_profile *p, const char *keyname,
     const char *csrname, const char *pass)
@@ -70,6 +71,30 @@ key_body(struct device *d, const struct cfg_profile *p, const char *keyname,
 	SUBJ(email, "emailAddress");
 #undef SUBJ
 	return b;
+}
+
+/* POST sys/crypto/key. Which spelling of the SAN property a unit takes is
+ * not documented (reference §3.1): one whose schema lacks the camelCase
+ * name refuses it as an unexpected json pair (HTTP 400, nothing created),
+ * and is sent the tmsh spelling instead. */
+static int
+post_key(struct device *d, json_t *b, const char *ref, struct err *e)
+{
+	long st = 0;
+	json_t *san;
+	int rc;
+
+	rc = bip_call_st(d, "POST", "/mgmt/tm/sys/crypto/key", b, NULL, ref, NULL, &st, e);
+	if (rc == 0 || st != 400 || strstr(e->msg, "unexpected json pair") == NULL ||
+	    strstr(e->msg, "subjectAlternativeName") == NULL ||
+	    (san = json_object_get(b, "subjectAlternativeName")) == NULL)
+		return rc;
+	log_info("%s: the unit does not take subjectAlternativeName; sending "
+	    "subject-alternative-name", bip_dname(d));
+	json_object_set(b, "subject-alternative-name", san);
+	json_object_del(b, "subjectAlternativeName");
+	err_clear(e);
+	return bip_call(d, "POST", "/mgmt/tm/sys/crypto/key", b, NULL, ref, NULL, e);
 }
 
 #define CSR_DIR "/config/ssl/ssl.csr"
@@ -184,14 +209,14 @@ bigip_key_create(struct device *d, const struct cfg_profile *p, const char *tag,
 		rc = err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
 		goto out;
 	}
-	rc = bip_call(d, "POST", "/mgmt/tm/sys/crypto/key", b, NULL, ref, NULL, e);
+	rc = post_key(d, b, ref, e);
 	if (rc == LB_EEXIST) {
 		/* Left by a run that died: its passphrase died with it. */
 		log_info("%s: %s exists from an earlier attempt; replacing it", bip_dname(d), ref);
 		err_clear(e);
 		if ((rc = bip_del_obj(d, "sys/crypto/csr", csr_fp, e)) == 0 &&
 		    (rc = bip_del_obj(d, "sys/crypto/key", ref, e)) == 0)
-			rc = bip_call(d, "POST", "/mgmt/tm/sys/crypto/key", b, NULL, ref, NULL, e);
+			rc = post_key(d, b, ref, e);
 	}
 	if (rc != 0)
 		goto out;
