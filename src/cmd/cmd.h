@@ -30,8 +30,10 @@ int cmd_inventory(struct app *a, int argc, char **argv);
 int cmd_revoke(struct app *a, int argc, char **argv);
 int cmd_check(struct app *a, int argc, char **argv);
 
-/* The profiles named in argv (all when none); EXIT_USAGE and a message for
- * an unknown name. *out is malloc'd (free it), pointers into a->cfg. */
+/* The profiles named in argv (all when none), in configuration order: a
+ * profile file's name selects every key of its keys: list, "web.ecdsa" one
+ * key. EXIT_USAGE and a message for an unknown name. *out is malloc'd (free
+ * it), pointers into a->cfg. */
 int cmd_select_profiles(struct app *a, int argc, char **argv,
     struct cfg_profile ***out, size_t *n);
 /* Opens the store (and takes the lock when lock_fd != NULL). Returns an

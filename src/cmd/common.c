@@ -1,3 +1,4 @@
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,30 +8,53 @@
 #include "util/err.h"
 #include "util/log.h"
 
+/* Whether argument arg names p: its own name, its file's name (every key
+ * of a keys: list), or "<file>.<type>" (the first key, which keeps the
+ * file's name, by its type). */
+static bool
+names_profile(const struct cfg_profile *p, const char *arg)
+{
+	const char *g = config_profile_group(p);
+	size_t gl = strlen(g);
+
+	if (strcmp(p->name, arg) == 0 || strcmp(g, arg) == 0)
+		return true;
+	return strncmp(arg, g, gl) == 0 && arg[gl] == '.' &&
+	    strcmp(arg + gl + 1, config_key_type_name(p->key.type)) == 0;
+}
+
 int
 cmd_select_profiles(struct app *a, int argc, char **argv, struct cfg_profile ***out,
     size_t *n)
 {
-	size_t cap = argc > 0 ? (size_t)argc : a->cfg->nprofiles;
-	struct cfg_profile **v = calloc(cap + 1, sizeof(*v));
+	size_t np = a->cfg->nprofiles;
+	struct cfg_profile **v = calloc(np + 1, sizeof(*v));
+	bool *sel = calloc(np + 1, sizeof(*sel));
 
 	*n = 0;
-	if (v == NULL)
+	if (v == NULL || sel == NULL) {
+		free(v);
+		free(sel);
 		return EXIT_FAILED;
-	if (argc == 0) {
-		for (size_t i = 0; i < a->cfg->nprofiles; i++)
-			v[(*n)++] = &a->cfg->profiles[i];
-	} else
-		for (int i = 0; i < argc; i++) {
-			struct cfg_profile *p = config_profile(a->cfg, argv[i]);
-			if (p == NULL) {
-				fprintf(stderr, "lbcert: no profile named %s in %s/profiles\n",
-				    argv[i], a->config_dir);
-				free(v);
-				return EXIT_USAGE;
-			}
-			v[(*n)++] = p;
+	}
+	for (int i = 0; i < argc; i++) {
+		bool any = false;
+		for (size_t j = 0; j < np; j++)
+			if (names_profile(&a->cfg->profiles[j], argv[i]))
+				any = sel[j] = true;
+		if (!any) {
+			fprintf(stderr, "lbcert: no profile named %s in %s/profiles\n",
+			    argv[i], a->config_dir);
+			free(v);
+			free(sel);
+			return EXIT_USAGE;
 		}
+	}
+	/* in configuration order, each once */
+	for (size_t j = 0; j < np; j++)
+		if (argc == 0 || sel[j])
+			v[(*n)++] = &a->cfg->profiles[j];
+	free(sel);
 	*out = v;
 	return EXIT_OK;
 }

@@ -27,14 +27,15 @@ reason_of(const struct run_result *res)
 static json_t *
 plan_json(const struct cfg_profile *p, const struct run_result *res)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "profile", p->name,
-	    "device", p->device->name, "action", action_of(res), "reason", reason_of(res),
-	    "why", res->detail);
+	char kb[24];
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "profile", p->name,
+	    "device", p->device->name, "key", config_key_desc(&p->key, kb, sizeof(kb)),
+	    "action", action_of(res), "reason", reason_of(res), "why", res->detail);
 
 	/* a peer's message cut inside a UTF-8 sequence: keep the line */
 	if (o == NULL)
-		o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "profile", p->name,
-		    "device", p->device->name, "action", action_of(res), "reason",
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "profile", p->name,
+		    "device", p->device->name, "key", kb, "action", action_of(res), "reason",
 		    reason_of(res), "why", "(message not valid UTF-8)");
 	return o;
 }
@@ -94,17 +95,21 @@ cmd_plan(struct app *a, int argc, char **argv)
 		goto out;
 	}
 	if (!as_json)
-		printf("%-24s %-12s %-10s %s\n", "PROFILE", "DEVICE", "ACTION", "WHY");
+		printf("%-24s %-12s %-12s %-10s %s\n", "PROFILE", "DEVICE", "KEY", "ACTION",
+		    "WHY");
 	for (size_t i = 0; i < n; i++) {
 		struct run_result res;
+		char kb[24];
 
 		engine_run_profile(en, profiles[i], false, true, &res);
 		if (as_json && json_array_append_new(all, plan_json(profiles[i], &res)) != 0) {
 			rc = EXIT_FAILED;
 			goto out;
 		} else if (!as_json)
-			printf("%-24s %-12s %-10s %s\n", profiles[i]->name,
-			    profiles[i]->device->name, action_of(&res), res.detail);
+			printf("%-24s %-12s %-12s %-10s %s\n", profiles[i]->name,
+			    profiles[i]->device->name,
+			    config_key_desc(&profiles[i]->key, kb, sizeof(kb)), action_of(&res),
+			    res.detail);
 		failed += res.outcome == OUT_FAILED;
 		unreachable += res.unreachable;
 		if (last_of_device(profiles, n, i))

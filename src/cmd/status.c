@@ -13,7 +13,7 @@ profile_status(struct store *st, const struct cfg_profile *p, time_t now)
 {
 	struct store_cert c = {0};
 	struct err e = {0};
-	char *result = NULL, *error = NULL, *aprof = NULL, when[32] = "";
+	char *result = NULL, *error = NULL, *aprof = NULL, when[32] = "", kb[24];
 	json_t *o, *vs = json_array();
 	time_t at = 0;
 	bool have;
@@ -27,8 +27,9 @@ profile_status(struct store *st, const struct cfg_profile *p, time_t now)
 	/* the ACME profile the recorded certificate was ordered with */
 	if (have)
 		store_cert_acme_profile_get(st, p->name, &aprof, &e);
-	o = json_pack("{s:s, s:s, s:s, s:o, s:s?, s:s?, s:o, s:s?, s:s?, s:s?}",
-	    "profile", p->name, "device", p->device->name, "ca", p->ca->name, "vservers", vs,
+	o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s?, s:s?, s:o, s:s?, s:s?, s:s?}",
+	    "profile", p->name, "device", p->device->name, "ca", p->ca->name,
+	    "key", config_key_desc(&p->key, kb, sizeof(kb)), "vservers", vs,
 	    "serial", have ? c.serial : NULL, "not_after", have ? when : NULL,
 	    "days_left", have ? json_integer((json_int_t)((c.not_after - now) / 86400)) : json_null(),
 	    "last_result", result, "last_error", error, "acme_profile", aprof);
@@ -45,8 +46,8 @@ print_text(json_t *all)
 	size_t i;
 	json_t *o;
 
-	printf("%-24s %-12s %-12s %-32s %-21s %5s %-10s %s\n", "PROFILE", "DEVICE", "CA", "SERIAL",
-	    "NOT AFTER", "DAYS", "RESULT", "ERROR");
+	printf("%-24s %-12s %-12s %-12s %-32s %-21s %5s %-10s %s\n", "PROFILE", "DEVICE", "CA",
+	    "KEY", "SERIAL", "NOT AFTER", "DAYS", "RESULT", "ERROR");
 	json_array_foreach(all, i, o) {
 		const char *serial = json_string_value(json_object_get(o, "serial"));
 		const char *na = json_string_value(json_object_get(o, "not_after"));
@@ -62,10 +63,10 @@ print_text(json_t *all)
 			snprintf(d, sizeof(d), "%lld", (long long)json_integer_value(days));
 		snprintf(ca, sizeof(ca), "%s%s%s%s", json_string_value(json_object_get(o, "ca")),
 		    ap ? " (" : "", ap ? ap : "", ap ? ")" : "");
-		printf("%-24s %-12s %-12s %-32s %-21s %5s %-10s %s\n",
+		printf("%-24s %-12s %-12s %-12s %-32s %-21s %5s %-10s %s\n",
 		    json_string_value(json_object_get(o, "profile")),
 		    json_string_value(json_object_get(o, "device")),
-		    ca, serial ? serial : "-",
+		    ca, json_string_value(json_object_get(o, "key")), serial ? serial : "-",
 		    na ? na : "-", d, res ? res : "-", err ? err : "");
 	}
 }

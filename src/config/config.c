@@ -147,6 +147,7 @@ config_profile_free(struct cfg_profile *p)
 	struct cfg_subject *s = &p->subject;
 
 	free(p->name);
+	free(p->group);
 	free(p->file);
 	free(p->common_name);
 	strv_free(p->sans, p->nsans);
@@ -198,6 +199,18 @@ config_profile(const struct config *c, const char *name)
 		if (strcmp(c->profiles[i].name, name) == 0)
 			return &c->profiles[i];
 	return NULL;
+}
+
+const char *
+config_profile_group(const struct cfg_profile *p)
+{
+	return p->group != NULL ? p->group : p->name;
+}
+
+const char *
+config_key_type_name(enum key_type t)
+{
+	return t == KEY_ECDSA ? "ecdsa" : "rsa";
 }
 
 struct cfg_device *

@@ -163,6 +163,15 @@ struct cfg_profile {
 	struct cfg_scm_extra scm;
 	/* The defaults' hooks with the profile's own keys on top. */
 	struct cfg_hooks hooks;
+	/* A file with keys: of N entries loads as N profiles, one per key,
+	 * renewed and journaled on their own: the first keeps the file's name
+	 * and object_name, each further one is named "<name>.<type>" with
+	 * object_name "<object_name>.<type>" ("web.ecdsa"). They share names,
+	 * vservers and the client-ssl profile. group is the file's name (NULL
+	 * in structs filled by hand: the profile's name); nkeys is N (0 or 1
+	 * for a single key). */
+	char *group;
+	size_t nkeys;
 };
 
 struct config {
@@ -193,6 +202,10 @@ void config_profile_free(struct cfg_profile *p);
 void config_hooks_free(struct cfg_hooks *h);
 
 struct cfg_profile *config_profile(const struct config *c, const char *name);
+/* The name of the profile file p was loaded from (see group). */
+const char *config_profile_group(const struct cfg_profile *p);
+/* "rsa" or "ecdsa": the suffix of a further key's profile name. */
+const char *config_key_type_name(enum key_type t);
 struct cfg_device *config_device(const struct config *c, const char *name);
 
 /* "rsa:2048", "ecdsa:P-256": the form stored and compared with the device. */

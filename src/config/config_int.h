@@ -36,6 +36,10 @@ struct loader {
 	struct config *c;
 	struct ydoc main, cred;
 	struct err *e;
+	/* profiles/ file stems, sorted: a further key's profile name must
+	 * not be one of them */
+	char **stems;
+	size_t nstems;
 };
 
 enum vkind { VK_MAP, VK_LIST, VK_NULL, VK_BOOL, VK_INT, VK_FLOAT, VK_STR };

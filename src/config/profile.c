@@ -289,13 +289,13 @@ parse_client_ssl(const struct ydoc *d, struct field *fld,
 enum {
 	PK_DEVICE, PK_CA, PK_CN, PK_SANS, PK_KEY, PK_SUBJECT, PK_RENEW,
 	PK_OBJECT, PK_VSERVERS, PK_CLIENTSSL, PK_CHALVS,
-	PK_CUSTOM, PK_DCVMODE, PK_DCVEMAIL, PK_HOOKS, PK_APROF, PK_N
+	PK_CUSTOM, PK_DCVMODE, PK_DCVEMAIL, PK_HOOKS, PK_APROF, PK_KEYS, PK_N
 };
 static const char *const prof_keys[PK_N] = {
 	"device", "ca", "common_name", "subject_alt_names", "key", "subject",
 	"renew_before_days", "object_name", "vservers", "client_ssl",
 	"challenge_vserver", "custom_fields", "dcv_mode", "dcv_email", "hooks",
-	"acme_profile",
+	"acme_profile", "keys",
 };
 
 static struct cfg_ca *
@@ -477,9 +477,84 @@ profile_scm(const struct ydoc *d, yaml_node_t *root, const struct field *f,
 	return 0;
 }
 
+static bool
+is_stem(const struct loader *l, const char *name)
+{
+	for (size_t i = 0; i < l->nstems; i++)
+		if (strcmp(l->stems[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* keys: one entry per key type; p->key becomes entry idx. Every entry is
+ * checked on each pass, so the errors are the same whichever key loads. */
+static int
+profile_keys(const struct loader *l, const struct ydoc *d, const struct field *f,
+    size_t idx, struct cfg_profile *p)
+{
+	struct cfg_key k;
+	yaml_node_t *n = f->v, *item;
+	char path[PATH_LEN], *other;
+	bool seen[2] = { false, false };
+	size_t cnt;
+	int rc;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return perr(d, n, l->e, "keys must be a list, not %s", kind_name(n));
+	cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (cnt == 0)
+		return perr(d, n, l->e, "keys: the list is empty; give at least one key "
+		    "(or use key:)");
+	for (size_t i = 0; i < cnt; i++) {
+		item = node(d, n->data.sequence.items.start[i]);
+		pathf(path, "keys[%zu]", i);
+		TRY(parse_key(d, item, path, &k, l->e));
+		if (seen[k.type])
+			return perr(d, item, l->e, "%s: a second %s key; a profile holds at most "
+			    "one key of each type", path, config_key_type_name(k.type));
+		seen[k.type] = true;
+		if (i == idx)
+			p->key = k;
+		if (i == 0)
+			continue;
+		/* the name this key's certificate is known by */
+		if ((other = xasprintf("%s.%s", p->name, config_key_type_name(k.type))) == NULL)
+			return oom(l->e);
+		rc = is_stem(l, other) ? perr(d, item, l->e, "%s: this key's profile would be "
+		    "named '%s', which is also the name of profiles/%s.yaml; rename one",
+		    path, other, other) : 0;
+		free(other);
+		if (rc != 0)
+			return rc;
+	}
+	p->nkeys = cnt;
+	return 0;
+}
+
+/* A further key's profile: its own name and objects, the first key's
+ * client-ssl profile (profile_defaults ran on the first's object_name). */
+static int
+profile_rename(struct cfg_profile *p, struct err *e)
+{
+	const char *t = config_key_type_name(p->key.type);
+	char *name = xasprintf("%s.%s", p->name, t);
+	char *obj = xasprintf("%s.%s", p->object_name, t);
+
+	if (name == NULL || obj == NULL) {
+		free(name);
+		free(obj);
+		return oom(e);
+	}
+	free(p->name);
+	free(p->object_name);
+	p->name = name;
+	p->object_name = obj;
+	return 0;
+}
+
 static int
 parse_profile(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
-    struct cfg_profile *p)
+    size_t idx, struct cfg_profile *p)
 {
 	struct field f[PK_N];
 	struct err *e = l->e;
@@ -493,8 +568,12 @@ parse_profile(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
 	TRY(profile_refs(l, d, f, p));
 	TRY(parse_names(d, f[PK_CN].v, f[PK_SANS].v, p, e));
 	p->key = l->c->key;
+	if (f[PK_KEY].v != NULL && f[PK_KEYS].v != NULL)
+		return perr(d, f[PK_KEYS].k, e, "keys: give either key or keys, not both");
 	if (f[PK_KEY].v != NULL)
 		TRY(parse_key(d, f[PK_KEY].v, "key", &p->key, e));
+	if (f[PK_KEYS].v != NULL)
+		TRY(profile_keys(l, d, &f[PK_KEYS], idx, p));
 	if (f[PK_SUBJECT].v != NULL)
 		TRY(parse_subject(d, f[PK_SUBJECT].v, &p->subject, e));
 	p->renew_before_days = l->c->renew_before_days;
@@ -506,6 +585,8 @@ parse_profile(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
 	if (f[PK_CLIENTSSL].v != NULL)
 		TRY(parse_client_ssl(d, &f[PK_CLIENTSSL], p, e));
 	TRY(profile_defaults(p, e));
+	if (idx > 0)
+		TRY(profile_rename(p, e));
 	TRY(profile_challenge(d, root, f, p, e));
 	TRY(profile_acme(d, f, p, e));
 	TRY(profile_scm(d, root, f, p, e));
@@ -515,15 +596,17 @@ parse_profile(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
 	return profile_subject(d, root, f, p, e);
 }
 
+/* Loads the profile of key idx of profiles/stem.yaml (idx 0 for a file
+ * with key: or one key). */
 static int
 load_profile(const struct loader *l, const char *pdir, const char *stem,
-    struct cfg_profile *p)
+    size_t idx, struct cfg_profile *p)
 {
 	struct ydoc d = { 0 };
 	yaml_node_t *root;
 	int rc;
 
-	if ((p->name = strdup(stem)) == NULL ||
+	if ((p->name = strdup(stem)) == NULL || (p->group = strdup(stem)) == NULL ||
 	    (p->file = xasprintf("%s/%s.yaml", pdir, stem)) == NULL ||
 	    (d.file = strdup(p->file)) == NULL) {
 		rc = oom(l->e);
@@ -537,7 +620,7 @@ load_profile(const struct loader *l, const char *pdir, const char *stem,
 		    d.file);
 		goto out;
 	}
-	rc = parse_profile(l, &d, root, p);
+	rc = parse_profile(l, &d, root, idx, p);
 out:
 	ydoc_free(&d);
 	return rc;
@@ -593,25 +676,64 @@ list_profiles(const char *pdir, char ***out, size_t *n, struct err *e)
 	return rc;
 }
 
+static int
+profile_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cfg_profile *)a)->name,
+	    ((const struct cfg_profile *)b)->name);
+}
+
+/* The profiles of one file: one per key. */
+static int
+load_file(struct loader *l, const char *pdir, const char *stem, size_t *cap)
+{
+	struct config *c = l->c;
+	struct cfg_profile *v;
+	size_t nkeys = 1;
+	int rc = 0;
+
+	for (size_t k = 0; k < nkeys && rc == 0; k++) {
+		if (c->nprofiles == *cap) {
+			if ((v = reallocarray(c->profiles, *cap * 2, sizeof(*v))) == NULL)
+				return oom(l->e);
+			memset(v + *cap, 0, *cap * sizeof(*v));
+			c->profiles = v;
+			*cap *= 2;
+		}
+		rc = load_profile(l, pdir, stem, k, &c->profiles[c->nprofiles++]);
+		if (k == 0 && c->profiles[c->nprofiles - 1].nkeys > 1)
+			nkeys = c->profiles[c->nprofiles - 1].nkeys;
+	}
+	return rc;
+}
+
 int
 load_profiles(struct loader *l)
 {
 	struct config *c = l->c;
 	char *pdir, **stems = NULL;
-	size_t n = 0;
+	size_t n = 0, cap;
 	int rc;
 
 	if ((pdir = xasprintf("%s/profiles", c->dir)) == NULL)
 		return oom(l->e);
 	if ((rc = list_profiles(pdir, &stems, &n, l->e)) != 0 || n == 0)
 		goto out;
-	if ((c->profiles = calloc(n, sizeof(*c->profiles))) == NULL) {
+	cap = n;
+	if ((c->profiles = calloc(cap, sizeof(*c->profiles))) == NULL) {
 		rc = oom(l->e);
 		goto out;
 	}
+	l->stems = stems;
+	l->nstems = n;
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = load_profile(l, pdir, stems[i], &c->profiles[c->nprofiles++]);
+		rc = load_file(l, pdir, stems[i], &cap);
+	/* a further key's profile sorts by its own name */
+	if (rc == 0)
+		qsort(c->profiles, c->nprofiles, sizeof(*c->profiles), profile_cmp);
 out:
+	l->stems = NULL;
+	l->nstems = 0;
 	strv_free(stems, n);
 	free(pdir);
 	return rc;
