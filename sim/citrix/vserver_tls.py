@@ -1,5 +1,6 @@
-"""TLS on each SSL vserver: the bound certkey (SNI certkeys too) with its
-linked chain, rebuilt whenever the configuration changes."""
+"""TLS on each SSL vserver: the bound certkeys (SNI certkeys too) with their
+linked chains, one RSA and one ECDSA side by side, rebuilt whenever the
+configuration changes."""
 
 import hashlib
 import os
@@ -21,7 +22,9 @@ class VserverTLS:
         self.st = st
         self.cache = {}   # vsname -> (generation, base_ctx or None)
 
-    def _ctx_for(self, ck):
+    def _pair_for(self, ck):
+        """(chain file, key file, password, names) of a certkey: its
+        certificate with the linked chain, the key as PEM."""
         st = self.st
         chain, seen, cur = [ck["info"]["pem"]], {ck["certkey"]}, ck
         while cur.get("linkcertkeyname") and cur["linkcertkeyname"] not in seen:
@@ -46,11 +49,20 @@ class VserverTLS:
                 with open(kf, "wb") as f:
                     f.write(pem)
                 os.chmod(kf, 0o600)
-        # A fresh context per build: the SNI callback set on a vserver's
-        # default context must not leak into another vserver.
+        return (certfile, kf, ck.get("passplain") or None,
+                ck["info"]["sandns"] or [ck["info"]["cn"]])
+
+    @staticmethod
+    def _ctx(pairs):
+        """One context holding every pair: with an RSA and an ECDSA pair,
+        OpenSSL serves the one the client's signature algorithms and
+        ciphers accept, as the appliance does. A fresh context per build:
+        the SNI callback set on a vserver's default context must not leak
+        into another vserver."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(certfile, kf, password=ck.get("passplain") or None)
-        return ctx, ck["info"]["sandns"] or [ck["info"]["cn"]]
+        for certfile, kf, pw, _ in pairs:
+            ctx.load_cert_chain(certfile, kf, password=pw)
+        return ctx
 
     def context(self, vsname):
         st = self.st
@@ -59,7 +71,7 @@ class VserverTLS:
             if c and c[0] == st.generation:
                 return c[1]
             vs = st.vservers[vsname]
-            default, sni = None, []
+            default, sni = [], []
             for b in st.bindings:
                 if b["vservername"] != vsname or b["ca"]:
                     continue
@@ -67,30 +79,30 @@ class VserverTLS:
                 if ck is None or not ck.get("key"):
                     continue
                 try:
-                    entry = self._ctx_for(ck)
+                    pair = self._pair_for(ck)
+                    self._ctx([pair])
                 except (ssl.SSLError, OSError, simlib.OpensslError):
                     continue  # a broken pair serves nothing, like a DOWN vserver
-                if b["snicert"]:
-                    sni.append(entry)
-                else:
-                    default = entry
+                (sni if b["snicert"] else default).append(pair)
             use_sni = st.snienable(vs) == "ENABLED" and sni
-            if default is None and not use_sni:
+            if not default and not use_sni:
                 base = None
             else:
-                if default is not None:
-                    base = default[0]
-                else:
-                    base = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                base = self._ctx(default)
                 if use_sni:
                     table = list(sni)
+                    built = {}
 
-                    def cb(sock, server_name, _ctx, table=table):
-                        if server_name:
-                            for ctx, names in table:
-                                if any(name_matches(n, server_name) for n in names):
-                                    sock.context = ctx
-                                    break
+                    def cb(sock, server_name, _ctx, table=table, built=built):
+                        if not server_name:
+                            return None
+                        # every SNI pair for the name: one per key type
+                        hit = tuple(i for i, p in enumerate(table)
+                                    if any(name_matches(n, server_name) for n in p[3]))
+                        if hit:
+                            if hit not in built:
+                                built[hit] = self._ctx([table[i] for i in hit])
+                            sock.context = built[hit]
                         return None
                     base.sni_callback = cb
             self.cache[vsname] = (st.generation, base)

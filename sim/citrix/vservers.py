@@ -44,6 +44,10 @@ class VserversApi:
             if not ca:
                 if not ck.get("key"):
                     raise NitroError("no_key", ck["certkey"])
+                # One RSA and one ECDSA certificate may serve side by side
+                # (the vserver picks by the client's ciphers and signature
+                # algorithms): as the default pair, and per SNI domain.
+                kt = ck["info"]["keytype"]
                 if sni:
                     if st.snienable(vs) != "ENABLED":
                         raise NitroError("sni_off", vs["name"])
@@ -51,9 +55,11 @@ class VserversApi:
                     for x in mine:
                         if x["snicert"]:
                             oi = st.certkeys[x["certkeyname"]]["info"]
-                            if names & set(n.lower() for n in oi["sandns"] or [oi["cn"]]):
+                            if oi["keytype"] == kt and \
+                                    names & set(n.lower() for n in oi["sandns"] or [oi["cn"]]):
                                 raise NitroError("dup_sni")
-                elif any(not x["snicert"] and not x["ca"] for x in mine):
+                elif any(not x["snicert"] and not x["ca"] and
+                         st.certkeys[x["certkeyname"]]["info"]["keytype"] == kt for x in mine):
                     raise NitroError("one_cert", vs["name"])
             st.bindings.append(b)
             st.changed()

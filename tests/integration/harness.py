@@ -198,6 +198,38 @@ def served_cert(port, sni=None, host="127.0.0.1"):
         return None
 
 
+# What a client that accepts only one key type offers: signature
+# algorithms (TLS 1.3 and 1.2) and, for TLS 1.2, the cipher suites.
+KEY_OFFER = {
+    "rsa": ("RSA-PSS+SHA256:RSA-PSS+SHA384:RSA+SHA256:RSA+SHA384",
+            "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384"),
+    "ecdsa": ("ECDSA+SHA256:ECDSA+SHA384",
+              "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"),
+}
+
+
+def served_for(port, key, sni=None, tls12=False, host="127.0.0.1"):
+    """DER of the leaf served to an openssl client offering only key's
+    ("rsa" or "ecdsa") signature algorithms (and, with tls12, only its
+    cipher suites, over TLS 1.2); None when the handshake fails."""
+    sigalgs, ciphers = KEY_OFFER[key]
+    cmd = ["openssl", "s_client", "-connect", "%s:%d" % (host, port), "-sigalgs", sigalgs]
+    cmd += ["-tls1_2", "-cipher", ciphers] if tls12 else ["-tls1_3"]
+    cmd += ["-servername", sni] if sni else ["-noservername"]
+    p = subprocess.run(cmd, input=b"", capture_output=True, timeout=20)
+    out = p.stdout.decode(errors="replace")
+    b, e = out.find("-----BEGIN CERTIFICATE-----"), out.find("-----END CERTIFICATE-----")
+    if p.returncode != 0 or b < 0 or e < 0:
+        return None
+    return ssl.PEM_cert_to_DER_cert(out[b:e + len("-----END CERTIFICATE-----")] + "\n")
+
+
+def key_type_of(cert):
+    """"rsa" or "ecdsa": the public key type of a certificate."""
+    text = cert_field(cert, "-text")
+    return "ecdsa" if "id-ecPublicKey" in text else "rsa"
+
+
 def cert_field(der_or_pem, *args):
     """openssl x509 output for a certificate (DER bytes or PEM str)."""
     if isinstance(der_or_pem, bytes):
