@@ -32,7 +32,11 @@ revoke_one(struct app *a, struct store *st, const struct cfg_profile *p, int rea
 	printf("%s: revoked serial %s%s\n", p->name, serial,
 	    remove ? ", removed from the device" : "");
 	/* the profile still asks for a certificate: say what happens next */
-	if (remove)
+	if (remove && p->nkeys > 1)
+		printf("%s: take its %s key out of keys: in %s/profiles/%s.yaml, or the next "
+		    "run enrolls it again\n", p->name, config_key_type_name(p->key.type),
+		    a->config_dir, config_profile_group(p));
+	else if (remove)
 		printf("%s: delete %s/profiles/%s.yaml, or the next run enrolls it again\n",
 		    p->name, a->config_dir, p->name);
 out:

@@ -98,6 +98,21 @@ def scenario(w):
               "the run after that has nothing to do", p.stdout)
         check_citrix_settled(adc)
 
+        # taking one key off the device keeps the other one bound
+        p = lab.run("revoke", "www.ecdsa", "--remove")
+        check(p.returncode == 0 and "take its ecdsa key out of keys:" in p.stdout,
+              "revoke --remove takes the ECDSA key off", p.stdout, p.stderr[-3000:])
+        state = adc.ctl("/_sim/state")
+        binds = sorted((b["vservername"], b["certkeyname"], b["snicert"])
+                       for b in state["bindings"] if not b["ca"])
+        check(binds == [("vs_sni", "www", True), ("vs_www", "www", False)],
+              "only the RSA certkey stays bound", binds)
+        for vs, sni in (("vs_www", None), ("vs_sni", "www.example.com")):
+            check(served(adc, vs, "rsa", sni) == want["rsa"], "%s still serves the RSA one" % vs)
+            check(served(adc, vs, "ecdsa", sni) is None,
+                  "%s serves nothing to an ECDSA-only client" % vs)
+        check_citrix_settled(adc)
+
 
 if __name__ == "__main__":
     main(scenario)

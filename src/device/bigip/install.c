@@ -242,7 +242,8 @@ set_sni(json_t *b, const struct cfg_profile *p)
 
 /* Renewal: the profile stays attached; its certKeyChain is replaced in
  * one transaction so key, cert and chain switch together (a key/cert pair
- * must never be changed one half at a time, reference §4.4). */
+ * must never be changed one half at a time, reference §4.4). ckc NULL:
+ * only p's entry goes (another key's entry stays and serves). */
 static int
 swap_chain(struct device *d, const struct cfg_profile *p, const char *prof_fp, json_t *ckc,
     struct err *e)
@@ -269,7 +270,8 @@ swap_chain(struct device *d, const struct cfg_profile *p, const char *prof_fp, j
 		json_object_del(keep, "chainReference");
 		json_array_append_new(list, keep);
 	}
-	json_array_append(list, ckc);
+	if (ckc != NULL)
+		json_array_append(list, ckc);
 	b = json_object();
 	rc = bip_call(d, "POST", "/mgmt/tm/transaction", b, NULL, "transaction", &t, e);
 	json_decref(b);
@@ -517,12 +519,33 @@ bigip_retire(struct device *d, const struct cfg_profile *p, const char *refs,
 	return rc;
 }
 
+/* Whether the client-ssl profile serves an entry that is not p's (the
+ * other key of a keys: list, an administrator's). */
+static int
+others_in_profile(struct device *d, const struct cfg_profile *p, const char *prof_fp,
+    bool *others, struct err *e)
+{
+	json_t *prof = NULL, *x;
+	size_t i;
+	int rc;
+
+	*others = false;
+	if ((rc = bip_get_fresh(d, "ltm/profile/client-ssl", prof_fp, &prof, e)) != 0)
+		return rc;
+	json_array_foreach(json_object_get(prof, "certKeyChain"), i, x)
+		if (!bip_entry_ours(d, p, x))
+			*others = true;
+	bip_decref_wiped(prof);
+	return 0;
+}
+
 int
 bigip_remove(struct device *d, const struct cfg_profile *p, struct err *e)
 {
 	struct device_cert cur = {0};
 	char pbuf[256], *prof_fp = NULL;
 	json_t *vs = NULL, *cs = NULL, *refs = NULL, *v, *x;
+	bool others = false;
 	size_t i, j;
 	int rc;
 
@@ -530,6 +553,16 @@ bigip_remove(struct device *d, const struct cfg_profile *p, struct err *e)
 		return rc;
 	if ((prof_fp = icontrol_fullpath(d->part, bip_profile_name(p, pbuf, sizeof(pbuf)))) == NULL) {
 		rc = err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
+		goto out;
+	}
+	if ((rc = others_in_profile(d, p, prof_fp, &others, e)) != 0)
+		goto out;
+	if (others) {
+		/* another key's entry (keys:) keeps the profile serving: take
+		 * out only this one, in one transaction */
+		if ((rc = swap_chain(d, p, prof_fp, NULL, e)) == 0 &&
+		    (refs = json_loads(cur.refs, 0, NULL)) != NULL)
+			rc = delete_refs(d, p, refs, prof_fp, e);
 		goto out;
 	}
 	if ((rc = bip_snap_list(d, BIP_SNAP_VIRTUAL, &vs, e)) != 0 ||
