@@ -1,5 +1,6 @@
 /* profiles/NAME.yaml: one certificate profile each — names, key, subject,
- * device and its vservers, CA and challenge — checked against lbcert.yaml. */
+ * device and its vservers, CA and challenge — checked against lbcert.yaml;
+ * a file with keys: is one profile per key (see struct cfg_profile). */
 
 #include "config/config.h"
 

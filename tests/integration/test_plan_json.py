@@ -1,4 +1,4 @@
-"""plan --json: the table's fields (profile, device, action, why) and a
+"""plan --json: the table's fields (profile, device, key, action, why) and a
 reason code per profile, for each kind of decision; options after names;
 the exit status as for the table."""
 from harness import CitrixSim, Lab, ScmSim, check, main, free_port, stopping, check_citrix_settled
@@ -14,7 +14,7 @@ def plan(lab, *args):
     except ValueError:
         check(False, "plan --json prints JSON", p.stdout, p.stderr)
     for r in rows:
-        check(sorted(r) == ["action", "device", "profile", "reason", "why"], "plan row fields", r)
+        check(sorted(r) == ["action", "device", "key", "profile", "reason", "why"], "plan row fields", r)
     return p.returncode, {r["profile"]: r for r in rows}
 
 
@@ -32,7 +32,8 @@ def scenario(w):
         rc, rows = plan(lab, "--json")
         check(rc == 0 and rows["www"]["action"] == "change" and
               rows["www"]["reason"] == "no_certificate" and rows["www"]["device"] == "adc1" and
-              rows["www"]["why"].startswith("enroll: no certificate"), "a new profile", rows)
+              rows["www"]["why"].startswith("enroll: no certificate") and
+              rows["www"]["key"] == "rsa:2048", "a new profile", rows)
         table = lab.run("plan").stdout
         check(rows["www"]["why"] in table, "why is the table's text", table)
 
