@@ -618,6 +618,74 @@ class CitrixSimTest(unittest.TestCase):
             self.assertEqual(s.cfg("DELETE", p)[0], 200, p)
 
 
+def peer_cert_for(port, kind, server_name=None):
+    """The leaf (DER) served to an openssl client offering only kind's
+    ("rsa" or "ecdsa") signature algorithms, None when the handshake fails."""
+    sigalgs = "ECDSA+SHA256:ECDSA+SHA384" if kind == "ecdsa" else "RSA-PSS+SHA256:RSA+SHA256"
+    cmd = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_3",
+           "-sigalgs", sigalgs] + (["-servername", server_name] if server_name else
+                                    ["-noservername"])
+    p = subprocess.run(cmd, input=b"", capture_output=True, timeout=20)
+    out = p.stdout.decode(errors="replace")
+    b, e = out.find("-----BEGIN CERTIFICATE-----"), out.find("-----END CERTIFICATE-----")
+    if p.returncode != 0 or b < 0:
+        return None
+    return pem_to_der(out[b:e + len("-----END CERTIFICATE-----")] + "\n")
+
+
+class CitrixSimDualTest(unittest.TestCase):
+    """One RSA and one ECDSA server certificate per vserver, and per SNI
+    domain; a second one of the same key type is refused (ref: the
+    appliance picks between an RSA and an ECDSA certificate by the client's
+    ciphers and signature algorithms)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--vserver", "d1", "--vserver", "d2")
+        cls.tmp = tempfile.mkdtemp(prefix="citrix-dual-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    assertErr = CitrixSimTest.assertErr
+    make_leaf = CitrixSimTest.make_leaf
+
+    def test_rsa_and_ecdsa(self):
+        s = self.sim
+        ca = CA(self.tmp, "Dual CA")
+        leaves = {}
+        for n, ec, names in (("r1", False, ["www.example.com"]), ("r2", False, ["www.example.com"]),
+                             ("e1", True, ["www.example.com"]), ("e2", True, ["www.example.com"])):
+            pem = self.make_leaf(ca, n + ".key", n + ".csr", names, ec=ec)
+            leaves[n] = pem_to_der(pem)
+            s.upload(n + ".crt", pem)
+            self.assertEqual(s.cfg("POST", "sslcertkey", {"sslcertkey": {
+                "certkey": n, "cert": n + ".crt", "key": n + ".key"}})[0], 201)
+        bind = lambda vs, ck, sni=False: s.cfg("PUT", "sslvserver_sslcertkey_binding", {
+            "sslvserver_sslcertkey_binding": dict(
+                {"vservername": vs, "certkeyname": ck}, **({"snicert": True} if sni else {}))})
+        self.assertEqual(bind("d1", "r1")[0], 201)
+        self.assertErr(bind("d1", "r2"), 599, 1548)
+        self.assertEqual(bind("d1", "e1")[0], 201)
+        self.assertErr(bind("d1", "e2"), 599, 1548)
+        port = s.ready["vservers"]["d1"]
+        self.assertEqual(peer_cert_for(port, "rsa"), leaves["r1"])
+        self.assertEqual(peer_cert_for(port, "ecdsa"), leaves["e1"])
+
+        self.assertEqual(s.cfg("PUT", "sslvserver", {"sslvserver": {
+            "vservername": "d2", "snienable": "ENABLED"}})[0], 200)
+        self.assertEqual(bind("d2", "r1", sni=True)[0], 201)
+        self.assertErr(bind("d2", "r2", sni=True), 599, 1674)
+        self.assertEqual(bind("d2", "e1", sni=True)[0], 201)
+        self.assertErr(bind("d2", "e2", sni=True), 599, 1674)
+        port = s.ready["vservers"]["d2"]
+        self.assertEqual(peer_cert_for(port, "rsa", "www.example.com"), leaves["r1"])
+        self.assertEqual(peer_cert_for(port, "ecdsa", "www.example.com"), leaves["e1"])
+        self.assertIsNone(peer_cert_for(port, "ecdsa", "other.example.com"))
+
+
 class CitrixSimModesTest(unittest.TestCase):
     """Default SSL profiles enabled and the RESPONDER feature off."""
 
