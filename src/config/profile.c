@@ -516,14 +516,14 @@ profile_keys(const struct loader *l, const struct ydoc *d, const struct field *f
 		seen[k.type] = true;
 		if (i == idx)
 			p->key = k;
-		if (i == 0)
+		if (cnt < 2)
 			continue;
-		/* the name this key's certificate is known by */
+		/* the name of a further key's profile, and how the first key
+		 * is selected by type: neither may be another file's */
 		if ((other = xasprintf("%s.%s", p->name, config_key_type_name(k.type))) == NULL)
 			return oom(l->e);
-		rc = is_stem(l, other) ? perr(d, item, l->e, "%s: this key's profile would be "
-		    "named '%s', which is also the name of profiles/%s.yaml; rename one",
-		    path, other, other) : 0;
+		rc = is_stem(l, other) ? perr(d, item, l->e, "%s: '%s' names this key, and is "
+		    "also the name of profiles/%s.yaml; rename one", path, other, other) : 0;
 		free(other);
 		if (rc != 0)
 			return rc;

@@ -81,6 +81,12 @@ def scenario(w):
                         ("vs_www", "www", False), ("vs_www", "www.ecdsa", False)],
               "each certkey is bound to both vservers, as SNI on vs_sni", binds)
 
+        p = lab.run("inventory", "--json")
+        inv = sorted((x["profile"], x["name"], x["serial"]) for x in json.loads(p.stdout)
+                     if x["managed"])
+        check(inv == [("www", "www", www["serial"]), ("www.ecdsa", "www.ecdsa", ec["serial"])],
+              "inventory lists one managed certificate per key", inv)
+
         p = lab.run("run", "--force", "www.ecdsa")
         check(p.returncode == 0 and p.stdout.strip().endswith(
             "0 enrolled, 1 renewed, 0 unchanged, 0 failed"), "--force renews the ECDSA key only",

@@ -8,6 +8,7 @@ sleeps) leaves the first key served; the next run leaves it alone and
 finishes the second key's journaled order: one newOrder per key in all.
 Renewing one key swaps only its entry in one transaction: the other entry
 stays, and the profile never serves without it."""
+import json
 import os
 import re
 import signal
@@ -116,6 +117,10 @@ def scenario(w):
                if p["fullPath"] in state["clientssl"]] == [PROF],
               "vs1 has that one client-ssl profile")
 
+        p = lab.run("inventory", "--json")
+        inv = sorted((x["profile"], x["serial"]) for x in json.loads(p.stdout) if x["managed"])
+        check(inv == sorted([("www", ec["serial"]), ("www.rsa", rsa["serial"])]),
+              "inventory lists one managed certificate per key", inv)
         ec_entry = [e for e in ckc if state["key"][e["key"]]["keyType"] == "ec-private"][0]
         big.clear_requests()
         p = lab.run("run", "--force", "www.rsa")

@@ -174,26 +174,29 @@ ecdsa_first_and_single(void **state)
 }
 
 struct bad {
-	const char *name, *prof, *other;
+	const char *name, *prof, *other_name, *other;
 	int line, col;
 	const char *msg;
 };
 
 static const struct bad bads[] = {
 	{ "same type twice", BIGIP_PROF("keys:\n  - { type: rsa }\n  - { type: rsa, size: 4096 }\n"),
-	  NULL, 7, 5, "keys[1]: a second rsa key; a profile holds at most one key of each type" },
-	{ "key and keys", BIGIP_PROF("key: { type: rsa }\nkeys: [{ type: ecdsa }]\n"), NULL, 6, 1,
+	  NULL, NULL, 7, 5, "keys[1]: a second rsa key; a profile holds at most one key of each type" },
+	{ "key and keys", BIGIP_PROF("key: { type: rsa }\nkeys: [{ type: ecdsa }]\n"), NULL, NULL, 6, 1,
 	  "keys: give either key or keys, not both" },
-	{ "empty keys", BIGIP_PROF("keys: []\n"), NULL, 5, 7, "keys: the list is empty" },
-	{ "keys not a list", BIGIP_PROF("keys: { type: rsa }\n"), NULL, 5, 7,
+	{ "empty keys", BIGIP_PROF("keys: []\n"), NULL, NULL, 5, 7, "keys: the list is empty" },
+	{ "keys not a list", BIGIP_PROF("keys: { type: rsa }\n"), NULL, NULL, 5, 7,
 	  "keys must be a list, not a mapping" },
 	{ "bad entry", BIGIP_PROF("keys:\n  - { type: rsa }\n  - { type: ecdsa, size: 256 }\n"),
-	  NULL, 7, 20, "keys[1]: size is for rsa keys, not ecdsa (use curve)" },
-	{ "bad curve", BIGIP_PROF("keys: [{ type: ecdsa, curve: P-521 }]\n"), NULL, 5, 30,
+	  NULL, NULL, 7, 20, "keys[1]: size is for rsa keys, not ecdsa (use curve)" },
+	{ "bad curve", BIGIP_PROF("keys: [{ type: ecdsa, curve: P-521 }]\n"), NULL, NULL, 5, 30,
 	  "keys[0].curve: unsupported value 'P-521'" },
 	{ "name taken", BIGIP_PROF("keys:\n  - { type: rsa }\n  - { type: ecdsa }\n"),
-	  BIGIP_PROF(""), 7, 5, "keys[1]: this key's profile would be named 'www.ecdsa', which is "
-	  "also the name of profiles/www.ecdsa.yaml" },
+	  "www.ecdsa", BIGIP_PROF(""), 7, 5, "keys[1]: 'www.ecdsa' names this key, and is also "
+	  "the name of profiles/www.ecdsa.yaml; rename one" },
+	{ "first key's name taken", BIGIP_PROF("keys:\n  - { type: rsa }\n  - { type: ecdsa }\n"),
+	  "www.rsa", BIGIP_PROF(""), 6, 5, "keys[0]: 'www.rsa' names this key, and is also "
+	  "the name of profiles/www.rsa.yaml; rename one" },
 };
 
 static void
@@ -208,8 +211,8 @@ bad_keys(void **state)
 		const struct bad *b = &bads[i];
 
 		memset(&e, 0, sizeof(e));
-		if (load(&c, &e, dir, sizeof(dir), "www", b->prof,
-		    b->other != NULL ? "www.ecdsa" : NULL, b->other, NULL) != LB_ECONFIG)
+		if (load(&c, &e, dir, sizeof(dir), "www", b->prof, b->other_name, b->other,
+		    NULL) != LB_ECONFIG)
 			fail_msg("case '%s': loaded (msg: %s)", b->name, e.msg);
 		assert_null(c);
 		snprintf(want, sizeof(want), "%s/profiles/www.yaml:%d:%d: ", dir, b->line, b->col);
