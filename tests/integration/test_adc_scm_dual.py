@@ -81,6 +81,15 @@ def scenario(w):
                         ("vs_www", "www", False), ("vs_www", "www.ecdsa", False)],
               "each certkey is bound to both vservers, as SNI on vs_sni", binds)
 
+        for args, want_rows in ((("www",), ["www", "www.ecdsa"]), (("www.rsa",), ["www"]),
+                                (("www.ecdsa", "www"), ["www", "www.ecdsa"])):
+            p = lab.run("plan", "--json", *args)
+            rows = [x["profile"] for x in json.loads(p.stdout)] if p.returncode == 0 else p.stderr
+            check(rows == want_rows, "plan %s selects %s" % (" ".join(args), want_rows), rows)
+        p = lab.run("plan", "www.dsa")
+        check(p.returncode == 2 and "no profile named www.dsa" in p.stderr,
+              "an unknown key name is a usage error", p.stderr)
+
         p = lab.run("inventory", "--json")
         inv = sorted((x["profile"], x["name"], x["serial"]) for x in json.loads(p.stdout)
                      if x["managed"])
