@@ -509,7 +509,10 @@ verify_served(struct walk *w, const struct cert_info *want)
 
 		if (v->check == NULL)
 			continue;
-		rc = tlsprobe_leaf(v->check, w->p->common_name, w->p->device->timeout_s, &pem, &w->e);
+		/* the profile's own key type: another key's certificate may
+		 * serve beside it (keys:) */
+		rc = tlsprobe_leaf_key(v->check, w->p->common_name, w->p->key.type == KEY_ECDSA ?
+		    PROBE_ECDSA : PROBE_RSA, w->p->device->timeout_s, &pem, &w->e);
 		if (rc == 0)
 			rc = x509_cert_info(pem, &got, &w->e);
 		free(pem);

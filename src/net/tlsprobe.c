@@ -10,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,9 +151,32 @@ leaf_pem(X509 *x)
 	return out;
 }
 
+/* Offers only key's signature algorithms (TLS 1.3 and 1.2) and, for
+ * TLS 1.2, only its cipher suites: a server holding an RSA and an ECDSA
+ * certificate then has one choice, as it would for such a client. */
+static bool
+offer_only(SSL_CTX *ctx, enum probe_key key)
+{
+	if (key == PROBE_ANY_KEY)
+		return true;
+	if (key == PROBE_ECDSA)
+		return SSL_CTX_set1_sigalgs_list(ctx, "ECDSA+SHA256:ECDSA+SHA384:"
+		    "ECDSA+SHA512") == 1 && SSL_CTX_set_cipher_list(ctx, "aECDSA") == 1;
+	return SSL_CTX_set1_sigalgs_list(ctx, "RSA-PSS+SHA256:RSA-PSS+SHA384:"
+	    "RSA-PSS+SHA512:RSA+SHA256:RSA+SHA384:RSA+SHA512") == 1 &&
+	    SSL_CTX_set_cipher_list(ctx, "aRSA") == 1;
+}
+
 int
 tlsprobe_leaf(const char *hostport, const char *sni, long timeout_s,
     char **pem_out, struct err *e)
+{
+	return tlsprobe_leaf_key(hostport, sni, PROBE_ANY_KEY, timeout_s, pem_out, e);
+}
+
+int
+tlsprobe_leaf_key(const char *hostport, const char *sni, enum probe_key key,
+    long timeout_s, char **pem_out, struct err *e)
 {
 	char host[256], port[16], why[256];
 	SSL_CTX *ctx = NULL;
@@ -170,9 +194,9 @@ tlsprobe_leaf(const char *hostport, const char *sni, long timeout_s,
 		rc = err_set(e, LB_EUNREACH, "tls probe %s: %s", hostport, why);
 		goto out;
 	}
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL || !offer_only(ctx, key) ||
 	    (ssl = SSL_new(ctx)) == NULL) {
-		rc = err_set(e, LB_ERR, "tls probe %s: out of memory", hostport);
+		rc = err_set(e, LB_ERR, "tls probe %s: cannot set up the client", hostport);
 		goto out;
 	}
 	/* No trust decision here: the caller compares the served leaf with
