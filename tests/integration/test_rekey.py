@@ -31,7 +31,7 @@ def scenario(w):
             profile(key, sans)
             p = lab.run("plan")
             line = [l for l in p.stdout.splitlines() if l.startswith("www ")]
-            check(p.returncode == 0 and line and line[0].split()[2] == "change" and
+            check(p.returncode == 0 and line and line[0].split()[3] == "change" and
                   line[0].rstrip().endswith(why), f"plan: {why}", p.stdout, p.stderr[-1500:])
             p = lab.run("run")
             check(p.returncode == 0 and p.stdout.strip().endswith(

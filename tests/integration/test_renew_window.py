@@ -47,9 +47,9 @@ def scenario(w):
 
             p = lab.run("plan")
             rows = {l.split()[0]: l for l in p.stdout.splitlines()[1:]}
-            check(rows["short"].split()[2] == "nothing" and "valid for" in rows["short"],
+            check(rows["short"].split()[3] == "nothing" and "valid for" in rows["short"],
                   "plan: short is not due yet (one third of its lifetime not reached)", p.stdout)
-            check(rows["fixed"].split()[2] == "change" and
+            check(rows["fixed"].split()[3] == "change" and
                   "renew_before_days 1" in rows["fixed"], "plan: fixed is due by "
                   "renew_before_days", p.stdout)
             p = lab.run("run", "short")
