@@ -9,8 +9,9 @@
 #include "util/log.h"
 
 /* Whether argument arg names p: its own name, its file's name (every key
- * of a keys: list), or "<file>.<type>" (the first key, which keeps the
- * file's name, by its type). */
+ * of a keys: list), or for a keys: list "<file>.<type>" (the first key,
+ * which keeps the file's name, by its type; the loader refuses a profile
+ * file of that name). */
 static bool
 names_profile(const struct cfg_profile *p, const char *arg)
 {
@@ -19,7 +20,7 @@ names_profile(const struct cfg_profile *p, const char *arg)
 
 	if (strcmp(p->name, arg) == 0 || strcmp(g, arg) == 0)
 		return true;
-	return strncmp(arg, g, gl) == 0 && arg[gl] == '.' &&
+	return p->nkeys > 1 && strncmp(arg, g, gl) == 0 && arg[gl] == '.' &&
 	    strcmp(arg + gl + 1, config_key_type_name(p->key.type)) == 0;
 }
 

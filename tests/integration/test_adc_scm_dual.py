@@ -5,6 +5,7 @@ type's certificate. A run killed between the two keys leaves the first one
 served and resumes the second without a second enrollment; renewing one key
 leaves the other served."""
 import json
+import os
 import signal
 import time
 
@@ -89,6 +90,12 @@ def scenario(w):
         p = lab.run("plan", "www.dsa")
         check(p.returncode == 2 and "no profile named www.dsa" in p.stderr,
               "an unknown key name is a usage error", p.stderr)
+        lab.profile("solo", device="adc1", ca="scm", common_name="solo.example.com",
+                    subject=SUBJECT, key={"type": "rsa"}, vservers=[{"name": "vs_www"}])
+        p = lab.run("plan", "solo.rsa")
+        check(p.returncode == 2 and "no profile named solo.rsa" in p.stderr,
+              "NAME.TYPE is only for a keys: list", p.stderr)
+        os.unlink(os.path.join(lab.conf, "profiles", "solo.yaml"))
 
         p = lab.run("inventory", "--json")
         inv = sorted((x["profile"], x["name"], x["serial"]) for x in json.loads(p.stdout)
