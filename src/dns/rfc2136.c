@@ -228,22 +228,17 @@ update_refused(const struct dns *d, const ldns_pkt *ans, const char *what, struc
 	    rname);
 }
 
-int
-dns_check_key(struct dns *d, const char *zone, struct err *e)
+/* Signs update q (taken: freed here) with the TSIG key and sends it; what
+ * names it in messages. An answer that does not verify is LB_EUNKNOWN: a
+ * success unproven, so the update may or may not have been applied. */
+static int
+send_update(struct dns *d, ldns_pkt *q, const char *what, struct err *e)
 {
 	ldns_resolver *r = NULL;
-	ldns_pkt *q = NULL, *ans = NULL;
-	ldns_rr_list *none = ldns_rr_list_new();
-	ldns_rdf *z;
+	ldns_pkt *ans = NULL;
 	ldns_status st;
-	char what[300];
 	int rc;
 
-	snprintf(what, sizeof(what), "an empty update of zone %s (the key check)", zone);
-	/* ldns wants the update section as a list, even an empty one */
-	if (none != NULL && (z = ldns_dname_new_frm_str(zone)) != NULL)
-		q = ldns_update_pkt_new(z, LDNS_RR_CLASS_IN, NULL, none, NULL);
-	ldns_rr_list_free(none);
 	if (q == NULL)
 		return err_set(e, LB_ERR, "dns: cannot build %s", what);
 	ldns_pkt_set_random_id(q);
@@ -252,20 +247,21 @@ dns_check_key(struct dns *d, const char *zone, struct err *e)
 		return err_set(e, LB_ERR, "dns: no resolver for %s", d->addr);
 	}
 	if ((st = ldns_update_pkt_tsig_add(q, r)) != LDNS_STATUS_OK) {
-		rc = err_set(e, LB_ECONFIG, "dns: cannot sign with key %s (%s): %s",
+		rc = err_set(e, LB_ECONFIG, "dns: cannot sign %s with key %s (%s): %s", what,
 		    d->cfg->tsig_name, d->cfg->tsig_algorithm, ldns_get_errorstr_by_id(st));
 		goto out;
 	}
+	log_debug("dns: %s at %s port %d", what, d->addr, d->cfg->port);
 	st = ldns_send(&ans, r, q);
 	if (ans == NULL)
+		/* no answer: whether the server applied it is unknown */
 		rc = err_set(e, LB_EUNREACH, "dns server %s (%s port %d): no answer to %s: %s",
 		    d->cfg->server, d->addr, d->cfg->port, what, ldns_get_errorstr_by_id(st));
 	else if (ldns_pkt_get_rcode(ans) != LDNS_RCODE_NOERROR)
 		rc = update_refused(d, ans, what, e);
 	else if (st != LDNS_STATUS_OK)
-		rc = err_set(e, LB_EAUTH, "dns server %s: the answer to %s does not verify "
-		    "with key %s: %s", d->cfg->server, what, d->cfg->tsig_name,
-		    ldns_get_errorstr_by_id(st));
+		rc = err_set(e, LB_EUNKNOWN, "dns server %s: the answer to %s does not "
+		    "verify: %s", d->cfg->server, what, ldns_get_errorstr_by_id(st));
 	else
 		rc = 0;
 out:
@@ -276,49 +272,32 @@ out:
 }
 
 int
+dns_check_key(struct dns *d, const char *zone, struct err *e)
+{
+	ldns_rr_list *none = ldns_rr_list_new();
+	ldns_pkt *q = NULL;
+	ldns_rdf *z;
+	char what[300];
+	int rc;
+
+	snprintf(what, sizeof(what), "an empty update of zone %s (the key check)", zone);
+	/* ldns wants the update section as a list, even an empty one */
+	if (none != NULL && (z = ldns_dname_new_frm_str(zone)) != NULL)
+		q = ldns_update_pkt_new(z, LDNS_RR_CLASS_IN, NULL, none, NULL);
+	ldns_rr_list_free(none);
+	/* a key check whose answer does not verify has not passed */
+	if ((rc = send_update(d, q, what, e)) == LB_EUNKNOWN)
+		e->code = rc = LB_EAUTH;
+	return rc;
+}
+
+int
 dns_txt_update(struct dns *d, const char *zone, const char *name, const char *value,
     bool add, struct err *e)
 {
-	ldns_resolver *r = NULL;
-	ldns_pkt *q = NULL, *ans = NULL;
-	ldns_status st;
 	char what[600];
-	int rc;
 
-	snprintf(what, sizeof(what), "%s of TXT %s in zone %s", add ? "adding" : "deleting",
+	snprintf(what, sizeof(what), "the %s of TXT %s in zone %s", add ? "adding" : "deleting",
 	    name, zone);
-	if ((q = dns_update_pkt(zone, name, value, add, TXT_TTL)) == NULL)
-		return err_set(e, LB_ERR, "dns: cannot build the update %s", what);
-	if ((r = tsig_resolver(d)) == NULL) {
-		ldns_pkt_free(q);
-		return err_set(e, LB_ERR, "dns: no resolver for %s", d->addr);
-	}
-	if ((st = ldns_update_pkt_tsig_add(q, r)) != LDNS_STATUS_OK) {
-		rc = err_set(e, LB_ECONFIG, "dns: cannot sign the update with key %s (%s): %s",
-		    d->cfg->tsig_name, d->cfg->tsig_algorithm, ldns_get_errorstr_by_id(st));
-		goto out;
-	}
-	log_debug("dns: %s at %s port %d", what, d->addr, d->cfg->port);
-	st = ldns_send(&ans, r, q);
-	if (ans == NULL) {
-		/* no answer: whether the server applied it is unknown */
-		rc = err_set(e, LB_EUNREACH, "dns server %s (%s port %d): no answer to the "
-		    "%s: %s", d->cfg->server, d->addr, d->cfg->port, what,
-		    ldns_get_errorstr_by_id(st));
-		goto out;
-	}
-	if (ldns_pkt_get_rcode(ans) != LDNS_RCODE_NOERROR)
-		rc = update_refused(d, ans, what, e);
-	else if (st != LDNS_STATUS_OK)
-		/* a success whose TSIG does not verify proves nothing: the
-		 * update may or may not have been applied */
-		rc = err_set(e, LB_EUNKNOWN, "dns server %s: the answer to the %s does not "
-		    "verify: %s", d->cfg->server, what, ldns_get_errorstr_by_id(st));
-	else
-		rc = 0;
-out:
-	ldns_pkt_free(ans);
-	ldns_pkt_free(q);
-	ldns_resolver_deep_free(r);
-	return rc;
+	return send_update(d, dns_update_pkt(zone, name, value, add, TXT_TTL), what, e);
 }
