@@ -186,6 +186,26 @@ verify_prev(struct engine *en, const struct cfg_profile *p, struct device *dev,
 	return rc;
 }
 
+/* An expired or revoked certificate is not put back in service: clients
+ * would refuse it. */
+static int
+servable(struct engine *en, const struct cfg_profile *p, const struct store_cert *prev,
+    struct err *e)
+{
+	long n = 0;
+	int rc;
+
+	if (prev->not_after != 0 && prev->not_after <= time(NULL))
+		return err_set(e, LB_ERR, "the previous certificate (serial %s) has expired; "
+		    "not putting it back", prev->serial != NULL ? prev->serial : "unknown");
+	if (prev->serial == NULL)
+		return 0;
+	if ((rc = store_history_count(en->st, p->name, "revoke", prev->serial, &n, e)) != 0)
+		return rc;
+	return n > 0 ? err_set(e, LB_ERR, "the previous certificate (serial %s) was revoked; "
+	    "not putting it back", prev->serial) : 0;
+}
+
 static int
 prerequisites(struct engine *en, const struct cfg_profile *p, struct store_cert *prev,
     char **prev_refs, struct err *e)
@@ -223,7 +243,7 @@ prerequisites(struct engine *en, const struct cfg_profile *p, struct store_cert 
 		    "keep_previous_hours (%d) after a renewal", prev->serial != NULL ?
 		    prev->serial : "unknown", when, en->cfg->keep_previous_hours);
 	}
-	return 0;
+	return servable(en, p, prev, e);
 }
 
 int

@@ -6,7 +6,8 @@
   next run, with the check fixed, puts it in service;
 - a renewal whose activation the device refuses half-way does the same;
 - the replaced certificate's objects stay keep_previous_hours (24 here), so
-  `lbcert rollback` returns to it (and, run again, forward to the newer one);
+  `lbcert rollback` returns to it (and, run again, forward to the newer one),
+  but never to a revoked one;
 - once the keep time has passed (LBCERT_NOW moves the clock of that
   judgement) a run retires them, and `lbcert rollback` says they are gone.
 
@@ -148,6 +149,21 @@ def flow(w, kind):
         p = lab.run("rollback", "web")
         check(p.returncode == 0 and served(dev, "vs1", "web.example.com") == s3,
               f"{kind}: rollback again returns to {s3}", p.stdout, p.stderr[-3000:])
+        settled(kind, dev)
+
+        # a revoked certificate is not put back
+        p = lab.run("rollback", "web")
+        check(p.returncode == 0 and served(dev, "vs1", "web.example.com") == s2,
+              f"{kind}: back to {s2}", p.stdout, p.stderr[-3000:])
+        p = lab.run("revoke", "web")
+        check(p.returncode == 0, f"{kind}: {s2} revoked", p.stdout, p.stderr[-2000:])
+        p = lab.run("rollback", "web")
+        check(p.returncode == 0 and served(dev, "vs1", "web.example.com") == s3,
+              f"{kind}: forward to {s3}", p.stdout, p.stderr[-3000:])
+        p = lab.run("rollback", "web")
+        check(p.returncode == 1 and "revoked" in p.stderr and
+              served(dev, "vs1", "web.example.com") == s3,
+              f"{kind}: no rollback to the revoked {s2}", p.stdout, p.stderr[-2000:])
         settled(kind, dev)
 
         # past the keep time: retired by the next run; no way back then
