@@ -79,18 +79,21 @@ int
 engine_roll_back(struct engine *en, const struct cfg_profile *p, struct device *dev,
     const struct device_ops *dops, const char *old_refs, int rc, struct err *e)
 {
-	char why[sizeof(e->msg)];
+	char why[sizeof(e->msg)], text[sizeof(e->msg)];
 	struct err re = {0};
 
 	snprintf(why, sizeof(why), "%s", e->msg);
 	log_warn("%s: %s: putting the previous certificate back", p->name, why);
 	if (engine_restore(en, p, dev, dops, old_refs, &re) != 0) {
-		history(en, p, "rollback_failed", re.msg);
+		/* the history is read past the log's redaction */
+		engine_redact_copy(text, sizeof(text), re.msg);
+		history(en, p, "rollback_failed", text);
 		err_set(e, rc, "%s; putting the previous certificate back failed too: %s", why,
 		    re.msg);
 		return rc;
 	}
-	history(en, p, "rollback", why);
+	engine_redact_copy(text, sizeof(text), why);
+	history(en, p, "rollback", text);
 	err_set(e, rc, "%s; rolled back: the previous certificate is in service again, the "
 	    "new one stays installed", why);
 	return rc;
@@ -166,13 +169,12 @@ record(struct engine *en, const struct cfg_profile *p, const struct store_cert *
 
 /* What the restored certificate is checked against (SPEC §1 step 9). */
 static int
-verify_prev(struct engine *en, const struct cfg_profile *p, struct device *dev,
-    const struct device_ops *dops, const struct store_cert *prev, struct err *e)
+verify_prev(const struct cfg_profile *p, struct device *dev, const struct device_ops *dops,
+    const struct store_cert *prev, struct err *e)
 {
 	struct cert_info ci = {0};
 	int rc;
 
-	(void)en;
 	if (prev->cert_pem == NULL || prev->cert_pem[0] == '\0') {
 		log_warn("%s: the previous certificate's PEM is not recorded; not checking "
 		    "what is served", p->name);
@@ -293,7 +295,7 @@ engine_rollback(struct engine *en, const struct cfg_profile *p, char *from, size
 		snprintf(detail, sizeof(detail), "%s -> %s", from, to);
 		history(en, p, "rollback", detail);
 	}
-	rc = verify_prev(en, p, dev, dops, &prev, e);
+	rc = verify_prev(p, dev, dops, &prev, e);
 out:
 	store_cert_free(&prev);
 	store_cert_free(&out);
