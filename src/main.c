@@ -20,6 +20,7 @@ static const struct {
 	{ "status", cmd_status },
 	{ "inventory", cmd_inventory },
 	{ "revoke", cmd_revoke },
+	{ "rollback", cmd_rollback },
 	{ "check", cmd_check },
 };
 
@@ -36,6 +37,7 @@ usage(FILE *f)
 	    "  status [--json] [PROFILE...]                      certificates and last results\n"
 	    "  inventory [--json] [DEVICE...]                    every certificate on the devices\n"
 	    "  revoke PROFILE [--reason R] [--remove]            revoke at the CA\n"
+	    "  rollback PROFILE                                  back to the previous certificate\n"
 	    "  check                                             validate config, reach devices and CAs\n"
 	    "\n"
 	    "exit codes: 0 ok, 1 a profile failed, 2 usage/config error, 3 locked, 4 unreachable\n");

@@ -26,9 +26,18 @@ class ProfilesApi:
             ch = e.get("chain")
             i["chain"] = to_fullpath(ch, None, "Common") if ch and ch != "none" else "none"
             if e.get("passphrase"):
-                i["_passphrase"] = stored.get(e["passphrase"], e["passphrase"])
+                i["_passphrase"] = stored.get(e["passphrase"]) or self.unmask(e["passphrase"])
             out.append(i)
         return out
+
+    def unmask(self, value):
+        """The box decrypts any "$M$" form its master key made, not only
+        those of the profile being changed (a rollback sends back an entry
+        read while it was in service); anything else is a clear passphrase."""
+        for pw in self.sim.seen_pass:
+            if masked(pw) == value:
+                return pw
+        return value
 
     def apply_clientssl(self, fp, obj, b):
         legacy = [k for k in ("cert", "key", "chain", "passphrase") if k in b]

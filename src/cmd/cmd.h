@@ -28,6 +28,7 @@ int cmd_plan(struct app *a, int argc, char **argv);
 int cmd_status(struct app *a, int argc, char **argv);
 int cmd_inventory(struct app *a, int argc, char **argv);
 int cmd_revoke(struct app *a, int argc, char **argv);
+int cmd_rollback(struct app *a, int argc, char **argv);
 int cmd_check(struct app *a, int argc, char **argv);
 
 /* The profiles named in argv (all when none), in configuration order: a

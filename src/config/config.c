@@ -50,6 +50,7 @@ config_load(const char *dir, struct config **out, struct err *e)
 	c->renew_before_days = -1;
 	c->key = (struct cfg_key){ KEY_RSA, 2048, CURVE_NONE };
 	c->hooks.timeout_s = HOOK_TIMEOUT_DEFAULT;
+	c->keep_previous_hours = KEEP_PREVIOUS_DEFAULT;
 	l.cred.secret = true;
 	if ((c->dir = clean_dir(dir)) == NULL ||
 	    (l.main.file = xasprintf("%s/lbcert.yaml", c->dir)) == NULL ||

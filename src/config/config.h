@@ -139,6 +139,8 @@ struct cfg_hooks {
 	int timeout_s;      /* per hook; default 60 */
 };
 #define HOOK_TIMEOUT_DEFAULT 60
+#define KEEP_PREVIOUS_DEFAULT 24
+#define KEEP_PREVIOUS_MAX 8760 /* a year */
 
 struct cfg_profile {
 	char *name;       /* file stem */
@@ -180,6 +182,9 @@ struct config {
 	struct cfg_key key;    /* defaults; rsa 2048 when not set */
 	struct cfg_hooks hooks; /* defaults */
 	char *metrics_file;    /* NULL: no metrics written */
+	/* How long a replaced certificate's objects stay on the device, so
+	 * that `lbcert rollback` can put it back (default 24). */
+	int keep_previous_hours;
 	struct cfg_device *devices;
 	size_t ndevices;
 	struct cfg_ca *cas;

@@ -601,7 +601,7 @@ int
 parse_main(struct loader *l)
 {
 	static const char *const keys[] = { "defaults", "devices", "cas",
-		"metrics_file" };
+		"metrics_file", "keep_previous_hours" };
 	struct field f[NELEM(keys)];
 	yaml_node_t *root;
 	int rc;
@@ -618,5 +618,8 @@ parse_main(struct loader *l)
 	if (f[3].v != NULL)
 		TRY(get_path(l, &l->main, f[3].v, "metrics_file", &l->c->metrics_file,
 		    l->e));
+	if (f[4].v != NULL)
+		TRY(get_int(&l->main, f[4].v, "keep_previous_hours", 0, KEEP_PREVIOUS_MAX,
+		    &l->c->keep_previous_hours, l->e));
 	return 0;
 }

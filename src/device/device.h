@@ -28,7 +28,8 @@ struct device_cert {
 	char **bound;      /* virtual servers it serves */
 	size_t nbound;
 	char *refs;        /* driver's opaque description of every object
-			    * behind it (files, keys, chain), for retire() */
+			    * behind it (files, keys, chain), for retire()
+			    * and restore() */
 };
 void device_cert_free(struct device_cert *c);
 
@@ -96,6 +97,13 @@ struct device_ops {
 	 * else: swap in place so every binding switches at once. */
 	int (*activate)(struct device *d, const struct cfg_profile *p,
 	    const char *key_ref, const char *install_ref, bool first, struct err *e);
+	/* Puts the certificate whose objects refs describes (device_cert.refs,
+	 * taken while it was in service) back in service in place of what p
+	 * serves now, the way activate renews: in place, every binding at
+	 * once, never a moment without a certificate. Safe to repeat;
+	 * LB_ENOTFOUND when its objects are gone. */
+	int (*restore)(struct device *d, const struct cfg_profile *p, const char *refs,
+	    struct err *e);
 	/* Saves the running configuration (and syncs the device group). */
 	int (*save)(struct device *d, struct err *e);
 	/* Whether this session changed the running configuration since its

@@ -43,6 +43,14 @@ int engine_inventory(struct engine *en, const struct cfg_device *d,
 int engine_revoke(struct engine *en, const struct cfg_profile *p, int reason, bool remove,
     char *serial, size_t serial_len, struct err *e);
 
+/* lbcert rollback: puts p's previous certificate (the one its last
+ * renewal replaced) back in service while its objects are still on the
+ * device (keep_previous_hours), saves, and records it as current again;
+ * the certificate it takes out of service becomes the previous one, kept
+ * as long. from/to receive the serials (to: the one now served). */
+int engine_rollback(struct engine *en, const struct cfg_profile *p, char *from,
+    size_t from_len, char *to, size_t to_len, struct err *e);
+
 enum run_outcome { OUT_UNCHANGED, OUT_ENROLLED, OUT_RENEWED, OUT_PENDING, OUT_FAILED,
 	OUT_PLANNED };
 

@@ -74,4 +74,25 @@ void engine_decide(struct engine *en, const struct cfg_profile *p, struct device
 void engine_ari_issued(struct engine *en, const struct cfg_profile *p, const char *cert_pem,
     const char *serial);
 
+/* Whether every vserver of p serves the certificate want (verify.c):
+ * its check address over TLS, else what the device reports bound. */
+struct cert_info;
+int engine_verify_served(const struct cfg_profile *p, struct device *dev,
+    const struct device_ops *dops, const struct cert_info *want, struct err *e);
+
+/* Puts the certificate whose objects prev_refs describes back in service
+ * on dev and saves (rollback.c); logged in the history. */
+int engine_restore(struct engine *en, const struct cfg_profile *p, struct device *dev,
+    const struct device_ops *dops, const char *prev_refs, struct err *e);
+
+/* Automatic rollback of a renewal that failed with rc (e says why): the
+ * certificate of old_refs goes back in service, saved. Returns rc, with e
+ * telling what the rollback did. */
+int engine_roll_back(struct engine *en, const struct cfg_profile *p, struct device *dev,
+    const struct device_ops *dops, const char *old_refs, int rc, struct err *e);
+/* Records the certificate the store holds for p (replaced by new_serial)
+ * as the previous one, with the refs of its objects; failures are logged. */
+void engine_remember_previous(struct engine *en, const struct cfg_profile *p,
+    const char *old_refs, const char *new_serial);
+
 #endif

@@ -15,7 +15,6 @@
 #include "crypto/x509.h"
 #include "engine/engine_int.h"
 #include "engine/policy.h"
-#include "net/tlsprobe.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -463,6 +462,23 @@ step_install(struct walk *w)
 	return journal(w, STEP_INSTALLED);
 }
 
+/* A renewal whose certificate is not what is served, or whose activation
+ * failed half-way, goes back to the previous certificate. The journal
+ * goes back to "installed" first: the new objects stay for inspection, and
+ * the next run activates this certificate again rather than buying
+ * another (so does a run that dies here). */
+static int
+roll_back(struct walk *w, int rc)
+{
+	struct err je = {0};
+
+	if (w->job.first || w->job.old_refs == NULL)
+		return rc;
+	if (journal_e(w, STEP_INSTALLED, &je) != 0)
+		log_warn("%s: %s", w->p->name, je.msg);
+	return engine_roll_back(w->en, w->p, w->dev, w->dops, w->job.old_refs, rc, &w->e);
+}
+
 static int
 step_activate(struct walk *w)
 {
@@ -470,7 +486,7 @@ step_activate(struct walk *w)
 	    w->job.first, &w->e);
 
 	if (rc != 0)
-		return rc;
+		return roll_back(w, rc);
 	history(w, w->job.first ? "bind" : "swap", w->p->object_name);
 	return journal(w, STEP_ACTIVATED);
 }
@@ -485,46 +501,35 @@ retire_old(struct walk *w)
 	engine_retire(w->en, w->p, w->dev, w->dops, w->job.first ? NULL : w->job.old_refs);
 }
 
+/* A renewal is checked before the save, so that a rollback saves the
+ * previous certificate, never a failed one. */
+static int
+check_renewal(struct walk *w)
+{
+	struct cert_info ci = {0};
+	int rc;
+
+	if (w->job.first)
+		return 0;
+	if ((rc = x509_cert_info(w->job.cert_pem, &ci, &w->e)) == 0 &&
+	    (rc = engine_verify_served(w->p, w->dev, w->dops, &ci, &w->e)) != 0)
+		rc = roll_back(w, rc);
+	cert_info_free(&ci);
+	return rc;
+}
+
 static int
 step_save(struct walk *w)
 {
 	int rc;
 
+	if ((rc = check_renewal(w)) != 0)
+		return rc;
 	retire_old(w);
 	if ((rc = w->dops->save(w->dev, &w->e)) != 0)
 		return rc;
 	history(w, "save", NULL);
 	return journal(w, STEP_SAVED);
-}
-
-/* SPEC §1 step 9: every check address now serves the new certificate. */
-static int
-verify_served(struct walk *w, const struct cert_info *want)
-{
-	for (size_t i = 0; i < w->p->nvservers; i++) {
-		const struct cfg_vserver *v = &w->p->vservers[i];
-		struct cert_info got = {0};
-		char *pem = NULL;
-		int rc;
-
-		if (v->check == NULL)
-			continue;
-		/* the profile's own key type: another key's certificate may
-		 * serve beside it (keys:) */
-		rc = tlsprobe_leaf_key(v->check, w->p->common_name, w->p->key.type == KEY_ECDSA ?
-		    PROBE_ECDSA : PROBE_RSA, w->p->device->timeout_s, &pem, &w->e);
-		if (rc == 0)
-			rc = x509_cert_info(pem, &got, &w->e);
-		free(pem);
-		if (rc == 0 && strcmp(got.fingerprint, want->fingerprint) != 0)
-			rc = err_set(&w->e, LB_ERR, "vserver %s at %s serves serial %s, not the new %s",
-			    v->name, v->check, got.serial, want->serial);
-		cert_info_free(&got);
-		if (rc != 0)
-			return rc;
-		log_info("%s: %s at %s serves serial %s", w->p->name, v->name, v->check, want->serial);
-	}
-	return 0;
 }
 
 static int
@@ -560,6 +565,8 @@ step_finish(struct walk *w, struct run_result *res)
 	sc.cert_pem = w->job.cert_pem;
 	sc.chain_pem = w->job.chain_pem;
 	sc.updated = time(NULL);
+	if (!w->job.first)
+		engine_remember_previous(w->en, w->p, w->job.old_refs, ci.serial);
 	if ((rc = names_json(&ci, &sc.names)) == 0)
 		rc = store_cert_put(w->en->st, &sc, &w->e);
 	if (rc == 0)
@@ -572,7 +579,9 @@ step_finish(struct walk *w, struct run_result *res)
 	if (rc == 0) {
 		res->outcome = w->job.first ? OUT_ENROLLED : OUT_RENEWED;
 		snprintf(res->serial, sizeof(res->serial), "%s", ci.serial);
-		rc = verify_served(w, &ci);
+		/* a renewal was checked before its save */
+		if (w->job.first)
+			rc = engine_verify_served(w->p, w->dev, w->dops, &ci, &w->e);
 	}
 	cert_info_free(&ci);
 	return rc;

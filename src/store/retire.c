@@ -60,8 +60,8 @@ store_retire_delete(struct store *s, const char *profile, const char *refs, stru
 }
 
 int
-store_retire_list(struct store *s, const char *profile, char ***refs, size_t *n,
-    struct err *e)
+store_retire_list(struct store *s, const char *profile, time_t until, char ***refs,
+    size_t *n, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
 	char **v = NULL, **nv;
@@ -71,10 +71,11 @@ store_retire_list(struct store *s, const char *profile, char ***refs, size_t *n,
 	*refs = NULL;
 	*n = 0;
 	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, "SELECT refs FROM retire WHERE profile = ?1"
+	if (store_prepare(s, "SELECT refs FROM retire WHERE profile = ?1 AND since <= ?2"
 	    " ORDER BY since, rowid", &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
+	if (store_bind_text(st, 1, profile) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, (sqlite3_int64)until) != SQLITE_OK) {
 		store_db_err(s, e, "binding");
 		goto out;
 	}

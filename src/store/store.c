@@ -74,6 +74,16 @@ static const char *const migrations[] = {
 	" pick INTEGER NOT NULL DEFAULT 0, retry_at INTEGER NOT NULL DEFAULT 0,"
 	" explanation TEXT);"
 	"ALTER TABLE certs ADD COLUMN acme_profile TEXT;",
+	/* the certificate a renewal replaced, for `lbcert rollback` */
+	"CREATE TABLE previous ("
+	" profile TEXT PRIMARY KEY NOT NULL,"
+	" refs TEXT NOT NULL,"
+	" replaced INTEGER NOT NULL DEFAULT 0,"
+	" device TEXT, ca TEXT, serial TEXT,"
+	" not_before INTEGER NOT NULL DEFAULT 0,"
+	" not_after INTEGER NOT NULL DEFAULT 0,"
+	" names TEXT, key_desc TEXT, object TEXT,"
+	" ca_ref TEXT, cert_pem TEXT, chain_pem TEXT);",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 

@@ -84,10 +84,11 @@ void store_job_free(struct store_job *j);
  * yet. Adding refs already listed is a no-op. */
 int store_retire_add(struct store *s, const char *profile, const char *refs,
     struct err *e);
-/* The profile's pending refs, oldest first: *refs is a malloc'd vector of
- * malloc'd strings (free with strv_free), *n its length (0: none). */
-int store_retire_list(struct store *s, const char *profile, char ***refs, size_t *n,
-    struct err *e);
+/* The profile's pending refs recorded at or before until (time(NULL)
+ * clock), oldest first: *refs is a malloc'd vector of malloc'd strings
+ * (free with strv_free), *n its length (0: none). */
+int store_retire_list(struct store *s, const char *profile, time_t until, char ***refs,
+    size_t *n, struct err *e);
 /* Forgets one pending retirement (done); a missing one is fine. */
 int store_retire_delete(struct store *s, const char *profile, const char *refs,
     struct err *e);
@@ -116,6 +117,17 @@ int store_cert_acme_profile_set(struct store *s, const char *profile, const char
     struct err *e);
 int store_cert_acme_profile_get(struct store *s, const char *profile, char **out,
     struct err *e);
+
+/* The certificate a renewal replaced (one per profile, the last): its
+ * record as store_cert_get gave it while it was in service, and refs, the
+ * device_cert.refs of its objects. A put replaces the earlier one. */
+int store_prev_put(struct store *s, const struct store_cert *c, const char *refs,
+    struct err *e);
+/* *c (release with store_cert_free) and *refs (malloc'd); *replaced: when
+ * the put was made. LB_ENOTFOUND when none. */
+int store_prev_get(struct store *s, const char *profile, struct store_cert *c,
+    char **refs, time_t *replaced, struct err *e);
+int store_prev_delete(struct store *s, const char *profile, struct err *e);
 
 /* Last outcome of a profile: "enrolled", "renewed", "unchanged", "pending",
  * "failed". error may be NULL. */

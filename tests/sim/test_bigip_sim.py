@@ -422,6 +422,21 @@ class BigipSimTest(unittest.TestCase):
         self.assertIn("transaction failed:", b["message"])
         st, b = self.api.call("GET", "/mgmt/tm/ltm/profile/client-ssl/~Common~p_beta")
         self.assertEqual(b["serverName"], "beta.example.com")
+        # The encrypted form a GET shows is taken back by any profile (the box
+        # decrypts it with its master key, as when a rollback puts an entry
+        # back); a made-up one is not.
+        st, b = self.api.call("GET", "/mgmt/tm/ltm/profile/client-ssl/~Common~p_alpha")
+        enc = b["certKeyChain"][0]["passphrase"]
+        self.assertTrue(enc.startswith("$M$"), enc)
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/profile/client-ssl", {
+            "name": "p_gamma", "defaultsFrom": "/Common/clientssl",
+            "certKeyChain": [dict(ckc, passphrase=enc)]})
+        self.assertEqual(st, 200, b)
+        st, b = self.api.call("POST", "/mgmt/tm/ltm/profile/client-ssl", {
+            "name": "p_delta", "defaultsFrom": "/Common/clientssl",
+            "certKeyChain": [dict(ckc, passphrase="$M$bm90LWEtbWFzaw==")]})
+        self.assertEqual(st, 400, b)
+        self.assertIn("bad password read", b["message"])
         # Passphrase never in any file but the encrypted keys.
         for root, _, files in os.walk(self.simdir):
             for f in files:

@@ -510,6 +510,29 @@ empty_or_missing_profiles(void **state)
 	config_free(c);
 }
 
+/* keep_previous_hours: 24 unless set; 0 (retire at once) to a year. */
+static void
+keep_previous_hours(void **state)
+{
+	struct config *c = NULL;
+	struct err e = { 0 };
+	char dir[512];
+
+	(void)state;
+	new_dir(dir, sizeof(dir));
+	put(dir, "lbcert.yaml", "devices: {}\n", 0644);
+	assert_int_equal(config_load(dir, &c, &e), 0);
+	assert_int_equal(c->keep_previous_hours, 24);
+	config_free(c);
+	put(dir, "lbcert.yaml", "keep_previous_hours: 0\n", 0644);
+	assert_int_equal(config_load(dir, &c, &e), 0);
+	assert_int_equal(c->keep_previous_hours, 0);
+	config_free(c);
+	put(dir, "lbcert.yaml", "keep_previous_hours: 8761\n", 0644);
+	assert_int_equal(config_load(dir, &c, &e), LB_ECONFIG);
+	assert_non_null(strstr(e.msg, "keep_previous_hours"));
+}
+
 static void
 missing_main_file(void **state)
 {
@@ -1220,6 +1243,7 @@ main(void)
 		cmocka_unit_test(full_config_loads),
 		cmocka_unit_test(trailing_slash_and_defaults),
 		cmocka_unit_test(empty_or_missing_profiles),
+		cmocka_unit_test(keep_previous_hours),
 		cmocka_unit_test(missing_main_file),
 		cmocka_unit_test(dns01_config),
 		cmocka_unit_test(key_desc),

@@ -460,6 +460,55 @@ ari_and_acme_profile(void **state)
 	store_close(s);
 }
 
+/* The previous certificate: one per profile, the last put wins. */
+static void
+previous_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = open_ok(f);
+	struct store_cert c = { .profile = "www", .device = "adc1", .serial = "0a",
+		.not_after = 1900000000, .cert_pem = "PEM" }, out;
+	char *refs = NULL;
+	time_t when = 0;
+	struct err e = {0};
+
+	assert_int_equal(store_prev_get(s, "www", &out, &refs, &when, &e), LB_ENOTFOUND);
+	assert_int_equal(store_prev_put(s, &c, "{\"cert\":\"a\"}", &e), 0);
+	c.serial = "0b";
+	assert_int_equal(store_prev_put(s, &c, "{\"cert\":\"b\"}", &e), 0);
+	assert_int_equal(store_prev_get(s, "www", &out, &refs, &when, &e), 0);
+	assert_string_equal(out.serial, "0b");
+	assert_string_equal(out.cert_pem, "PEM");
+	assert_int_equal(out.not_after, 1900000000);
+	assert_string_equal(refs, "{\"cert\":\"b\"}");
+	assert_true(when > 0);
+	store_cert_free(&out);
+	free(refs);
+	assert_int_equal(store_prev_delete(s, "www", &e), 0);
+	assert_int_equal(store_prev_get(s, "www", &out, &refs, &when, &e), LB_ENOTFOUND);
+	store_close(s);
+}
+
+/* Pending retirements are listed up to a time: the keep time's cut-off. */
+static void
+retire_list_until(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = open_ok(f);
+	struct err e = {0};
+	char **v = NULL;
+	size_t n = 0;
+
+	assert_int_equal(store_retire_add(s, "www", "r1", &e), 0);
+	assert_int_equal(store_retire_list(s, "www", time(NULL) - 3600, &v, &n, &e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_retire_list(s, "www", time(NULL), &v, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "r1");
+	strv_free(v, n);
+	store_close(s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -478,6 +527,8 @@ main(void)
 		T(reopen_keeps_data),
 		T(two_handles_share_data),
 		T(ari_and_acme_profile),
+		T(previous_round_trip),
+		T(retire_list_until),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -220,8 +220,8 @@ bigip_check_ready(struct device *d, const struct cfg_profile *p, struct err *e)
 	return rc;
 }
 
-static json_t *
-ckc_entry(const char *base_name, const char *key, const char *cert, const char *chain,
+json_t *
+bip_ckc_entry(const char *base_name, const char *key, const char *cert, const char *chain,
     const char *pass)
 {
 	json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "name", base_name, "cert", cert,
@@ -244,8 +244,8 @@ set_sni(json_t *b, const struct cfg_profile *p)
  * one transaction so key, cert and chain switch together (a key/cert pair
  * must never be changed one half at a time, reference §4.4). ckc NULL:
  * only p's entry goes (another key's entry stays and serves). */
-static int
-swap_chain(struct device *d, const struct cfg_profile *p, const char *prof_fp, json_t *ckc,
+int
+bip_swap_chain(struct device *d, const struct cfg_profile *p, const char *prof_fp, json_t *ckc,
     struct err *e)
 {
 	json_t *t = NULL, *b = NULL, *commit = NULL, *cur = NULL, *list = NULL, *x;
@@ -367,7 +367,7 @@ bigip_activate(struct device *d, const struct cfg_profile *p, const char *key_re
 	ename = xstrdup(slash != NULL ? slash + 1 : key_ref);
 	attached = calloc(p->nvservers + 1, sizeof(*attached));
 	if (prof_fp == NULL || ename == NULL || attached == NULL ||
-	    (k != NULL && (ckc = ckc_entry(ename, key_ref, cert, chain, k->pass)) == NULL)) {
+	    (k != NULL && (ckc = bip_ckc_entry(ename, key_ref, cert, chain, k->pass)) == NULL)) {
 		rc = err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
 		goto out;
 	}
@@ -385,10 +385,10 @@ bigip_activate(struct device *d, const struct cfg_profile *p, const char *key_re
 		if (rc == LB_EEXIST) {
 			/* a resumed run: make the existing profile serve this pair */
 			err_clear(e);
-			rc = swap_chain(d, p, prof_fp, ckc, e);
+			rc = bip_swap_chain(d, p, prof_fp, ckc, e);
 		}
 	} else
-		rc = swap_chain(d, p, prof_fp, ckc, e);
+		rc = bip_swap_chain(d, p, prof_fp, ckc, e);
 	if (rc != 0)
 		goto out;
 	for (size_t i = 0; i < p->nvservers; i++) {
@@ -560,7 +560,7 @@ bigip_remove(struct device *d, const struct cfg_profile *p, struct err *e)
 	if (others) {
 		/* another key's entry (keys:) keeps the profile serving: take
 		 * out only this one, in one transaction */
-		if ((rc = swap_chain(d, p, prof_fp, NULL, e)) == 0 &&
+		if ((rc = bip_swap_chain(d, p, prof_fp, NULL, e)) == 0 &&
 		    (refs = json_loads(cur.refs, 0, NULL)) != NULL)
 			rc = delete_refs(d, p, refs, prof_fp, e);
 		goto out;

@@ -13,10 +13,15 @@
  * OPENSSL_cleanse at key_discard/close. A key made by another process has
  * no usable passphrase (key_usable is false).
  *
+ * The refs of a certificate (device_cert.refs) carry its entry's passphrase
+ * in the encrypted form the box shows ("$M$...", under the unit's master
+ * key, as in its saved configuration), so that restore can put the entry
+ * back after the passphrase itself is gone.
+ *
  * Files: session.c (helpers, open/close, save + config-sync, the ops
  * table), snapshot.c (listings read once per session), keys.c (key +
- * CSR), install.c (install, activate, retire, remove), inventory.c
- * (cert_get, inventory), http01.c. */
+ * CSR), install.c (install, activate, retire, remove), restore.c
+ * (rollback), inventory.c (cert_get, inventory), http01.c. */
 #ifndef LB_DEVICE_BIGIP_INTERNAL_H
 #define LB_DEVICE_BIGIP_INTERNAL_H
 
@@ -85,6 +90,15 @@ int bip_snap_get(struct device *d, const char *coll, const char *name, json_t **
 bool bip_snap_listed(const char *coll);
 void bip_snap_drop(struct device *d);
 
+/* install.c: a certKeyChain entry (pass: the passphrase, or the encrypted
+ * form the box shows, which it takes back as such); the renewal swap of
+ * p's entry in profile prof_fp for ckc (NULL: p's entry only goes), one
+ * transaction. */
+json_t *bip_ckc_entry(const char *base_name, const char *key, const char *cert,
+    const char *chain, const char *pass);
+int bip_swap_chain(struct device *d, const struct cfg_profile *p, const char *prof_fp,
+    json_t *ckc, struct err *e);
+
 /* Device operations (bigip_ops in session.c). */
 char *bigip_key_ref_for(struct device *d, const struct cfg_profile *p, const char *tag);
 int bigip_key_create(struct device *d, const struct cfg_profile *p, const char *tag,
@@ -101,6 +115,9 @@ int bigip_cert_install(struct device *d, const struct cfg_profile *p,
 int bigip_check_ready(struct device *d, const struct cfg_profile *p, struct err *e);
 int bigip_activate(struct device *d, const struct cfg_profile *p,
     const char *key_ref, const char *install_ref, bool first, struct err *e);
+/* restore.c */
+int bigip_restore(struct device *d, const struct cfg_profile *p, const char *refs,
+    struct err *e);
 int bigip_retire(struct device *d, const struct cfg_profile *p, const char *refs,
     struct err *e);
 int bigip_remove(struct device *d, const struct cfg_profile *p, struct err *e);

@@ -138,9 +138,9 @@ bigip_cert_get(struct device *d, const struct cfg_profile *p, struct device_cert
 		goto out;
 	bound_to(vs, prof_fp, &out->bound, &out->nbound);
 	csr = key != NULL ? bip_key_base(key) : NULL;
-	refs = json_pack("{s:s, s:s*, s:s*, s:s*, s:s*}", "profile", prof_fp, "cert", cert,
+	refs = json_pack("{s:s, s:s*, s:s*, s:s*, s:s*, s:s*}", "profile", prof_fp, "cert", cert,
 	    "key", key, "chain", chain != NULL && strcmp(chain, "none") != 0 ? chain : NULL,
-	    "csr", csr);
+	    "csr", csr, "passphrase", bip_jstr(entry, "passphrase"));
 	if (refs == NULL || (out->refs = json_dumps(refs, JSON_COMPACT)) == NULL)
 		rc = err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
 out:

@@ -517,6 +517,7 @@ const struct device_ops bigip_ops = {
 	.key_discard = bigip_key_discard,
 	.cert_install = bigip_cert_install,
 	.activate = bigip_activate,
+	.restore = bigip_restore,
 	.save = bigip_save,
 	.unsaved = bigip_unsaved,
 	.retire = bigip_retire,

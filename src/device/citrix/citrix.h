@@ -190,6 +190,12 @@ citrix_remove(struct device *d, const struct cfg_profile *p, struct err *e);
 int
 citrix_inventory(struct device *d, struct device_inv **out, size_t *n, struct err *e);
 
+/* --- restore.c: back to an earlier certificate --- */
+
+int
+citrix_restore(struct device *d, const struct cfg_profile *p, const char *refs,
+    struct err *e);
+
 /* --- http01.c: ACME http-01 through the responder --- */
 
 /* http-01 is answered by responder policies, which the appliance skips

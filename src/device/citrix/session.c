@@ -319,6 +319,7 @@ const struct device_ops citrix_ops = {
 	.key_discard = citrix_key_discard,
 	.cert_install = citrix_cert_install,
 	.activate = citrix_activate,
+	.restore = citrix_restore,
 	.save = citrix_save,
 	.unsaved = citrix_unsaved,
 	.retire = citrix_retire,
