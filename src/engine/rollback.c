@@ -9,19 +9,33 @@
 #include <strings.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "crypto/x509.h"
 #include "engine/engine_int.h"
 #include "util/log.h"
 #include "util/mem.h"
 
+/* The history outlives keep_previous_hours: a device's references go in
+ * without the passphrase a BIG-IP entry carries (even in the unit's own
+ * encrypted form). */
 static void
 history(struct engine *en, const struct cfg_profile *p, const char *action,
     const char *detail)
 {
 	struct err e = {0};
+	json_t *refs = detail != NULL ? json_loads(detail, 0, NULL) : NULL;
+	char *shown = NULL;
 
-	if (store_history_add(en->st, p->name, p->device->name, action, detail, &e) != 0)
+	if (json_is_object(refs) && json_object_get(refs, "passphrase") != NULL) {
+		json_object_del(refs, "passphrase");
+		shown = json_dumps(refs, JSON_COMPACT | JSON_SORT_KEYS);
+	}
+	if (store_history_add(en->st, p->name, p->device->name, action,
+	    shown != NULL ? shown : detail, &e) != 0)
 		log_warn("%s: history: %s", p->name, e.msg);
+	free(shown);
+	json_decref(refs);
 }
 
 int

@@ -106,6 +106,10 @@ def flow(w, kind):
         check(st["serial"] == s1 and st["last_result"] == "failed",
               f"{kind}: status keeps the previous certificate, the failure recorded", st)
         check(len(history(lab, "rollback")) == 1, f"{kind}: the history has the rollback")
+        restores = history(lab, "restore")
+        check(restores and not any("passphrase" in (d or "") or "$M$" in (d or "")
+                                   for d in restores),
+              f"{kind}: the history names what was restored, without any passphrase", restores)
         settled(kind, dev)
 
         # fixed: the next run puts a new certificate in service
