@@ -15,45 +15,7 @@
 #include "config/config.h"
 #include "util/err.h"
 
-static char tmpdir[256];
-
-static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lbcert-keys-XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	return nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void
-put(const char *dir, const char *name, const char *content, mode_t mode)
-{
-	char path[1024];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((f = fopen(path, "w")) == NULL)
-		fail_msg("cannot write %s", path);
-	fputs(content, f);
-	fclose(f);
-	assert_int_equal(chmod(path, mode), 0);
-}
+#include "data/config_fixture.h"
 
 static const char main_yaml[] =
     "devices:\n"
