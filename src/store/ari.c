@@ -28,14 +28,9 @@ store_ari_get(struct store *s, const char *profile, struct store_ari *out, struc
 	int r, rc = LB_ERR;
 
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, "SELECT serial, cert_id, start, end, pick, retry_at, explanation"
-	    " FROM ari WHERE profile = ?1", &st, e) != 0)
+	if (store_begin(s, "SELECT serial, cert_id, start, end, pick, retry_at, explanation"
+	    " FROM ari WHERE profile = ?1", profile, &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
-		store_db_err(s, e, "binding");
-		goto out;
-	}
 	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
 		rc = err_set(e, LB_ENOTFOUND, "no renewal information for profile %s", profile);
 		goto out;
@@ -57,8 +52,7 @@ store_ari_get(struct store *s, const char *profile, struct store_ari *out, struc
 	memset(&a, 0, sizeof(a));
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	store_ari_free(&a);
 	return rc;
 }
@@ -72,12 +66,11 @@ store_ari_put(struct store *s, const char *profile, const struct store_ari *a,
 
 	if (profile == NULL || a->serial == NULL)
 		return err_set(e, LB_ERR, "store_ari_put: no profile/serial");
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, "INSERT OR REPLACE INTO ari (profile, serial, cert_id, start,"
+	if (store_begin(s, "INSERT OR REPLACE INTO ari (profile, serial, cert_id, start,"
 	    " end, pick, retry_at, explanation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	    &st, e) != 0)
+	    profile, &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) || store_bind_text(st, 2, a->serial) ||
+	if (store_bind_text(st, 2, a->serial) ||
 	    store_bind_text(st, 3, a->cert_id) ||
 	    sqlite3_bind_int64(st, 4, (sqlite3_int64)a->start) ||
 	    sqlite3_bind_int64(st, 5, (sqlite3_int64)a->end) ||
@@ -93,8 +86,7 @@ store_ari_put(struct store *s, const char *profile, const struct store_ari *a,
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	return rc;
 }
 
@@ -105,11 +97,10 @@ store_cert_acme_profile_set(struct store *s, const char *profile, const char *na
 	sqlite3_stmt *st = NULL;
 	int rc = LB_ERR;
 
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, "UPDATE certs SET acme_profile = ?2 WHERE profile = ?1",
+	if (store_begin(s, "UPDATE certs SET acme_profile = ?2 WHERE profile = ?1", profile,
 	    &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) || store_bind_text(st, 2, name)) {
+	if (store_bind_text(st, 2, name)) {
 		store_db_err(s, e, "binding");
 		goto out;
 	}
@@ -119,8 +110,7 @@ store_cert_acme_profile_set(struct store *s, const char *profile, const char *na
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	return rc;
 }
 
@@ -132,13 +122,9 @@ store_cert_acme_profile_get(struct store *s, const char *profile, char **out,
 	int r, rc = LB_ERR;
 
 	*out = NULL;
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, "SELECT acme_profile FROM certs WHERE profile = ?1", &st, e) != 0)
+	if (store_begin(s, "SELECT acme_profile FROM certs WHERE profile = ?1", profile, &st,
+	    e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
-		store_db_err(s, e, "binding");
-		goto out;
-	}
 	if ((r = sqlite3_step(st)) != SQLITE_ROW && r != SQLITE_DONE) {
 		store_db_err(s, e, "reading the ACME profile");
 		goto out;
@@ -149,7 +135,6 @@ store_cert_acme_profile_get(struct store *s, const char *profile, char **out,
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	return rc;
 }

@@ -56,15 +56,10 @@ store_prev_get(struct store *s, const char *profile, struct store_cert *out, cha
 
 	*out = (struct store_cert){0};
 	*refs = NULL;
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, "SELECT profile, refs, replaced, device, ca, serial, not_before,"
+	if (store_begin(s, "SELECT profile, refs, replaced, device, ca, serial, not_before,"
 	    " not_after, names, key_desc, object, ca_ref, cert_pem, chain_pem"
-	    " FROM previous WHERE profile = ?1", &st, e) != 0)
+	    " FROM previous WHERE profile = ?1", profile, &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
-		store_db_err(s, e, "binding");
-		goto out;
-	}
 	if ((sr = sqlite3_step(st)) == SQLITE_DONE) {
 		rc = err_set(e, LB_ENOTFOUND, "no previous certificate recorded for profile %s",
 		    profile);
@@ -93,8 +88,7 @@ store_prev_get(struct store *s, const char *profile, struct store_cert *out, cha
 	r = NULL;
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	store_cert_free(&c);
 	free(r);
 	return rc;
@@ -106,16 +100,10 @@ store_prev_delete(struct store *s, const char *profile, struct err *e)
 	sqlite3_stmt *st = NULL;
 	int rc = LB_ERR;
 
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, "DELETE FROM previous WHERE profile = ?1", &st, e) != 0)
+	if (store_begin(s, "DELETE FROM previous WHERE profile = ?1", profile, &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
-		store_db_err(s, e, "binding");
-		goto out;
-	}
 	rc = store_step_done(s, st, "forgetting the previous certificate", e);
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	return rc;
 }

@@ -24,10 +24,9 @@ write_pair(struct store *s, const char *sql, const char *profile, const char *re
 
 	if (profile == NULL || refs == NULL)
 		return err_set(e, LB_ERR, "%s: no profile/refs", what);
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, sql, &st, e) != 0)
+	if (store_begin(s, sql, profile, &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) || store_bind_text(st, 2, refs) ||
+	if (store_bind_text(st, 2, refs) ||
 	    (sqlite3_bind_parameter_count(st) >= 3 &&
 	    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL)))) {
 		store_db_err(s, e, "binding");
@@ -39,8 +38,7 @@ write_pair(struct store *s, const char *sql, const char *profile, const char *re
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	return rc;
 }
 
@@ -70,12 +68,10 @@ store_retire_list(struct store *s, const char *profile, time_t until, char ***re
 
 	*refs = NULL;
 	*n = 0;
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, "SELECT refs FROM retire WHERE profile = ?1 AND since <= ?2"
-	    " ORDER BY since, rowid", &st, e) != 0)
+	if (store_begin(s, "SELECT refs FROM retire WHERE profile = ?1 AND since <= ?2"
+	    " ORDER BY since, rowid", profile, &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, (sqlite3_int64)until) != SQLITE_OK) {
+	if (sqlite3_bind_int64(st, 2, (sqlite3_int64)until) != SQLITE_OK) {
 		store_db_err(s, e, "binding");
 		goto out;
 	}
@@ -101,8 +97,7 @@ store_retire_list(struct store *s, const char *profile, time_t until, char ***re
 	len = 0;
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	strv_free(v, len);
 	return rc;
 }

@@ -387,6 +387,26 @@ store_step_done(struct store *s, sqlite3_stmt *st, const char *what, struct err 
 	return 0;
 }
 
+int
+store_begin(struct store *s, const char *sql, const char *profile, sqlite3_stmt **st,
+    struct err *e)
+{
+	pthread_mutex_lock(&s->mu);
+	*st = NULL;
+	if (store_prepare(s, sql, st, e) != 0)
+		return LB_ERR;
+	if (store_bind_text(*st, 1, profile) != SQLITE_OK)
+		return store_db_err(s, e, "binding");
+	return 0;
+}
+
+void
+store_done(struct store *s, sqlite3_stmt *st)
+{
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+}
+
 static time_t
 or_now(time_t t)
 {
@@ -402,16 +422,11 @@ store_cert_get(struct store *s, const char *profile, struct store_cert *out,
 	int r, rc = LB_ERR;
 
 	*out = (struct store_cert){0};
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, "SELECT profile, device, ca, serial, not_before,"
+	if (store_begin(s, "SELECT profile, device, ca, serial, not_before,"
 	    " not_after, names, key_desc, object, ca_ref,"
-	    " cert_pem, chain_pem, updated FROM certs WHERE profile = ?1",
-	    &st, e) != 0)
+	    " cert_pem, chain_pem, updated FROM certs WHERE profile = ?1", profile, &st,
+	    e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
-		store_db_err(s, e, "binding");
-		goto out;
-	}
 	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
 		rc = err_set(e, LB_ENOTFOUND, "no certificate recorded for"
 		    " profile %s", profile);
@@ -436,8 +451,7 @@ store_cert_get(struct store *s, const char *profile, struct store_cert *out,
 	c = (struct store_cert){0};
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	store_cert_free(&c);
 	return rc;
 }
@@ -493,21 +507,15 @@ delete_row(struct store *s, const char *sql, const char *profile,
 	sqlite3_stmt *st = NULL;
 	int rc = LB_ERR;
 
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, sql, &st, e) != 0)
+	if (store_begin(s, sql, profile, &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
-		store_db_err(s, e, "binding");
-		goto out;
-	}
 	if (store_step_done(s, st, "deleting", e) != 0) {
 		err_prefix(e, "profile %s", profile);
 		goto out;
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	return rc;
 }
 
@@ -545,15 +553,10 @@ store_job_get(struct store *s, const char *profile, struct store_job *out,
 	int r, rc = LB_ERR;
 
 	*out = (struct store_job){0};
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, "SELECT profile, step, first, reason, key_ref, csr_pem,"
+	if (store_begin(s, "SELECT profile, step, first, reason, key_ref, csr_pem,"
 	    " order_ref, cert_pem, chain_pem, install_ref, old_refs, started,"
-	    " updated FROM jobs WHERE profile = ?1", &st, e) != 0)
+	    " updated FROM jobs WHERE profile = ?1", profile, &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
-		store_db_err(s, e, "binding");
-		goto out;
-	}
 	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
 		rc = err_set(e, LB_ENOTFOUND, "no job in progress for profile"
 		    " %s", profile);
@@ -579,8 +582,7 @@ store_job_get(struct store *s, const char *profile, struct store_job *out,
 	j = (struct store_job){0};
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	store_job_free(&j);
 	return rc;
 }
@@ -668,13 +670,12 @@ store_result_set(struct store *s, const char *profile, const char *result,
 
 	if (profile == NULL || result == NULL)
 		return err_set(e, LB_ERR, "store_result_set: no profile/result");
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, "INSERT INTO results (profile, result, error, time)"
+	if (store_begin(s, "INSERT INTO results (profile, result, error, time)"
 	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(profile) DO UPDATE SET"
 	    " result = excluded.result, error = excluded.error,"
-	    " time = excluded.time", &st, e) != 0)
+	    " time = excluded.time", profile, &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) || store_bind_text(st, 2, result) ||
+	if (store_bind_text(st, 2, result) ||
 	    store_bind_text(st, 3, error) ||
 	    sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL))) {
 		store_db_err(s, e, "binding");
@@ -686,8 +687,7 @@ store_result_set(struct store *s, const char *profile, const char *result,
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	return rc;
 }
 
@@ -703,14 +703,9 @@ store_result_get(struct store *s, const char *profile, char **result,
 	*error = NULL;
 	if (when != NULL)
 		*when = 0;
-	pthread_mutex_lock(&s->mu);
-	if (store_prepare(s, "SELECT result, error, time FROM results"
-	    " WHERE profile = ?1", &st, e) != 0)
+	if (store_begin(s, "SELECT result, error, time FROM results"
+	    " WHERE profile = ?1", profile, &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) != SQLITE_OK) {
-		store_db_err(s, e, "binding");
-		goto out;
-	}
 	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
 		rc = err_set(e, LB_ENOTFOUND, "profile %s has never run",
 		    profile);
@@ -731,8 +726,7 @@ store_result_get(struct store *s, const char *profile, char **result,
 	res = er = NULL;
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	store_done(s, st);
 	free(res);
 	free(er);
 	return rc;
@@ -781,7 +775,8 @@ store_history_count(struct store *s, const char *profile, const char *action,
 	    " AND (?2 IS NULL OR action = ?2)"
 	    " AND (?3 IS NULL OR detail = ?3)", &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) || store_bind_text(st, 2, action) || store_bind_text(st, 3, detail)) {
+	if (store_bind_text(st, 1, profile) || store_bind_text(st, 2, action) ||
+	    store_bind_text(st, 3, detail)) {
 		store_db_err(s, e, "binding");
 		goto out;
 	}

@@ -23,5 +23,11 @@ int store_col_text(sqlite3_stmt *st, int i, char **out);
 int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st, struct err *e);
 /* Runs a write statement to completion; autocommit makes it durable. */
 int store_step_done(struct store *s, sqlite3_stmt *st, const char *what, struct err *e);
+/* Takes the store's lock and prepares sql with profile bound as ?1. The
+ * lock is held whatever it returns: store_done() ends both ways. */
+int store_begin(struct store *s, const char *sql, const char *profile, sqlite3_stmt **st,
+    struct err *e);
+/* Finalizes st (NULL is fine) and releases the lock store_begin took. */
+void store_done(struct store *s, sqlite3_stmt *st);
 
 #endif
