@@ -1,4 +1,4 @@
-"""Rollback, on both appliances (SCM as the CA):
+"""Rollback, on both appliances with both CA kinds (SCM, and ACME on Pebble):
 
 - a renewal whose check address serves another certificate (the address of
   another vserver) puts the previous certificate back in service, saved,
@@ -18,7 +18,9 @@ import time
 
 from harness import (BigipSim, CitrixSim, Lab, ScmSim, check, check_citrix_settled, main,
                      serial_of, served_cert)
+from pebble import Pebble
 
+EAB = ("kid-rollback", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W")
 SUBJECT = {"organization": "Example", "state": "Yorks", "country": "GB"}
 
 
@@ -58,7 +60,7 @@ def key_in_service(big):
 
 
 def profile(lab, dev, check_vs):
-    lab.profile("web", device="dev", ca="scm", common_name="web.example.com", subject=SUBJECT,
+    lab.profile("web", device="dev", ca="ca", common_name="web.example.com", subject=SUBJECT,
                 vservers=[{"name": "vs1", "check": f"127.0.0.1:{dev.port(check_vs)}"}])
 
 
@@ -72,20 +74,27 @@ def inject_activation_fault(kind, dev):
                                 "count": 1})
 
 
-def flow(w, kind):
+def flow(w, kind, ca_kind):
+    d = os.path.join(w, f"{kind}-{ca_kind}")
+    os.makedirs(d)
     if kind == "citrix":
-        dev = CitrixSim(os.path.join(w, kind), vservers=("vs1", "vs2"), ha=False)
+        dev = CitrixSim(d, vservers=("vs1", "vs2"), ha=False)
     else:
-        dev = BigipSim(os.path.join(w, kind), virtuals=("vs1", "vs2"), pair=False)
-    scm = ScmSim(os.path.join(w, kind))
+        dev = BigipSim(d, virtuals=("vs1", "vs2"), pair=False)
+    ca = ScmSim(d) if ca_kind == "scm" else Pebble(d, eab={EAB[0]: EAB[1]})
     try:
-        lab = Lab(os.path.join(w, kind))
+        if ca_kind == "acme":
+            ca.start()
+        lab = Lab(d)
         (lab.add_citrix if kind == "citrix" else lab.add_bigip)("dev", dev)
-        lab.add_scm("scm", scm)
+        if ca_kind == "scm":
+            lab.add_scm("ca", ca)
+        else:
+            lab.add_acme("ca", ca, eab=EAB)
         lab.main["keep_previous_hours"] = 24
         lab.write_config()
         profile(lab, dev, "vs1")
-        lab.profile("other", device="dev", ca="scm", common_name="other.example.com",
+        lab.profile("other", device="dev", ca="ca", common_name="other.example.com",
                     subject=SUBJECT, vservers=[{"name": "vs2"}])
         p = lab.run("run")
         check(p.returncode == 0, f"{kind}: enrolled", p.stdout, p.stderr[-2000:])
@@ -189,12 +198,13 @@ def flow(w, kind):
         check(not gaps, f"{kind}: no vserver was ever without a certificate", gaps)
     finally:
         dev.stop()
-        scm.stop()
+        ca.stop()
 
 
 def scenario(w):
-    for kind in ("citrix", "bigip"):
-        flow(w, kind)
+    for kind, ca_kind in (("citrix", "scm"), ("bigip", "scm"), ("citrix", "acme"),
+                          ("bigip", "acme")):
+        flow(w, kind, ca_kind)
 
 
 if __name__ == "__main__":
