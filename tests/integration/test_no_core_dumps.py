@@ -1,7 +1,8 @@
 """Secrets (passwords, tokens, BIG-IP key passphrases) live in lbcert's
 memory, so the process never leaves a core file: its core size limit is 0
-whatever it inherited. Checked on a run that is waiting on a device that
-accepts the connection and never answers."""
+whatever it inherited, and it is not dumpable (no other process of its
+user may read its memory). Checked on runs that are waiting on a device
+that accepts the connection and never answers."""
 import os
 import resource
 import socket
@@ -46,6 +47,41 @@ def scenario(w):
     finally:
         proc.kill()
         proc.wait()
+
+    # Not dumpable either: the kernel then gives /proc/PID/environ, mem, ...
+    # to root instead of the process's user, so that another process of that
+    # user cannot read its memory. Seen from a run as an unprivileged user
+    # (root only).
+    try:
+        if os.geteuid() != 0:
+            print("skip: not root: the not-dumpable check needs a run as another user")
+            return
+        nobody = 65534
+        for root, dirs, files in os.walk(w):
+            for n in dirs + files:
+                os.chown(os.path.join(root, n), nobody, nobody)
+        os.chown(w, nobody, nobody)
+        os.chmod(w, 0o755)
+
+        def drop():
+            os.setgid(nobody)
+            os.setuid(nobody)
+        proc = subprocess.Popen([BIN, "-c", lab.conf, "--state-dir", lab.state, "run"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                preexec_fn=drop)
+        try:
+            conn, _ = silent.accept()
+            st = os.stat(f"/proc/{proc.pid}/environ")
+            status = open(f"/proc/{proc.pid}/status").read()
+            uid = next(l for l in status.splitlines() if l.startswith("Uid:")).split()[1]
+            check(uid == str(nobody), "lbcert runs as the unprivileged user", status)
+            check(st.st_uid == 0, "and is not dumpable: /proc/PID/environ belongs to root, "
+                  "not to its user", st.st_uid)
+            conn.close()
+        finally:
+            proc.kill()
+            _, err = proc.communicate()
+    finally:
         silent.close()
 
 
