@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/rand.h>
 
 #include "engine/engine_int.h"
@@ -68,9 +69,40 @@ release_slot(struct dev_slot *s)
 }
 
 void
+engine_note_unchanged(struct engine *en, const struct cfg_profile *p)
+{
+	struct store_result r = { p->name, "unchanged", NULL, time(NULL) };
+	struct err e = {0};
+
+	if (en->later == NULL)
+		en->later = calloc(en->cfg->nprofiles + 1, sizeof(*en->later));
+	if (en->later != NULL && en->nlater < en->cfg->nprofiles) {
+		en->later[en->nlater++] = r;
+		return;
+	}
+	if (store_results_set(en->st, &r, 1, &e) != 0)
+		log_warn("%s: cannot record the result: %s", p->name, e.msg);
+}
+
+static void
+flush_results(struct engine *en)
+{
+	struct err e = {0};
+
+	if (en->nlater == 0)
+		return;
+	if (store_results_set(en->st, en->later, en->nlater, &e) != 0)
+		log_warn("cannot record the results of %zu unchanged profiles: %s",
+		    en->nlater, e.msg);
+	en->nlater = 0;
+}
+
+void
 engine_release_device(struct engine *en, const struct cfg_device *d)
 {
 	size_t i = (size_t)(d - en->cfg->devices);
+
+	flush_results(en);
 
 	if (i < en->cfg->ndevices)
 		release_slot(&en->devs[i]);
@@ -81,6 +113,8 @@ engine_free(struct engine *en)
 {
 	if (en == NULL)
 		return;
+	flush_results(en);
+	free(en->later);
 	for (size_t i = 0; en->devs != NULL && i < en->cfg->ndevices; i++)
 		release_slot(&en->devs[i]);
 	for (size_t i = 0; en->cas != NULL && i < en->cfg->ncas; i++)

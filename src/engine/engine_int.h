@@ -27,7 +27,17 @@ struct engine {
 	char *state_dir;
 	struct dev_slot *devs;
 	struct ca_slot *cas;
+	/* "unchanged" results not yet written (engine_note_unchanged);
+	 * profile names are the configuration's */
+	struct store_result *later;
+	size_t nlater;
 };
+
+/* Records that p's run changed nothing. The row is written with the
+ * others of the engine in one transaction when a device is released or
+ * the engine freed: a fleet no-op costs a write per device, not per
+ * profile. Written at once when memory is short. */
+void engine_note_unchanged(struct engine *en, const struct cfg_profile *p);
 
 /* The open session of a device, logging in on first use. A failed login is
  * remembered, so later profiles on that device fail at once. */

@@ -729,6 +729,10 @@ record(struct walk *w, struct run_result *res)
 {
 	struct err e = {0};
 
+	if (res->outcome == OUT_UNCHANGED) {
+		engine_note_unchanged(w->en, w->p);
+		return;
+	}
 	if (store_result_set(w->en->st, w->p->name, engine_outcome_name(res->outcome),
 	    res->outcome == OUT_FAILED || res->outcome == OUT_PENDING ? res->detail : NULL, &e) != 0)
 		log_warn("%s: cannot record the result: %s", w->p->name, e.msg);

@@ -84,6 +84,8 @@ static const char *const migrations[] = {
 	" not_after INTEGER NOT NULL DEFAULT 0,"
 	" names TEXT, key_desc TEXT, object TEXT,"
 	" ca_ref TEXT, cert_pem TEXT, chain_pem TEXT);",
+	/* whether an order was submitted, by any profile (engine_order_used) */
+	"CREATE INDEX history_action ON history(action, detail);",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -168,8 +170,8 @@ store_db_err(struct store *s, struct err *e, const char *what)
 	    sqlite3_errmsg(s->db));
 }
 
-static int
-exec_sql(struct store *s, const char *sql, const char *what, struct err *e)
+int
+store_exec(struct store *s, const char *sql, const char *what, struct err *e)
 {
 	char *msg = NULL;
 
@@ -212,9 +214,9 @@ migrate(struct store *s, struct err *e)
 	sqlite3_stmt *st = NULL;
 	int version, rc = LB_ERR;
 
-	if (exec_sql(s, "BEGIN IMMEDIATE", "starting migration", e) != 0)
+	if (store_exec(s, "BEGIN IMMEDIATE", "starting migration", e) != 0)
 		return LB_ERR;
-	if (exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_version ("
+	if (store_exec(s, "CREATE TABLE IF NOT EXISTS schema_version ("
 	    " version INTEGER NOT NULL)", "creating schema_version", e) != 0)
 		goto out;
 	if (get_version(s, &version, e) != 0)
@@ -226,7 +228,7 @@ migrate(struct store *s, struct err *e)
 		goto out;
 	}
 	for (size_t i = (size_t)version; i < NMIGRATIONS; i++) {
-		if (exec_sql(s, migrations[i], "migrating schema", e) != 0)
+		if (store_exec(s, migrations[i], "migrating schema", e) != 0)
 			goto out;
 	}
 	if ((size_t)version < NMIGRATIONS) {
@@ -238,7 +240,7 @@ migrate(struct store *s, struct err *e)
 			goto out;
 		}
 	}
-	rc = exec_sql(s, "COMMIT", "committing migration", e);
+	rc = store_exec(s, "COMMIT", "committing migration", e);
 out:
 	sqlite3_finalize(st);
 	if (rc != 0)
@@ -275,11 +277,11 @@ store_open(const char *state_dir, struct store **out, struct err *e)
 		store_db_err(s, e, "setting busy timeout");
 		goto out;
 	}
-	if (exec_sql(s, "PRAGMA journal_mode=DELETE", "setting journal mode",
+	if (store_exec(s, "PRAGMA journal_mode=DELETE", "setting journal mode",
 	    e) != 0 ||
-	    exec_sql(s, "PRAGMA synchronous=FULL", "setting synchronous",
+	    store_exec(s, "PRAGMA synchronous=FULL", "setting synchronous",
 	    e) != 0 ||
-	    exec_sql(s, "PRAGMA foreign_keys=ON", "setting foreign keys",
+	    store_exec(s, "PRAGMA foreign_keys=ON", "setting foreign keys",
 	    e) != 0)
 		goto out;
 	if (migrate(s, e) != 0)
@@ -662,77 +664,6 @@ store_job_free(struct store_job *j)
 }
 
 int
-store_result_set(struct store *s, const char *profile, const char *result,
-    const char *error, struct err *e)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = LB_ERR;
-
-	if (profile == NULL || result == NULL)
-		return err_set(e, LB_ERR, "store_result_set: no profile/result");
-	if (store_begin(s, "INSERT INTO results (profile, result, error, time)"
-	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(profile) DO UPDATE SET"
-	    " result = excluded.result, error = excluded.error,"
-	    " time = excluded.time", profile, &st, e) != 0)
-		goto out;
-	if (store_bind_text(st, 2, result) ||
-	    store_bind_text(st, 3, error) ||
-	    sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL))) {
-		store_db_err(s, e, "binding");
-		goto out;
-	}
-	if (store_step_done(s, st, "recording result", e) != 0) {
-		err_prefix(e, "profile %s", profile);
-		goto out;
-	}
-	rc = 0;
-out:
-	store_done(s, st);
-	return rc;
-}
-
-int
-store_result_get(struct store *s, const char *profile, char **result,
-    char **error, time_t *when, struct err *e)
-{
-	sqlite3_stmt *st = NULL;
-	char *res = NULL, *er = NULL;
-	int r, rc = LB_ERR;
-
-	*result = NULL;
-	*error = NULL;
-	if (when != NULL)
-		*when = 0;
-	if (store_begin(s, "SELECT result, error, time FROM results"
-	    " WHERE profile = ?1", profile, &st, e) != 0)
-		goto out;
-	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
-		rc = err_set(e, LB_ENOTFOUND, "profile %s has never run",
-		    profile);
-		goto out;
-	}
-	if (r != SQLITE_ROW) {
-		store_db_err(s, e, "reading result");
-		goto out;
-	}
-	if (store_col_text(st, 0, &res) || store_col_text(st, 1, &er)) {
-		err_set(e, LB_ERR, "out of memory");
-		goto out;
-	}
-	if (when != NULL)
-		*when = (time_t)sqlite3_column_int64(st, 2);
-	*result = res;
-	*error = er;
-	res = er = NULL;
-	rc = 0;
-out:
-	store_done(s, st);
-	free(res);
-	free(er);
-	return rc;
-}
-
-int
 store_history_add(struct store *s, const char *profile, const char *device,
     const char *action, const char *detail, struct err *e)
 {
@@ -760,6 +691,33 @@ out:
 	return rc;
 }
 
+/* The statement for the filters given (a NULL filter is left out rather
+ * than bound as "?1 IS NULL OR ...", which no index can serve: every
+ * run asks this for each profile, and history only grows). */
+const char *
+store_history_count_sql(const char *profile, const char *action, const char *detail)
+{
+	static const char *const sql[8] = {
+		"SELECT count(*) FROM history",
+		"SELECT count(*) FROM history WHERE profile = ?1",
+		"SELECT count(*) FROM history WHERE action = ?2",
+		"SELECT count(*) FROM history WHERE profile = ?1 AND action = ?2",
+		"SELECT count(*) FROM history WHERE detail = ?3",
+		"SELECT count(*) FROM history WHERE profile = ?1 AND detail = ?3",
+		"SELECT count(*) FROM history WHERE action = ?2 AND detail = ?3",
+		"SELECT count(*) FROM history WHERE profile = ?1 AND action = ?2"
+		    " AND detail = ?3",
+	};
+
+	return sql[(profile != NULL) | (action != NULL) << 1 | (detail != NULL) << 2];
+}
+
+static int
+bind_if(sqlite3_stmt *st, int i, const char *v)
+{
+	return v == NULL ? SQLITE_OK : store_bind_text(st, i, v);
+}
+
 int
 store_history_count(struct store *s, const char *profile, const char *action,
     const char *detail, long *count, struct err *e)
@@ -769,14 +727,9 @@ store_history_count(struct store *s, const char *profile, const char *action,
 
 	*count = 0;
 	pthread_mutex_lock(&s->mu);
-	/* NULL binds make a filter match everything. */
-	if (store_prepare(s, "SELECT count(*) FROM history"
-	    " WHERE (?1 IS NULL OR profile = ?1)"
-	    " AND (?2 IS NULL OR action = ?2)"
-	    " AND (?3 IS NULL OR detail = ?3)", &st, e) != 0)
+	if (store_prepare(s, store_history_count_sql(profile, action, detail), &st, e) != 0)
 		goto out;
-	if (store_bind_text(st, 1, profile) || store_bind_text(st, 2, action) ||
-	    store_bind_text(st, 3, detail)) {
+	if (bind_if(st, 1, profile) || bind_if(st, 2, action) || bind_if(st, 3, detail)) {
 		store_db_err(s, e, "binding");
 		goto out;
 	}

@@ -133,6 +133,17 @@ int store_prev_delete(struct store *s, const char *profile, struct err *e);
  * "failed". error may be NULL. */
 int store_result_set(struct store *s, const char *profile, const char *result,
     const char *error, struct err *e);
+/* Several profiles' last outcomes in one transaction: a run that changed
+ * nothing records its profiles with one write (one fsync) per device rather
+ * than one per profile. Strings are borrowed. */
+struct store_result {
+	const char *profile;
+	const char *result;
+	const char *error;	/* may be NULL */
+	time_t when;
+};
+int store_results_set(struct store *s, const struct store_result *r, size_t n,
+    struct err *e);
 /* *result and *error malloc'd (NULL when none); LB_ENOTFOUND when never run. */
 int store_result_get(struct store *s, const char *profile, char **result,
     char **error, time_t *when, struct err *e);

@@ -23,6 +23,12 @@ int store_col_text(sqlite3_stmt *st, int i, char **out);
 int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st, struct err *e);
 /* Runs a write statement to completion; autocommit makes it durable. */
 int store_step_done(struct store *s, sqlite3_stmt *st, const char *what, struct err *e);
+/* Runs sql (no result rows) on the connection; the caller holds the lock. */
+int store_exec(struct store *s, const char *sql, const char *what, struct err *e);
+/* The statement store_history_count runs for these filters (NULL: not
+ * filtered); exposed for the test that it is served by an index. */
+const char *store_history_count_sql(const char *profile, const char *action,
+    const char *detail);
 /* Takes the store's lock and prepares sql with profile bound as ?1. The
  * lock is held whatever it returns: store_done() ends both ways. */
 int store_begin(struct store *s, const char *sql, const char *profile, sqlite3_stmt **st,

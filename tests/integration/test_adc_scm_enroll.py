@@ -68,6 +68,9 @@ def scenario(w):
         check(config_writes(adc.requests()) == [], "second run sent no write to the ADC",
               json.dumps(config_writes(adc.requests()), indent=1))
         check(scm.requests() == [], "second run sent nothing to the CA")
+        st = lab.status()
+        check(all(st[n]["last_result"] == "unchanged" for n in ("www", "shop")),
+              "status records the no-op run of each profile", st)
 
         adc.clear_requests()
         p = lab.run("run", "--force", "www")

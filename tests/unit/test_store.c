@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_int.h"
 #include "util/mem.h"
 
 struct fx {
@@ -295,6 +296,78 @@ result_set_get(void **state)
 	store_close(s);
 }
 
+/* A batch lands whole or not at all: a bad row rolls back the rows before
+ * it, and what was there stays. */
+static void
+results_batch(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = open_ok(f);
+	struct err e = {0};
+	struct store_result ok[] = {
+		{ "a", "unchanged", NULL, 1000 }, { "b", "unchanged", NULL, 1001 },
+	};
+	struct store_result bad[] = {
+		{ "a", "failed", "x", 2000 }, { "c", NULL, NULL, 2001 },
+	};
+	char *res, *er;
+	time_t when;
+
+	assert_int_equal(store_results_set(s, ok, 2, &e), 0);
+	assert_int_equal(store_result_get(s, "b", &res, &er, &when, &e), 0);
+	assert_string_equal(res, "unchanged");
+	assert_null(er);
+	assert_int_equal(when, 1001);
+	free(res);
+	assert_int_not_equal(store_results_set(s, bad, 2, &e), 0);
+	assert_int_equal(store_result_get(s, "a", &res, &er, &when, &e), 0);
+	assert_string_equal(res, "unchanged");
+	assert_int_equal(when, 1000);
+	free(res);
+	assert_int_equal(store_result_get(s, "c", &res, &er, &when, &e), LB_ENOTFOUND);
+	/* the store is usable after the rollback */
+	assert_int_equal(store_results_set(s, bad, 1, &e), 0);
+	assert_int_equal(store_result_get(s, "a", &res, &er, &when, &e), 0);
+	assert_string_equal(res, "failed");
+	assert_string_equal(er, "x");
+	free(res);
+	free(er);
+	assert_int_equal(store_results_set(s, NULL, 0, &e), 0);
+	store_close(s);
+}
+
+/* Each run asks the history about every profile, and the history only
+ * grows: the questions a run asks are answered through an index, never
+ * by reading the whole table. */
+static void
+history_count_indexed(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = open_ok(f);
+	const char *asked[][3] = {
+		{ "www", "revoke", "0A1B" },	/* renewal decision, rollback */
+		{ NULL, "ca_submit", "order-1" },	/* engine_order_used */
+		{ "www", NULL, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(asked) / sizeof(asked[0]); i++) {
+		const char *sql = store_history_count_sql(asked[i][0], asked[i][1], asked[i][2]);
+		char q[512], plan[512] = "";
+		sqlite3_stmt *st;
+		size_t len = 0;
+
+		snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+		assert_int_equal(sqlite3_prepare_v2(s->db, q, -1, &st, NULL), SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW && len < sizeof(plan) - 1)
+			len += (size_t)snprintf(plan + len, sizeof(plan) - len, "%s;",
+			    (const char *)sqlite3_column_text(st, 3));
+		sqlite3_finalize(st);
+		if (strstr(plan, "USING") == NULL || strstr(plan, "SCAN history") != NULL)
+			fail_msg("%s: %s", sql, plan);
+	}
+	store_close(s);
+}
+
 static void
 history_add_count(void **state)
 {
@@ -522,6 +595,8 @@ main(void)
 		T(job_round_trip),
 		cmocka_unit_test(step_names),
 		T(result_set_get),
+		T(results_batch),
+		T(history_count_indexed),
 		T(history_add_count),
 		T(lock_is_exclusive),
 		T(reopen_keeps_data),
