@@ -71,6 +71,11 @@ def killed_run(w):
         _, err = proc.communicate(timeout=10)
         with open(os.path.join(lab.work, "lbcert.log"), "a") as f:
             f.write("$ lbcert run (killed)\n" + err + "\n")
+        # the write-ahead log a killed run leaves is as closed as the database
+        for comp in ("lbcert.db-wal", "lbcert.db-shm"):
+            path = os.path.join(lab.state, comp)
+            check(not os.path.exists(path) or os.stat(path).st_mode & 0o777 == 0o600,
+                  f"{comp} left by the killed run is 0600", oct(os.stat(path).st_mode))
         row = lab.job_row("www")
         if row is None or row[0] != STEP_ORDERED or "order finalized" in err:
             print("# the run got past the window (step %s); trying again" % (row,), flush=True)

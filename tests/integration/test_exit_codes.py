@@ -31,6 +31,9 @@ def scenario(w):
         check(oct(os.stat(lab.state).st_mode & 0o777) == "0o700", "state directory is 0700")
         check(oct(os.stat(os.path.join(lab.state, "lbcert.db")).st_mode & 0o777) == "0o600",
               "database is 0600")
+        check(sorted(os.listdir(lab.state)) == ["lbcert.db"],
+              "a finished command leaves the database alone, its write-ahead log folded in",
+              os.listdir(lab.state))
         with open(os.path.join(lab.state, "lbcert.lock"), "a") as f:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             p = lab.run("run")
