@@ -1,6 +1,8 @@
 """The Debian package: scripts/package.sh builds lbcert_<version>_amd64.deb
 (skipped when the build tools or build dependencies are missing); its
-contents, modes and conffiles; lintian without errors when installed; the
+contents, modes and conffiles; installed into a throw-away root by dpkg
+(maintainer scripts included: user, state directory, credentials hand-over,
+reinstall, purge) without touching this machine; lintian without errors; the
 service unit's systemd-analyze exposure at most 2.0."""
 import os
 import re
@@ -28,6 +30,72 @@ def version():
 
 def run(*cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def passwd_entry(path, name):
+    try:
+        with open(path) as f:
+            for line in f:
+                fields = line.rstrip("\n").split(":")
+                if fields[0] == name:
+                    return fields
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def host_units():
+    d = "/var/lib/systemd/deb-systemd-helper-enabled"
+    return sorted(n for n in (os.listdir(d) if os.path.isdir(d) else []) if "lbcert" in n)
+
+
+def install_in_root(w, deb):
+    """dpkg installs the package into an empty root with its maintainer
+    scripts run from here (DPKG_ROOT): what a first install, a reinstall and
+    a purge do, checked in that root, and nothing done to this machine."""
+    if os.geteuid() != 0:
+        print("skip: not root: the package is not installed into a throw-away root")
+        return
+    root = os.path.join(w, "installed")
+    for d in ("info", "updates", "triggers"):
+        os.makedirs(os.path.join(root, "var/lib/dpkg", d))
+    for f in ("status", "available"):
+        open(os.path.join(root, "var/lib/dpkg", f), "w").close()
+    dpkg = ["dpkg", f"--root={root}", "--force-script-chrootless", "--force-depends",
+            "--log=/dev/null"]
+    host_user, units = passwd_entry("/etc/passwd", "lbcert"), host_units()
+
+    p = run(*dpkg, "-i", deb)
+    check(p.returncode == 0, "dpkg installs the package into a throw-away root", p.stdout, p.stderr)
+    p = run(*dpkg, "-s", "lbcert")
+    check("Status: install ok installed" in p.stdout, "and records it installed", p.stdout)
+    user = passwd_entry(os.path.join(root, "etc/passwd"), "lbcert")
+    check(user is not None and int(user[2]) < 1000 and user[6].endswith("nologin"),
+          "the system user lbcert exists there, without a login shell", user)
+    uid = int(user[2])
+    st = os.stat(os.path.join(root, "var/lib/lbcert"))
+    check(st.st_uid == uid and st.st_mode & 0o777 == 0o700,
+          "/var/lib/lbcert is lbcert's, 0700", st)
+    cred = os.path.join(root, "etc/lbcert/credentials.yaml")
+    st = os.stat(cred)
+    check(st.st_uid == uid and st.st_mode & 0o777 == 0o600,
+          "credentials.yaml is handed over to lbcert on first install, 0600", st)
+    check(passwd_entry("/etc/passwd", "lbcert") == host_user and host_units() == units,
+          "this machine's users and unit state are untouched", host_units())
+
+    os.chown(cred, 0, 0)  # the administrator's choice
+    p = run(*dpkg, "-i", deb)
+    check(p.returncode == 0 and os.stat(cred).st_uid == 0,
+          "a reinstall leaves the administrator's owner of credentials.yaml alone",
+          p.stdout, p.stderr)
+
+    p = run(*dpkg, "--purge", "lbcert")
+    check(p.returncode == 0, "dpkg purges it", p.stdout, p.stderr)
+    gone = [f for f in ("usr/bin/lbcert", "etc/lbcert/lbcert.yaml", "etc/lbcert/credentials.yaml",
+                        "lib/systemd/system/lbcert.service")
+            if os.path.exists(os.path.join(root, f))]
+    check(gone == [], "the purge removes the program and its conffiles", gone)
+    check(host_units() == units, "and leaves this machine's unit state alone", host_units())
 
 
 def scenario(w):
@@ -73,7 +141,7 @@ def scenario(w):
     with open(os.path.join(ctl, "postinst")) as f:
         post = f.read()
     check(post.index("systemd-sysusers") < post.index("systemd-tmpfiles") <
-          post.index("chown lbcert:lbcert"),
+          post.index("credentials.yaml\""),
           "postinst makes the user before its directory and the credentials hand-over", post)
 
     root = os.path.join(w, "root")
@@ -88,6 +156,8 @@ def scenario(w):
     p = run(os.path.join(root, "usr/bin/lbcert"), "-c", os.path.join(root, "etc/lbcert"),
             "--state-dir", os.path.join(w, "state"), "plan")
     check(p.returncode == 0, "the packaged /etc/lbcert skeleton loads", p.stdout, p.stderr)
+
+    install_in_root(w, deb)
 
     unit = os.path.join(root, "lib/systemd/system/lbcert.service")
     with open(unit) as f:
