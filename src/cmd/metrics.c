@@ -166,7 +166,7 @@ run_metrics(FILE *f, const struct metrics_run *run)
 {
 	static const enum run_outcome outs[] = { OUT_ENROLLED, OUT_RENEWED, OUT_UNCHANGED,
 		OUT_PENDING, OUT_FAILED };
-	unsigned unreachable = 0, failed = 0, hooks[HOOK_TIMEOUT + 1] = {0};
+	unsigned fails[FAIL_NCLASSES] = {0}, hooks[HOOK_TIMEOUT + 1] = {0};
 
 	head(f, "lbcert_run_timestamp_seconds", "gauge", "When the last run ended, as Unix time.");
 	fprintf(f, "lbcert_run_timestamp_seconds %lld\n", (long long)run->end);
@@ -181,15 +181,17 @@ run_metrics(FILE *f, const struct metrics_run *run)
 		fprintf(f, "lbcert_run_profiles{result=\"%s\"} %u\n", engine_outcome_name(outs[o]), n);
 	}
 	for (size_t i = 0; i < run->n; i++) {
-		unreachable += run->results[i].unreachable;
-		failed += run->results[i].outcome == OUT_FAILED && !run->results[i].unreachable;
+		if (run->results[i].outcome == OUT_FAILED)
+			fails[run->results[i].fail]++;
 		hooks[run->hooks[i]]++;
 	}
 	head(f, "lbcert_run_errors", "gauge",
-	    "Errors of the last run by class: unreachable (a device or CA out of reach), "
-	    "profile (any other profile failure), hook and hook_timeout.");
-	fprintf(f, "lbcert_run_errors{class=\"unreachable\"} %u\n", unreachable);
-	fprintf(f, "lbcert_run_errors{class=\"profile\"} %u\n", failed);
+	    "Failed profiles of the last run by what they ran into: unreachable (a device or "
+	    "CA out of reach), auth (credentials refused), device, ca (the device or the CA "
+	    "refused or failed a step), verify (the served certificate was not the one "
+	    "installed), local (this host); and failed or timed-out hooks.");
+	for (int c = FAIL_UNREACHABLE; c < FAIL_NCLASSES; c++)
+		fprintf(f, "lbcert_run_errors{class=\"%s\"} %u\n", engine_fail_name(c), fails[c]);
 	fprintf(f, "lbcert_run_errors{class=\"hook\"} %u\n", hooks[HOOK_FAILED]);
 	fprintf(f, "lbcert_run_errors{class=\"hook_timeout\"} %u\n", hooks[HOOK_TIMEOUT]);
 }

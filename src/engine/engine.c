@@ -228,3 +228,11 @@ engine_outcome_name(enum run_outcome o)
 		"failed", "planned" };
 	return names[o];
 }
+
+const char *
+engine_fail_name(enum fail_class c)
+{
+	static const char *names[FAIL_NCLASSES] = { "", "unreachable", "auth", "device", "ca",
+		"verify", "local" };
+	return names[c];
+}

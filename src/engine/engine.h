@@ -54,9 +54,18 @@ int engine_rollback(struct engine *en, const struct cfg_profile *p, char *from,
 enum run_outcome { OUT_UNCHANGED, OUT_ENROLLED, OUT_RENEWED, OUT_PENDING, OUT_FAILED,
 	OUT_PLANNED };
 
+/* What a failed profile ran into (lbcert_run_errors{class}): a peer out
+ * of reach, credentials refused, the device or the CA (with its challenge
+ * helpers: DNS) refusing or failing a step, the served certificate not the
+ * one installed, or this host (state database, memory). */
+enum fail_class { FAIL_NONE, FAIL_UNREACHABLE, FAIL_AUTH, FAIL_DEVICE, FAIL_CA, FAIL_VERIFY,
+	FAIL_LOCAL };
+#define FAIL_NCLASSES (FAIL_LOCAL + 1)
+
 struct run_result {
 	enum run_outcome outcome;
 	bool unreachable;       /* failed because a device or CA was unreachable */
+	enum fail_class fail;   /* FAIL_NONE unless outcome is OUT_FAILED */
 	char serial[130];
 	char detail[1024];      /* reason, or the error */
 };
@@ -68,5 +77,7 @@ void engine_run_profile(struct engine *en, const struct cfg_profile *p, bool for
     bool dry_run, struct run_result *res);
 
 const char *engine_outcome_name(enum run_outcome o);
+/* "unreachable", "auth", "device", "ca", "verify", "local"; "" for FAIL_NONE. */
+const char *engine_fail_name(enum fail_class c);
 
 #endif

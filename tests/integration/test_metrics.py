@@ -11,6 +11,7 @@ import stat
 import subprocess
 
 SUBJECT = {"organization": "Example Ltd", "state": "West Yorkshire", "country": "GB"}
+CLASSES = ("unreachable", "auth", "device", "ca", "verify", "local", "hook", "hook_timeout")
 SAMPLE = re.compile(r'^([a-z_]+)(?:\{(.*)\})? (\S+)$')
 
 
@@ -100,7 +101,8 @@ def scenario(w):
         check(get(m, "lbcert_run_profiles", result="enrolled") == 2 and
               get(m, "lbcert_run_profiles", result="failed") == 0, "run: two enrolled")
         check(get(m, "lbcert_run_duration_seconds") > 0, "run: duration")
-        check(get(m, "lbcert_run_errors", **{"class": "profile"}) == 0, "run: no errors")
+        check(all(get(m, "lbcert_run_errors", **{"class": c}) == 0 for c in CLASSES),
+              "run: no errors, every class present", m)
         # counted by the simulators for this run alone (the dry run and plan sent some too)
         check(get(m, "lbcert_run_requests", peer="adc1") == n_adc and n_adc > 5 and
               get(m, "lbcert_run_requests", peer="scm") == n_scm and n_scm >= 4,
@@ -126,8 +128,10 @@ def scenario(w):
               "no expiry for a profile without a certificate")
         check(get(m, "lbcert_certificate_expiry_timestamp_seconds", profile="www", device="adc1",
                   ca="scm") is not None, "a run of one profile keeps the others' series")
-        check(get(m, "lbcert_run_errors", **{"class": "profile"}) == 1 and
-              get(m, "lbcert_run_profiles", result="failed") == 1 and
+        check({c: get(m, "lbcert_run_errors", **{"class": c}) for c in CLASSES} ==
+              {c: int(c == "device") for c in CLASSES},
+              "the missing virtual server is counted as a device error, nothing else", m)
+        check(get(m, "lbcert_run_profiles", result="failed") == 1 and
               get(m, "lbcert_run_profiles", result="enrolled") == 0,
               "this run's figures count the failure", m)
 
