@@ -103,7 +103,6 @@ engine_release_device(struct engine *en, const struct cfg_device *d)
 	size_t i = (size_t)(d - en->cfg->devices);
 
 	flush_results(en);
-
 	if (i < en->cfg->ndevices)
 		release_slot(&en->devs[i]);
 }

@@ -27,7 +27,8 @@ walk_journal_e(struct walk *w, int step, struct err *e)
 
 	w->job.step = step;
 	w->job.updated = time(NULL);
-	if ((rc = store_job_put(w->en->st, &w->job, e)) != 0)
+	/* only when this failure is the one the profile reports */
+	if ((rc = store_job_put(w->en->st, &w->job, e)) != 0 && e == &w->e)
 		w->side = FAIL_LOCAL;
 	return rc;
 }

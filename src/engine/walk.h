@@ -23,7 +23,7 @@ struct walk {
 };
 
 /* Journals the job at step (w->job.step is set); e receives a store
- * failure, after which the profile's failure counts as local. */
+ * failure, which makes the profile's failure local when e is w->e. */
 int walk_journal_e(struct walk *w, int step, struct err *e);
 int walk_journal(struct walk *w, int step);
 /* Logs a failure to write the history; never fails the step. */
