@@ -710,8 +710,8 @@ store_history_count_sql(const char *profile, const char *action, const char *det
 		"SELECT count(*) FROM history WHERE detail = ?3",
 		"SELECT count(*) FROM history WHERE profile = ?1 AND detail = ?3",
 		"SELECT count(*) FROM history WHERE action = ?2 AND detail = ?3",
-		"SELECT count(*) FROM history WHERE profile = ?1 AND action = ?2"
-		    " AND detail = ?3",
+		("SELECT count(*) FROM history WHERE profile = ?1 AND action = ?2"
+		    " AND detail = ?3"),
 	};
 
 	return sql[(profile != NULL) | (action != NULL) << 1 | (detail != NULL) << 2];
