@@ -71,6 +71,34 @@ def scenario(w):
         gets = [r for r in reqs["adc"] if r["method"] == "GET"]
         check(not any(r["path"].split("?")[0].endswith(("/adc3", "/adc12")) for r in gets),
               "no other profile's objects are read one by one", paths(gets))
+
+        # several due profiles on one device: each listing is read once in
+        # the run; after a profile's change only its own objects are read
+        # again, one by one, before the next profile is decided. (The ADC's
+        # retirement of old files goes by a fresh certkey listing: deleting
+        # goes by what the device says at that moment.)
+        forced = (3, 12, 17)
+        names = [f"{dev}{i}" for dev in sims for i in forced]
+        reqs, p = per_device(sims, "run", "--force", *names, lab=lab)
+        check(f"{len(names)} renewed" in p.stdout, "the forced profiles are renewed", p.stdout)
+        listings = {"adc": {"GET /nitro/v1/config/sslcertkey": 1 + len(forced),
+                            "GET /nitro/v1/config/sslvserver_sslcertkey_binding": 1},
+                    "bip": {"GET /mgmt/tm/ltm/profile/client-ssl": 1,
+                            "GET /mgmt/tm/sys/file/ssl-cert": 1, "GET /mgmt/tm/ltm/virtual": 1}}
+        for dev, r in reqs.items():
+            c = paths(r)
+            for lst, want in listings[dev].items():
+                check(c[lst] == want, f"{dev}: {lst} read {want} times in a run renewing "
+                      f"{len(forced)} profiles (read {c[lst]} times)",
+                      "\n".join(x["method"] + " " + x["path"] for x in r))
+            ones = [x["path"].split("?")[0].rsplit("/", 1)[-1] for x in r
+                    if x["method"] == "GET" and any(
+                        x["path"].split("?")[0].startswith(lst.split(" ", 1)[1] + "/")
+                        for lst in listings[dev])]
+            check(ones, f"{dev}: the changed objects are read again one by one", c)
+            others = [o for o in ones
+                      if not any(f"{dev}{i}" in o or f"vs{i}" in o for i in forced)]
+            check(not others, f"{dev}: no other profile's objects are read", others)
         check_citrix_settled(adc)
         bip.check_settled()
 

@@ -49,7 +49,20 @@ struct device {
 	struct passkey *keys;
 	size_t nkeys;
 	bool dirty;        /* running config changed since the last save */
-	json_t *snap[BIP_SNAP_N]; /* listings, NULL until read; dropped on a write */
+	json_t *snap[BIP_SNAP_N]; /* listings, NULL until read */
+	/* Listed objects a write may have changed since (snapshot.c): read
+	 * again one by one before their listing is next used. */
+	struct bip_stale *stale;
+	size_t nstale;
+	/* Objects written inside the open transaction: stale again when it
+	 * is committed. */
+	struct bip_stale *txn;
+	size_t ntxn;
+};
+
+struct bip_stale {
+	enum bip_snap_type t;
+	char *fp;
 };
 
 /* Helpers shared by the driver's files (session.c unless noted). */
@@ -83,12 +96,17 @@ int bip_drop_uploads(struct device *d, const char *base, struct err *e);
 struct passkey *bip_find_key(struct device *d, const char *ref);
 void bip_forget_key(struct device *d, const char *ref);
 
-/* snapshot.c: one listing per type (new references), dropped on a write. */
+/* snapshot.c: one listing per type (new references). A write marks what
+ * it may have changed (bip_snap_touch, from bip_call), and only that is
+ * read again; a write the snapshot cannot place drops it whole. */
 int bip_snap_list(struct device *d, enum bip_snap_type t, json_t **items, struct err *e);
 int bip_snap_get(struct device *d, const char *coll, const char *name, json_t **out,
     struct err *e);
 bool bip_snap_listed(const char *coll);
 void bip_snap_drop(struct device *d);
+/* bip_snap_drop, and the open transaction's marks: when the session ends. */
+void bip_snap_free(struct device *d);
+void bip_snap_touch(struct device *d, const char *path, json_t *body, const char *coord);
 
 /* install.c: a certKeyChain entry (pass: the passphrase, or the encrypted
  * form the box shows, which it takes back as such); the renewal swap of

@@ -118,7 +118,7 @@ bip_call_st(struct device *d, const char *method, const char *path, json_t *body
 	if (path == NULL)
 		return err_set(e, LB_ERR, "%s: out of memory", bip_dname(d));
 	if (strcmp(method, "GET") != 0)
-		bip_snap_drop(d);
+		bip_snap_touch(d, path, body, coord);
 	rc = icontrol_call(d->ic, method, path, body, coord, what, out, status, e);
 	/* a refused request may still have changed something (a transaction
 	 * commit that failed half-way is rolled back by the box, but a lost
@@ -349,7 +349,7 @@ bigip_close(struct device *d)
 	while (d->nkeys > 0)
 		bip_forget_key(d, d->keys[0].ref);
 	free(d->keys);
-	bip_snap_drop(d);
+	bip_snap_free(d);
 	icontrol_close(d->ic);
 	free(d);
 }

@@ -31,9 +31,14 @@ struct device {
 	/* `set ssl parameter -defaultProfile ENABLED`: SSL settings live on the
 	 * vserver's SSL profile, not on the vserver. */
 	enum tristate defprofile;
-	/* The snapshot (snapshot.c): listings read once, dropped on a write. */
+	/* The snapshot (snapshot.c): listings read once; what a write may
+	 * have changed since is named here and read again on next use. */
 	json_t *snap_certkeys;
 	json_t *snap_binds;
+	char **stale_certkeys;
+	size_t nstale_certkeys;
+	char **stale_vservers; /* whose certificate bindings */
+	size_t nstale_vservers;
 };
 
 /* --- session.c: requests, login and HA, save --- */
@@ -97,7 +102,12 @@ cx_snap_certkeys(struct device *d, json_t **items, struct err *e);
 int
 cx_snap_bindings(struct device *d, json_t **items, struct err *e);
 
-/* Forgets the snapshot: called before every write. */
+/* Marks what a write to resource (name or body) may change, before it
+ * is sent; a write the snapshot cannot place drops it. */
+void
+cx_snap_touch(struct device *d, const char *resource, const char *name, json_t *body);
+
+/* Forgets the snapshot. */
 void
 cx_snap_drop(struct device *d);
 

@@ -52,52 +52,32 @@ out:
 }
 
 /* An existing certkey holding the certificate with that (normalized)
- * serial and fingerprint. NITRO's serial format varies by build (case,
- * leading zeros, colons), so the filter is tried in two forms and matches
- * are compared normalized. *name is NULL when none. */
+ * serial and fingerprint, from the snapshot: NITRO's serial format varies
+ * by build (case, leading zeros, colons), so serials are compared
+ * normalized rather than filtered on. *name is NULL when none. */
 static int
 ca_find(struct device *d, const char *serial, const char *fingerprint, char **name,
     struct err *e)
 {
-	char upper[140], variants[2][140], have[140], what[200];
-	size_t l = strlen(serial);
-	int rc = 0;
+	json_t *items = NULL, *it;
+	char have[140];
+	size_t i;
+	int rc;
 
 	*name = NULL;
-	snprintf(upper, sizeof(upper), "%s%s", l % 2 ? "0" : "", serial);
-	for (char *q = upper; *q != '\0'; q++)
-		*q = (char)toupper((unsigned char)*q);
-	snprintf(variants[0], sizeof(variants[0]), "%s", upper);
-	snprintf(variants[1], sizeof(variants[1]), "%s", serial);
-	snprintf(what, sizeof(what), "certkey with serial %s", serial);
-	for (int v = 0; v < 2 && *name == NULL; v++) {
-		json_t *items = NULL, *it;
-		char *ev, *q;
-		size_t i;
+	if ((rc = cx_snap_certkeys(d, &items, e)) != 0)
+		return rc;
+	json_array_foreach(items, i, it) {
+		const char *ck = nitro_json_str(it, "certkey");
 
-		if (v == 1 && strcmp(variants[1], variants[0]) == 0)
+		nitro_serial_norm(nitro_json_str(it, "serial"), have, sizeof(have));
+		if (ck != NULL && strcmp(have, serial) == 0 && ca_same(d, it, fingerprint)) {
+			if ((*name = xstrdup(ck)) == NULL)
+				rc = err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
 			break;
-		ev = http_escape(variants[v]);
-		q = ev != NULL ? xasprintf("filter=serial:%s", ev) : NULL;
-		free(ev);
-		if (q == NULL)
-			return err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
-		rc = cx_get_bindings(d, "sslcertkey", NULL, q, what, &items, e);
-		free(q);
-		if (rc != 0)
-			return rc;
-		json_array_foreach(items, i, it) {
-			const char *ck = nitro_json_str(it, "certkey");
-
-			nitro_serial_norm(nitro_json_str(it, "serial"), have, sizeof(have));
-			if (ck != NULL && strcmp(have, serial) == 0 &&
-			    ca_same(d, it, fingerprint)) {
-				*name = xstrdup(ck);
-				break;
-			}
 		}
-		json_decref(items);
 	}
+	json_decref(items);
 	return rc;
 }
 

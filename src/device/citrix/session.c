@@ -34,7 +34,7 @@ cx_call(struct device *d, const char *method, const char *resource, const char *
 	if (strcmp(method, "GET") != 0 && strcmp(resource, "nsconfig") != 0 &&
 	    strcmp(resource, "hafiles") != 0) {
 		d->dirty = true;
-		cx_snap_drop(d);
+		cx_snap_touch(d, resource, name, body);
 	}
 	rc = nitro_call(d->n, method, path, body, what, out, NULL, e);
 	free(path);

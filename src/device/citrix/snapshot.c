@@ -2,14 +2,28 @@
  * and every vserver's certificate bindings, one listing each, read on
  * first use. A run over many profiles then costs the same few requests
  * whatever their number (two listings instead of three reads per
- * profile). Any write drops the snapshot (cx_call), so what a profile
- * changed is read afresh, and a lost answer can never leave a stale
- * picture behind. */
+ * profile). A write marks the certkey or vserver it names as stale before
+ * it is sent (cx_call), so a lost answer cannot leave a stale picture
+ * behind; the next use of the listing reads those again one by one. A
+ * profile's change thus costs a read of its own objects, not of the
+ * device's whole listings; a write this file cannot place drops the
+ * snapshot whole. */
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "device/citrix/citrix.h"
 #include "util/log.h"
+
+static void
+names_clear(char ***v, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*v)[i]);
+	free(*v);
+	*v = NULL;
+	*n = 0;
+}
 
 void
 cx_snap_drop(struct device *d)
@@ -18,6 +32,146 @@ cx_snap_drop(struct device *d)
 	json_decref(d->snap_binds);
 	d->snap_certkeys = NULL;
 	d->snap_binds = NULL;
+	names_clear(&d->stale_certkeys, &d->nstale_certkeys);
+	names_clear(&d->stale_vservers, &d->nstale_vservers);
+}
+
+/* Writes that change neither listing: files, keys and CSRs, the http-01
+ * responder objects, SSL profiles, save and HA file sync. */
+static bool
+touches_nothing(const char *resource)
+{
+	static const char *const none[] = {
+		"systemfile", "sslrsakey", "sslecdsakey", "sslcertreq", "responderaction",
+		"responderpolicy", "lbvserver_responderpolicy_binding",
+		"responderglobal_responderpolicy_binding", "sslprofile", "nsconfig", "hafiles",
+	};
+
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		if (strcmp(resource, none[i]) == 0)
+			return true;
+	return false;
+}
+
+static int
+mark(char ***v, size_t *n, const char *name)
+{
+	char **nv;
+
+	if (name == NULL || name[0] == '\0')
+		return -1;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i], name) == 0)
+			return 0;
+	if ((nv = realloc(*v, (*n + 1) * sizeof(**v))) == NULL)
+		return -1;
+	*v = nv;
+	if ((nv[*n] = strdup(name)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+void
+cx_snap_touch(struct device *d, const char *resource, const char *name, json_t *body)
+{
+	json_t *o = json_object_get(body, resource);
+	int rc = -1;
+
+	if (touches_nothing(resource))
+		return;
+	if (strcmp(resource, "sslcertkey") == 0) {
+		rc = mark(&d->stale_certkeys, &d->nstale_certkeys,
+		    name != NULL ? name : nitro_json_str(o, "certkey"));
+		/* a link is shown on the linked certificate only, but cheap */
+		if (rc == 0 && nitro_json_str(o, "linkcertkeyname") != NULL)
+			rc = mark(&d->stale_certkeys, &d->nstale_certkeys,
+			    nitro_json_str(o, "linkcertkeyname"));
+	} else if (strcmp(resource, "sslvserver_sslcertkey_binding") == 0 ||
+	    strcmp(resource, "sslvserver") == 0)
+		rc = mark(&d->stale_vservers, &d->nstale_vservers,
+		    name != NULL ? name : nitro_json_str(o, "vservername"));
+	if (rc != 0)
+		cx_snap_drop(d);
+}
+
+/* Reads the stale certkeys again into a copy of the listing (a caller
+ * may still be walking the old one). */
+static int
+refresh_certkeys(struct device *d, struct err *e)
+{
+	json_t *items, *fresh = NULL, *it;
+	size_t i;
+	int rc = 0;
+
+	if (d->nstale_certkeys == 0)
+		return 0;
+	if ((items = json_copy(d->snap_certkeys)) == NULL)
+		return err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
+	while (rc == 0 && d->nstale_certkeys > 0) {
+		const char *name = d->stale_certkeys[d->nstale_certkeys - 1];
+
+		rc = cx_get_items(d, "sslcertkey", name, NULL, "certkey", &fresh, e);
+		if (rc == LB_ENOTFOUND) {
+			err_clear(e);
+			rc = 0;
+		}
+		if (rc != 0)
+			break;
+		json_array_foreach(items, i, it)
+			if (cx_str_eq(nitro_json_str(it, "certkey"), name)) {
+				json_array_remove(items, i);
+				break;
+			}
+		if (fresh != NULL && json_array_extend(items, fresh) != 0)
+			rc = err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
+		json_decref(fresh);
+		fresh = NULL;
+		if (rc == 0)
+			free(d->stale_certkeys[--d->nstale_certkeys]);
+	}
+	if (rc == 0) {
+		json_decref(d->snap_certkeys);
+		d->snap_certkeys = items;
+	} else
+		json_decref(items);
+	return rc;
+}
+
+/* Reads the bindings of the stale vservers again, as refresh_certkeys. */
+static int
+refresh_bindings(struct device *d, struct err *e)
+{
+	json_t *items, *fresh = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (d->nstale_vservers == 0)
+		return 0;
+	if ((items = json_copy(d->snap_binds)) == NULL)
+		return err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
+	while (rc == 0 && d->nstale_vservers > 0) {
+		const char *vs = d->stale_vservers[d->nstale_vservers - 1];
+
+		if ((rc = cx_get_bindings(d, "sslvserver_sslcertkey_binding", vs, NULL,
+		    "certificate bindings", &fresh, e)) != 0)
+			break;
+		for (i = json_array_size(items); i-- > 0;)
+			if (cx_str_eq(cx_binding_vserver(json_array_get(items, i)), vs))
+				json_array_remove(items, i);
+		if (json_array_extend(items, fresh) != 0)
+			rc = err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
+		json_decref(fresh);
+		fresh = NULL;
+		if (rc == 0)
+			free(d->stale_vservers[--d->nstale_vservers]);
+	}
+	if (rc == 0) {
+		json_decref(d->snap_binds);
+		d->snap_binds = items;
+	} else
+		json_decref(items);
+	return rc;
 }
 
 int
@@ -26,10 +180,14 @@ cx_snap_certkeys(struct device *d, json_t **items, struct err *e)
 	int rc;
 
 	*items = NULL;
-	if (d->snap_certkeys == NULL &&
-	    (rc = cx_get_bindings(d, "sslcertkey", NULL, NULL, "certkeys", &d->snap_certkeys,
-	    e)) != 0)
+	if (d->snap_certkeys != NULL && (rc = refresh_certkeys(d, e)) != 0)
 		return rc;
+	if (d->snap_certkeys == NULL) {
+		if ((rc = cx_get_bindings(d, "sslcertkey", NULL, NULL, "certkeys",
+		    &d->snap_certkeys, e)) != 0)
+			return rc;
+		names_clear(&d->stale_certkeys, &d->nstale_certkeys);
+	}
 	*items = json_incref(d->snap_certkeys);
 	return 0;
 }
@@ -42,10 +200,14 @@ cx_snap_bindings(struct device *d, json_t **items, struct err *e)
 	int rc;
 
 	*items = NULL;
-	if (d->snap_binds == NULL &&
-	    (rc = cx_get_bindings(d, "sslvserver_sslcertkey_binding", NULL, "bulkbindings=yes",
-	    "certificate bindings", &d->snap_binds, e)) != 0)
+	if (d->snap_binds != NULL && (rc = refresh_bindings(d, e)) != 0)
 		return rc;
+	if (d->snap_binds == NULL) {
+		if ((rc = cx_get_bindings(d, "sslvserver_sslcertkey_binding", NULL,
+		    "bulkbindings=yes", "certificate bindings", &d->snap_binds, e)) != 0)
+			return rc;
+		names_clear(&d->stale_vservers, &d->nstale_vservers);
+	}
 	*items = json_incref(d->snap_binds);
 	return 0;
 }
