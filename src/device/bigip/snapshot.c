@@ -249,7 +249,8 @@ put_entry(json_t *items, const char *fp, json_t *o)
 }
 
 /* Reads the stale objects of type t again into a copy of its listing
- * (a caller may still be walking the old one). */
+ * (a caller may still be walking the old one). An object whose read
+ * fails keeps its mark. */
 static int
 refresh(struct device *d, enum bip_snap_type t, struct err *e)
 {
@@ -284,11 +285,11 @@ refresh(struct device *d, enum bip_snap_type t, struct err *e)
 		free(s->fp);
 		d->stale[i] = d->stale[--d->nstale];
 	}
-	if (items != NULL && rc == 0) {
+	/* kept on a failure too: the objects read so far lost their marks */
+	if (items != NULL) {
 		json_decref(d->snap[t]);
 		d->snap[t] = items;
-	} else
-		json_decref(items);
+	}
 	return rc;
 }
 

@@ -130,11 +130,9 @@ refresh_certkeys(struct device *d, struct err *e)
 		if (rc == 0)
 			free(d->stale_certkeys[--d->nstale_certkeys]);
 	}
-	if (rc == 0) {
-		json_decref(d->snap_certkeys);
-		d->snap_certkeys = items;
-	} else
-		json_decref(items);
+	/* kept on a failure too: the names read so far lost their marks */
+	json_decref(d->snap_certkeys);
+	d->snap_certkeys = items;
 	return rc;
 }
 
@@ -142,7 +140,7 @@ refresh_certkeys(struct device *d, struct err *e)
 static int
 refresh_bindings(struct device *d, struct err *e)
 {
-	json_t *items, *fresh = NULL;
+	json_t *items, *fresh = NULL, *it;
 	size_t i;
 	int rc = 0;
 
@@ -159,6 +157,11 @@ refresh_bindings(struct device *d, struct err *e)
 		for (i = json_array_size(items); i-- > 0;)
 			if (cx_str_eq(cx_binding_vserver(json_array_get(items, i)), vs))
 				json_array_remove(items, i);
+		/* one vserver's entries may leave out whose they are; the bulk
+		 * listing's always say */
+		json_array_foreach(fresh, i, it)
+			if (cx_binding_vserver(it) == NULL && json_is_object(it))
+				json_object_set_new(it, "vservername", json_string(vs));
 		if (json_array_extend(items, fresh) != 0)
 			rc = err_set(e, LB_ERR, "%s: out of memory", d->cfg->name);
 		json_decref(fresh);
@@ -166,11 +169,9 @@ refresh_bindings(struct device *d, struct err *e)
 		if (rc == 0)
 			free(d->stale_vservers[--d->nstale_vservers]);
 	}
-	if (rc == 0) {
-		json_decref(d->snap_binds);
-		d->snap_binds = items;
-	} else
-		json_decref(items);
+	/* kept on a failure too: the names read so far lost their marks */
+	json_decref(d->snap_binds);
+	d->snap_binds = items;
 	return rc;
 }
 
