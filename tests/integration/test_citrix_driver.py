@@ -364,9 +364,13 @@ def steps(w, sim, dc, pki, int1, int2):
     start = len(sim.requests())
     inv = dc.ok("inventory")["items"]
     gets = [q["path"] for q in sim.requests(start) if q["method"] == "GET"]
-    check(gets == ["/nitro/v1/config/sslcertkey",
-                   "/nitro/v1/config/sslvserver_sslcertkey_binding?bulkbindings=yes"],
-          "inventory lists the certkeys and the bindings once each", gets)
+    listings = ["/nitro/v1/config/sslcertkey",
+                "/nitro/v1/config/sslvserver_sslcertkey_binding?bulkbindings=yes"]
+    # the session's snapshot may already hold both (retire's file deletions
+    # change neither listing); what is read is read once, as a listing
+    check(len(gets) == len(set(gets)) and set(gets) <= set(listings),
+          "inventory reads the certkeys and the bindings at most once each, "
+          "as listings", gets)
     start = len(sim.requests())
     dc.ok("inventory")
     check(not [q for q in sim.requests(start) if q["method"] == "GET"],
