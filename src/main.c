@@ -126,7 +126,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;
-		if (config_load(a.config_dir, &a.cfg, &e) != 0) {
+		if (config_load(a.config_dir, &cmd_kinds, &a.cfg, &e) != 0) {
 			log_bare(LL_ERROR, "%s", e.msg);
 			return EXIT_USAGE;
 		}

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const struct cfg_kind *const ca_kinds[] = { &scm_kind, &acme_kind, NULL };
+
 const struct ca_ops *
 ca_ops_for(enum ca_type t)
 {

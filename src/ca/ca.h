@@ -108,6 +108,12 @@ struct ca_ops {
 extern const struct ca_ops scm_ops;
 extern const struct ca_ops acme_ops;
 
+/* What each CA kind takes and requires of the configuration
+ * (<kind>_config.c); ca_kinds lists them all, NULL-terminated. */
+extern const struct cfg_kind scm_kind;
+extern const struct cfg_kind acme_kind;
+extern const struct cfg_kind *const ca_kinds[];
+
 const struct ca_ops *ca_ops_for(enum ca_type t);
 
 #endif

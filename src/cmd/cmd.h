@@ -23,6 +23,9 @@ struct app {
 	struct config *cfg;   /* loaded by main before the command runs */
 };
 
+/* The device and CA kinds lbcert has, for config_load. */
+extern const struct cfg_kinds cmd_kinds;
+
 int cmd_run(struct app *a, int argc, char **argv);
 int cmd_plan(struct app *a, int argc, char **argv);
 int cmd_status(struct app *a, int argc, char **argv);

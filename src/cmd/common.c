@@ -4,9 +4,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "ca/ca.h"
 #include "cmd/cmd.h"
+#include "device/device.h"
 #include "util/err.h"
 #include "util/log.h"
+
+const struct cfg_kinds cmd_kinds = { device_kinds, ca_kinds };
 
 /* Whether argument arg names p: its own name, its file's name (every key
  * of a keys: list), or for a keys: list "<file>.<type>" (the first key,

@@ -37,9 +37,10 @@ warn_insecure(const struct config *c)
 }
 
 int
-config_load(const char *dir, struct config **out, struct err *e)
+config_load(const char *dir, const struct cfg_kinds *kinds, struct config **out,
+    struct err *e)
 {
-	struct loader l = { .e = e };
+	struct loader l = { .e = e, .kinds = kinds };
 	struct config *c;
 	int rc;
 

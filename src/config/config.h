@@ -30,16 +30,21 @@ struct cfg_tls {
 
 enum dev_type { DEV_CITRIX_ADC, DEV_F5_BIGIP };
 
+struct cfg_kind;
+
 struct cfg_device {
 	char *name;
 	enum dev_type type;
+	/* Its type's entry in the kinds config_load was given (NULL in
+	 * structs filled by hand; only config reads it). */
+	const struct cfg_kind *kind;
 	char *url;
 	char **peers;
 	size_t npeers;
 	char *credentials; /* key into credentials.yaml */
 	struct cfg_tls tls;
 	int timeout_s;     /* default 30 */
-	char *partition;   /* BIG-IP, default "Common" */
+	char *partition;   /* BIG-IP; NULL: the driver's default */
 	char *sync_group;  /* BIG-IP, optional */
 	/* Resolved from credentials.yaml. password is a secret: wiped by
 	 * config_free(), registered with the log redactor at load. */
@@ -79,6 +84,7 @@ struct cfg_dns {
 struct cfg_ca {
 	char *name;
 	enum ca_type type;
+	const struct cfg_kind *kind; /* as cfg_device.kind */
 	char *ca_file;      /* optional trust for the CA's API */
 	int timeout_s;      /* default 30 */
 	/* sectigo-scm */
@@ -193,9 +199,59 @@ struct config {
 	size_t nprofiles;
 };
 
-/* Loads dir/lbcert.yaml, dir/credentials.yaml and dir/profiles/NAME.yaml.
- * On success *out is owned by the caller (config_free). */
-int config_load(const char *dir, struct config **out, struct err *e);
+/* Where a kind's objection points. key: a key of the entry (devices.NAME,
+ * cas.NAME) or of the profile; NULL: the whole. item: in a list value, the
+ * item with this text (case-insensitive). on_key: the key itself (for "this
+ * key does not belong here"), else its value; an absent key points at the
+ * entry or the file's top. credentials: the entry's credentials.yaml entry,
+ * key being one of its keys. */
+struct cfg_at {
+	const char *key;
+	const char *item;
+	bool on_key;
+	bool credentials;
+};
+
+/* An appliance or CA kind, as the configuration sees it. Each driver
+ * defines its own (src/device/<kind>/config.c, src/ca/<kind>_config.c) and
+ * the program passes them all to config_load, so config/ names no kind:
+ * the keys config reads, the rules are the kinds'. Key lists are
+ * NULL-terminated; NULL is an empty list. */
+struct cfg_kind {
+	const char *type;	/* the type: value, "citrix-adc" */
+	int id;			/* its enum dev_type / enum ca_type */
+	/* Of the keys config reads on an entry that depend on its kind
+	 * (partition, url, directory, ...), those this kind takes; required:
+	 * those it must have (any entry key). */
+	const char *const *keys;
+	const char *const *required;
+	/* A CA's credentials.yaml entry: the keys it takes and must have. */
+	const char *const *cred_keys;
+	const char *const *cred_required;
+	/* Of a profile's kind-dependent keys (client_ssl, custom_fields, ...),
+	 * those a profile naming this device or CA may have. */
+	const char *const *profile_keys;
+	/* The kind's own rules, run once the entry or profile has loaded
+	 * (NULL: none). On an objection: LB_ECONFIG with a message that
+	 * neither places it nor names the key, and *at; config adds
+	 * "file:line:col: " and the key. */
+	int (*check_device)(const struct cfg_device *d, struct cfg_at *at, struct err *e);
+	int (*check_ca)(const struct cfg_ca *ca, struct cfg_at *at, struct err *e);
+	int (*check_profile)(const struct cfg_profile *p, struct cfg_at *at,
+	    struct err *e);
+};
+
+/* Every kind the program has, NULL-terminated lists. */
+struct cfg_kinds {
+	const struct cfg_kind *const *devices;
+	const struct cfg_kind *const *cas;
+};
+
+/* Loads dir/lbcert.yaml, dir/credentials.yaml and dir/profiles/NAME.yaml,
+ * with the devices and CAs of kinds (not copied: it must outlive the
+ * config). On success *out is owned by the caller (config_free). */
+int config_load(const char *dir, const struct cfg_kinds *kinds, struct config **out,
+    struct err *e);
 void config_free(struct config *c);
 /* Free the strings one entry owns (not the entry itself, nor a profile's
  * device/ca, which point into the config). Secrets are unregistered from

@@ -34,6 +34,7 @@ struct field {
 
 struct loader {
 	struct config *c;
+	const struct cfg_kinds *kinds;
 	struct ydoc main, cred;
 	struct err *e;
 	/* profiles/ file stems, sorted: a further key's profile name must
@@ -43,10 +44,6 @@ struct loader {
 };
 
 enum vkind { VK_MAP, VK_LIST, VK_NULL, VK_BOOL, VK_INT, VK_FLOAT, VK_STR };
-
-/* The config spellings of enum dev_type and enum ca_type (schema.c). */
-extern const char *const dev_type_names[2];
-extern const char *const ca_type_names[2];
 
 /* yaml.c */
 int perr(const struct ydoc *d, const yaml_node_t *n, struct err *e,
@@ -86,10 +83,25 @@ int get_path(const struct loader *l, const struct ydoc *d, yaml_node_t *v,
 int ydoc_load(struct ydoc *d, struct err *e);
 void ydoc_free(struct ydoc *d);
 
+/* kind.c */
+bool kind_takes(const char *const *keys, const char *key);
+int get_kind(const struct ydoc *d, yaml_node_t *v, const char *path,
+    const struct cfg_kind *const *list, const struct cfg_kind **out, struct err *e);
+/* Refuses profile key key (field f) when neither the profile's device kind
+ * nor its CA kind takes it. */
+int kind_profile_key(const struct loader *l, const struct ydoc *d, const struct field *f,
+    const char *key, const struct cfg_profile *p);
+/* Places a kind's objection why (at, within mapping map of d) into e:
+ * "file:line:col: <prefix><key>: <why>". */
+int kind_objection(const struct ydoc *d, yaml_node_t *map, const char *prefix,
+    const struct cfg_at *at, const struct err *why, struct err *e);
+
 /* credentials.c */
 int load_credentials(struct loader *l);
 int device_creds(const struct loader *l, struct cfg_device *dv, yaml_node_t *ref);
 int ca_creds(const struct loader *l, struct cfg_ca *ca, yaml_node_t *ref);
+/* The credentials.yaml entry name, or NULL. */
+yaml_node_t *cred_entry(const struct loader *l, const char *name);
 
 /* schema.c */
 int parse_key(const struct ydoc *d, yaml_node_t *n, const char *path,

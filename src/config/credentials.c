@@ -3,6 +3,7 @@
 
 #include "config/config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,7 +100,7 @@ load_credentials(struct loader *l)
 	return 0;
 }
 
-static yaml_node_t *
+yaml_node_t *
 cred_entry(const struct loader *l, const char *name)
 {
 	const struct ydoc *d = &l->cred;
@@ -210,55 +211,41 @@ device_creds(const struct loader *l, struct cfg_device *dv, yaml_node_t *ref)
 	    &dv->password);
 }
 
-/* A TSIG secret as BIND's tsig-keygen writes it: standard base64. */
-static bool
-base64_ok(const char *s)
-{
-	size_t len = strlen(s), pad = 0;
-
-	if (len == 0 || len % 4 != 0)
-		return false;
-	while (pad < 2 && len > pad && s[len - 1 - pad] == '=')
-		pad++;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789+/") == len - pad;
-}
+/* The CA credentials config reads, for the kinds that take them. */
+static const struct {
+	const char *key;
+	size_t off;
+	bool secret;
+} ca_cred_fields[] = {
+	{ "login", offsetof(struct cfg_ca, login), false },
+	{ "password", offsetof(struct cfg_ca, password), true },
+	{ "eab_kid", offsetof(struct cfg_ca, eab_kid), true },
+	{ "eab_hmac_key", offsetof(struct cfg_ca, eab_hmac_key), true },
+	{ "tsig_secret", offsetof(struct cfg_ca, dns.tsig_secret), true },
+};
 
 int
 ca_creds(const struct loader *l, struct cfg_ca *ca, yaml_node_t *ref)
 {
-	static const char *const scm[] = { "login", "password" };
-	static const char *const acme[] = { "eab_kid", "eab_hmac_key", "tsig_secret" };
+	const struct cfg_kind *k = ca->kind;
 	char path[PATH_LEN], user[PATH_LEN];
 	const char *n = ca->credentials;
 	yaml_node_t *entry;
+	size_t nkeys = 0;
 	int rc;
 
+	while (k->cred_keys != NULL && k->cred_keys[nkeys] != NULL)
+		nkeys++;
 	pathf(path, "cas.%s.credentials", ca->name);
-	pathf(user, "%s CA '%s'", ca_type_names[ca->type],
-	    ca->name);
-	if (ca->type == CA_SECTIGO_SCM) {
-		TRY(cred_lookup(l, ref, path, n, scm, NELEM(scm), user,
-		    &entry));
-		TRY(cred_get(l, entry, n, "login", true, false, &ca->login));
-		return cred_get(l, entry, n, "password", true, true,
-		    &ca->password);
+	pathf(user, "%s CA '%s'", k->type, ca->name);
+	TRY(cred_lookup(l, ref, path, n, k->cred_keys, nkeys, user, &entry));
+	for (size_t i = 0; i < NELEM(ca_cred_fields); i++) {
+		const char *key = ca_cred_fields[i].key;
+
+		if (kind_takes(k->cred_keys, key))
+			TRY(cred_get(l, entry, n, key, kind_takes(k->cred_required, key),
+			    ca_cred_fields[i].secret,
+			    (char **)((char *)ca + ca_cred_fields[i].off)));
 	}
-	TRY(cred_lookup(l, ref, path, n, acme, NELEM(acme), user, &entry));
-	TRY(cred_get(l, entry, n, "eab_kid", false, true, &ca->eab_kid));
-	TRY(cred_get(l, entry, n, "eab_hmac_key", false, true,
-	    &ca->eab_hmac_key));
-	if ((ca->eab_kid == NULL) != (ca->eab_hmac_key == NULL))
-		return perr(&l->cred, entry, l->e, "%s: eab_kid and "
-		    "eab_hmac_key go together; '%s' is missing", n,
-		    ca->eab_kid == NULL ? "eab_kid" : "eab_hmac_key");
-	TRY(cred_get(l, entry, n, "tsig_secret", ca->challenge == CHALLENGE_DNS01, true,
-	    &ca->dns.tsig_secret));
-	if (ca->dns.tsig_secret != NULL && ca->challenge != CHALLENGE_DNS01)
-		return perr(&l->cred, entry, l->e, "%s: tsig_secret is only used by a "
-		    "CA with challenge: dns-01", n);
-	if (ca->dns.tsig_secret != NULL && !base64_ok(ca->dns.tsig_secret))
-		return perr(&l->cred, entry, l->e, "%s: tsig_secret is not base64 (as "
-		    "tsig-keygen prints it)", n);
 	return 0;
 }

@@ -80,26 +80,16 @@ hostport_ok(const char *s)
 	return port >= 1 && port <= 65535;
 }
 
-static bool
-http01(const struct cfg_ca *ca)
-{
-	return ca->type == CA_ACME && ca->challenge == CHALLENGE_HTTP01;
-}
-
 /* Lower-cases and checks one certificate name. */
 static int
 check_name(const struct ydoc *d, yaml_node_t *v, const char *path, char *s,
-    const struct cfg_ca *ca, struct err *e)
+    struct err *e)
 {
 	for (char *p = s; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
 	if (!dns_name_ok(s))
 		return perr(d, v, e, "%s: '%s' is not a valid DNS name", path,
 		    s);
-	if (s[0] == '*' && http01(ca))
-		return perr(d, v, e, "%s: wildcard name '%s' cannot be "
-		    "validated with http-01 (CA '%s'); use a CA with "
-		    "challenge: dns-01 (or none)", path, s, ca->name);
 	return 0;
 }
 
@@ -122,7 +112,7 @@ parse_names(const struct ydoc *d, yaml_node_t *cn, yaml_node_t *sans,
 	int rc;
 
 	TRY(get_str(d, cn, "common_name", &p->common_name, e));
-	TRY(check_name(d, cn, "common_name", p->common_name, p->ca, e));
+	TRY(check_name(d, cn, "common_name", p->common_name, e));
 	if (strlen(p->common_name) > 64)
 		return perr(d, cn, e, "common_name: longer than the 64 "
 		    "characters a certificate allows");
@@ -139,7 +129,7 @@ parse_names(const struct ydoc *d, yaml_node_t *cn, yaml_node_t *sans,
 		pathf(path, "subject_alt_names[%zu]", i);
 		rc = get_str(d, node(d, *it), path, &s, e);
 		if (rc == 0)
-			rc = check_name(d, node(d, *it), path, s, p->ca, e);
+			rc = check_name(d, node(d, *it), path, s, e);
 		if (rc != 0 || has_name(p->sans, p->nsans, s)) {
 			free(s);
 			s = NULL;
@@ -263,10 +253,6 @@ parse_client_ssl(const struct ydoc *d, struct field *fld,
 	struct field f[NELEM(keys)];
 	int rc;
 
-	if (p->device->type != DEV_F5_BIGIP)
-		return perr(d, fld->k, e, "client_ssl: only for f5-bigip "
-		    "devices (device '%s' is %s)", p->device->name,
-		    dev_type_names[p->device->type]);
 	TRY(map_collect(d, fld->v, "client_ssl", keys, NELEM(keys), f, e));
 	if (f[0].v != NULL)
 		TRY(get_str(d, f[0].v, "client_ssl.parent", &cs->parent, e));
@@ -298,6 +284,24 @@ static const char *const prof_keys[PK_N] = {
 	"challenge_vserver", "custom_fields", "dcv_mode", "dcv_email", "hooks",
 	"acme_profile", "keys",
 };
+
+/* The keys whose place depends on the device's or the CA's kind. */
+static const int kind_keys[] = {
+	PK_CLIENTSSL, PK_CHALVS, PK_CUSTOM, PK_DCVMODE, PK_DCVEMAIL, PK_APROF,
+};
+
+/* The rules of kind k (the profile's device's or CA's) over p. */
+static int
+kind_check(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
+    const struct cfg_kind *k, const struct cfg_profile *p)
+{
+	struct cfg_at at = { 0 };
+	struct err why = { 0 };
+
+	if (k->check_profile == NULL || k->check_profile(p, &at, &why) == 0)
+		return 0;
+	return kind_objection(d, root, "", &at, &why, l->e);
+}
 
 static struct cfg_ca *
 config_ca(const struct config *c, const char *name)
@@ -370,25 +374,6 @@ profile_defaults(struct cfg_profile *p, struct err *e)
 	return 0;
 }
 
-static int
-profile_challenge(const struct ydoc *d, yaml_node_t *root,
-    const struct field *f, struct cfg_profile *p, struct err *e)
-{
-	const struct field *cv = &f[PK_CHALVS];
-
-	if (cv->v != NULL && !http01(p->ca))
-		return perr(d, cv->k, e, "challenge_vserver: only used with an "
-		    "http-01 CA (CA '%s' does not answer http-01)", p->ca->name);
-	if (cv->v == NULL && http01(p->ca) && p->device->type == DEV_F5_BIGIP)
-		return perr(d, root, e, "missing required key "
-		    "'challenge_vserver' (CA '%s' uses http-01 and device '%s' "
-		    "is f5-bigip)", p->ca->name, p->device->name);
-	if (cv->v == NULL)
-		return 0;
-	return get_str(d, cv->v, "challenge_vserver", &p->challenge_vserver,
-	    e);
-}
-
 /* Which ACME profile the CA's orders ask for: the profile's own, else the
  * CA's. Whether the CA offers it is known only from its directory, so
  * that is checked when the CA is asked (ca_ops.prepare). */
@@ -398,32 +383,12 @@ profile_acme(const struct ydoc *d, const struct field *f, struct cfg_profile *p,
 {
 	const struct field *ap = &f[PK_APROF];
 
-	if (ap->v != NULL && p->ca->type != CA_ACME)
-		return perr(d, ap->k, e, "acme_profile: CA '%s' is not an ACME CA",
-		    p->ca->name);
 	if (ap->v != NULL)
 		return get_str(d, ap->v, "acme_profile", &p->acme_profile, e);
 	if (p->ca->acme_profile != NULL &&
 	    (p->acme_profile = xstrdup(p->ca->acme_profile)) == NULL)
 		return err_set(e, LB_ECONFIG, "out of memory");
 	return 0;
-}
-
-/* NITRO sslcertreq refuses a CSR without these three (reference §3): say
- * so at load time instead of failing on the appliance mid-run. */
-static int
-profile_subject(const struct ydoc *d, yaml_node_t *root, const struct field *f,
-    const struct cfg_profile *p, struct err *e)
-{
-	const struct cfg_subject *s = &p->subject;
-
-	if (p->device->type != DEV_CITRIX_ADC)
-		return 0;
-	if (s->country != NULL && s->state != NULL && s->organization != NULL)
-		return 0;
-	return perr(d, f[PK_SUBJECT].v != NULL ? f[PK_SUBJECT].v : root, e,
-	    "subject: device '%s' is citrix-adc, whose CSRs need country, state "
-	    "and organization", p->device->name);
 }
 
 static int
@@ -445,22 +410,17 @@ copy_field(struct cfg_scm_extra *x, const struct cfg_field *f, struct err *e)
 	return cf->name == NULL || cf->value == NULL ? oom(e) : 0;
 }
 
-/* The SCM keys of a profile, over the CA's; only for an SCM CA. Whether
- * the tenant needs a custom field is known only to the CA: checked when
- * the CA is first used in a run, before any key is made. */
+/* The SCM keys of a profile, over the CA's. Whether the tenant needs a
+ * custom field is known only to the CA: checked when the CA is first used
+ * in a run, before any key is made. */
 static int
-profile_scm(const struct ydoc *d, yaml_node_t *root, const struct field *f,
-    struct cfg_profile *p, struct err *e)
+profile_scm(const struct ydoc *d, const struct field *f, struct cfg_profile *p,
+    struct err *e)
 {
 	const struct cfg_scm_extra *cx = &p->ca->scm;
 	struct cfg_scm_extra *x = &p->scm;
 	int rc;
 
-	for (int i = PK_CUSTOM; i <= PK_DCVEMAIL; i++)
-		if (f[i].v != NULL && p->ca->type != CA_SECTIGO_SCM)
-			return perr(d, f[i].k, e, "%s: only for a sectigo-scm CA "
-			    "(CA '%s' is %s)", prof_keys[i], p->ca->name,
-			    ca_type_names[p->ca->type]);
 	TRY(parse_scm_extra(d, &f[PK_CUSTOM], "", x, e));
 	for (size_t i = 0; i < cx->ncustom_fields; i++)
 		TRY(copy_field(x, &cx->custom_fields[i], e));
@@ -470,11 +430,6 @@ profile_scm(const struct ydoc *d, yaml_node_t *root, const struct field *f,
 	if (x->dcv_email == NULL && cx->dcv_email != NULL &&
 	    (x->dcv_email = strdup(cx->dcv_email)) == NULL)
 		return oom(e);
-	if (x->dcv_mode != NULL && strcmp(x->dcv_mode, "EMAIL") == 0 &&
-	    x->dcv_email == NULL)
-		return perr(d, f[PK_DCVMODE].v != NULL ? f[PK_DCVMODE].v : root, e,
-		    "dcv_mode EMAIL needs dcv_email (in the profile or CA '%s')",
-		    p->ca->name);
 	return 0;
 }
 
@@ -567,6 +522,8 @@ parse_profile(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
 	TRY(need(d, root, &f[PK_CN], "", "common_name", e));
 	TRY(need(d, root, &f[PK_VSERVERS], "", "vservers", e));
 	TRY(profile_refs(l, d, f, p));
+	for (size_t i = 0; i < NELEM(kind_keys); i++)
+		TRY(kind_profile_key(l, d, &f[kind_keys[i]], prof_keys[kind_keys[i]], p));
 	TRY(parse_names(d, f[PK_CN].v, f[PK_SANS].v, p, e));
 	p->key = l->c->key;
 	if (f[PK_KEY].v != NULL && f[PK_KEYS].v != NULL)
@@ -588,13 +545,16 @@ parse_profile(const struct loader *l, const struct ydoc *d, yaml_node_t *root,
 	TRY(profile_defaults(p, e));
 	if (idx > 0)
 		TRY(profile_rename(p, e));
-	TRY(profile_challenge(d, root, f, p, e));
+	if (f[PK_CHALVS].v != NULL)
+		TRY(get_str(d, f[PK_CHALVS].v, "challenge_vserver",
+		    &p->challenge_vserver, e));
 	TRY(profile_acme(d, f, p, e));
-	TRY(profile_scm(d, root, f, p, e));
+	TRY(profile_scm(d, f, p, e));
 	TRY(hooks_copy(&p->hooks, &l->c->hooks, e));
 	if (f[PK_HOOKS].v != NULL)
 		TRY(parse_hooks(d, f[PK_HOOKS].v, "hooks", &p->hooks, e));
-	return profile_subject(d, root, f, p, e);
+	TRY(kind_check(l, d, root, p->ca->kind, p));
+	return kind_check(l, d, root, p->device->kind, p);
 }
 
 /* Loads the profile of key idx of profiles/stem.yaml (idx 0 for a file

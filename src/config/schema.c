@@ -17,8 +17,6 @@
 
 /* ---- lbcert.yaml ---- */
 
-const char *const dev_type_names[2] = { "citrix-adc", "f5-bigip" };
-const char *const ca_type_names[2] = { "sectigo-scm", "acme" };
 static const char *const challenge_names[] = { "none", "http-01", "dns-01" };
 /* What ldns signs with. */
 static const char *const tsig_algorithms[] = { "hmac-sha256", "hmac-sha224", "hmac-sha1" };
@@ -180,6 +178,7 @@ parse_tls(const struct loader *l, yaml_node_t *n, const char *path,
 	return 0;
 }
 
+/* Keys from DK_PARTITION on depend on the device's kind. */
 enum {
 	DK_TYPE, DK_URL, DK_PEERS, DK_CRED, DK_TLS, DK_TIMEOUT, DK_PARTITION,
 	DK_SYNC, DK_N
@@ -189,13 +188,49 @@ static const char *const dev_keys[DK_N] = {
 	"sync_group",
 };
 
+/* The kind-dependent keys of an entry (from index first on) that kind k
+ * does not take, and the keys it requires. */
+static int
+kind_keys(const struct ydoc *d, yaml_node_t *n, const char *path,
+    const char *const *keys, size_t nkeys, size_t first, const struct field *f,
+    const struct cfg_kind *k, const char *what, struct err *e)
+{
+	int rc;
+
+	for (size_t i = first; i < nkeys; i++)
+		if (f[i].v != NULL && !kind_takes(k->keys, keys[i]))
+			return perr(d, f[i].k, e, "%s: key '%s' is not valid for a "
+			    "%s %s", path, keys[i], k->type, what);
+	for (const char *const *r = k->required; r != NULL && *r != NULL; r++)
+		for (size_t i = 0; i < nkeys; i++)
+			if (strcmp(keys[i], *r) == 0)
+				TRY(need(d, n, &f[i], path, *r, e));
+	return 0;
+}
+
+/* A kind's objection to entry n at path (whose credentials.yaml entry is
+ * cred), placed. */
+static int
+objection(const struct loader *l, yaml_node_t *n, const char *path,
+    const char *cred, const struct cfg_at *at, const struct err *why)
+{
+	char pre[PATH_LEN];
+
+	if (at->credentials)
+		return kind_objection(&l->cred, cred_entry(l, cred),
+		    pathf(pre, "%s: ", cred), at, why, l->e);
+	return kind_objection(&l->main, n, pathf(pre, "%s: ", path), at, why, l->e);
+}
+
 static int
 parse_device(const struct loader *l, yaml_node_t *n, struct cfg_device *dv)
 {
 	const struct ydoc *d = &l->main;
 	struct field f[DK_N];
+	struct cfg_at at = { 0 };
+	struct err why = { 0 };
 	char path[PATH_LEN], p[PATH_LEN];
-	int t, rc;
+	int rc;
 
 	dv->timeout_s = 30;
 	pathf(path, "devices.%s", dv->name);
@@ -203,9 +238,11 @@ parse_device(const struct loader *l, yaml_node_t *n, struct cfg_device *dv)
 	TRY(need(d, n, &f[DK_TYPE], path, "type", l->e));
 	TRY(need(d, n, &f[DK_URL], path, "url", l->e));
 	TRY(need(d, n, &f[DK_CRED], path, "credentials", l->e));
-	TRY(get_enum(d, f[DK_TYPE].v, pjoin(p, path, "type"), dev_type_names,
-	    NELEM(dev_type_names), &t, l->e));
-	dv->type = t;
+	TRY(get_kind(d, f[DK_TYPE].v, pjoin(p, path, "type"), l->kinds->devices,
+	    &dv->kind, l->e));
+	dv->type = dv->kind->id;
+	TRY(kind_keys(d, n, path, dev_keys, DK_N, DK_PARTITION, f, dv->kind,
+	    "device", l->e));
 	TRY(get_url(d, f[DK_URL].v, pjoin(p, path, "url"), &dv->url, l->e));
 	if (f[DK_PEERS].v != NULL)
 		TRY(get_list(d, f[DK_PEERS].v, pjoin(p, path, "peers"), get_url,
@@ -217,28 +254,25 @@ parse_device(const struct loader *l, yaml_node_t *n, struct cfg_device *dv)
 	if (f[DK_TIMEOUT].v != NULL)
 		TRY(get_int(d, f[DK_TIMEOUT].v, pjoin(p, path, "timeout_s"), 1,
 		    3600, &dv->timeout_s, l->e));
-	for (int i = DK_PARTITION; i <= DK_SYNC; i++)
-		if (f[i].v != NULL && dv->type != DEV_F5_BIGIP)
-			return perr(d, f[i].k, l->e, "%s: %s is for f5-bigip "
-			    "devices only", path, dev_keys[i]);
 	if (f[DK_PARTITION].v != NULL)
 		TRY(get_str(d, f[DK_PARTITION].v, pjoin(p, path, "partition"),
 		    &dv->partition, l->e));
-	else if (dv->type == DEV_F5_BIGIP &&
-	    (dv->partition = strdup("Common")) == NULL)
-		return oom(l->e);
 	if (f[DK_SYNC].v != NULL)
 		TRY(get_str(d, f[DK_SYNC].v, pjoin(p, path, "sync_group"),
 		    &dv->sync_group, l->e));
-	return device_creds(l, dv, f[DK_CRED].v);
+	TRY(device_creds(l, dv, f[DK_CRED].v));
+	if (dv->kind->check_device != NULL && dv->kind->check_device(dv, &at, &why) != 0)
+		return objection(l, n, path, dv->credentials, &at, &why);
+	return 0;
 }
 
+/* Keys from CK_URL on depend on the CA's kind: the SCM API's, then ACME's. */
 enum {
 	CK_TYPE, CK_CAFILE, CK_TIMEOUT, CK_CRED,
-	CK_URL, CK_CUST, CK_ORG, CK_CERTTYPE, CK_TERM, CK_POLL,	/* scm */
-	CK_CUSTOM, CK_DCVMODE, CK_DCVEMAIL,			/* scm */
-	CK_DIR, CK_CONTACT, CK_CHALLENGE, CK_PREF, CK_DNS, CK_APROF,	/* acme */
-	CK_ORIGINS,							/* acme */
+	CK_URL, CK_CUST, CK_ORG, CK_CERTTYPE, CK_TERM, CK_POLL,
+	CK_CUSTOM, CK_DCVMODE, CK_DCVEMAIL,
+	CK_DIR, CK_CONTACT, CK_CHALLENGE, CK_PREF, CK_DNS, CK_APROF,
+	CK_ORIGINS,
 	CK_N
 };
 static const char *const ca_keys[CK_N] = {
@@ -358,25 +392,26 @@ parse_scm_extra(const struct ydoc *d, const struct field *f, const char *path,
 	return 0;
 }
 
+/* The SCM API's keys, those present. */
 static int
-parse_scm(const struct loader *l, yaml_node_t *n, const char *path,
-    const struct field *f, struct cfg_ca *ca)
+parse_scm(const struct loader *l, const char *path, const struct field *f,
+    struct cfg_ca *ca)
 {
 	const struct ydoc *d = &l->main;
 	char p[PATH_LEN];
 	int rc;
 
-	for (int i = CK_URL; i <= CK_POLL; i++)
-		if (i != CK_TERM && i != CK_POLL)
-			TRY(need(d, n, &f[i], path, ca_keys[i], l->e));
-	TRY(need(d, n, &f[CK_CRED], path, "credentials", l->e));
-	TRY(get_url(d, f[CK_URL].v, pjoin(p, path, "url"), &ca->url, l->e));
-	TRY(get_str(d, f[CK_CUST].v, pjoin(p, path, "customer_uri"),
-	    &ca->customer_uri, l->e));
-	TRY(get_long(d, f[CK_ORG].v, pjoin(p, path, "org_id"), 1, LONG_MAX,
-	    &ca->org_id, l->e));
-	TRY(get_str(d, f[CK_CERTTYPE].v, pjoin(p, path, "cert_type"),
-	    &ca->cert_type, l->e));
+	if (f[CK_URL].v != NULL)
+		TRY(get_url(d, f[CK_URL].v, pjoin(p, path, "url"), &ca->url, l->e));
+	if (f[CK_CUST].v != NULL)
+		TRY(get_str(d, f[CK_CUST].v, pjoin(p, path, "customer_uri"),
+		    &ca->customer_uri, l->e));
+	if (f[CK_ORG].v != NULL)
+		TRY(get_long(d, f[CK_ORG].v, pjoin(p, path, "org_id"), 1, LONG_MAX,
+		    &ca->org_id, l->e));
+	if (f[CK_CERTTYPE].v != NULL)
+		TRY(get_str(d, f[CK_CERTTYPE].v, pjoin(p, path, "cert_type"),
+		    &ca->cert_type, l->e));
 	if (f[CK_TERM].v != NULL)
 		TRY(get_int(d, f[CK_TERM].v, pjoin(p, path, "term"), 1, 3650,
 		    &ca->term, l->e));
@@ -449,17 +484,19 @@ parse_dns(const struct ydoc *d, yaml_node_t *n, const char *path,
 	return 0;
 }
 
+/* The ACME keys, those present. Which go together is the ACME kind's
+ * rule (check_ca). */
 static int
-parse_acme(const struct loader *l, yaml_node_t *n, const char *path,
-    const struct field *f, struct cfg_ca *ca)
+parse_acme(const struct loader *l, const char *path, const struct field *f,
+    struct cfg_ca *ca)
 {
 	const struct ydoc *d = &l->main;
 	char p[PATH_LEN];
 	int t, rc;
 
-	TRY(need(d, n, &f[CK_DIR], path, "directory", l->e));
-	TRY(get_url(d, f[CK_DIR].v, pjoin(p, path, "directory"),
-	    &ca->directory, l->e));
+	if (f[CK_DIR].v != NULL)
+		TRY(get_url(d, f[CK_DIR].v, pjoin(p, path, "directory"),
+		    &ca->directory, l->e));
 	if (f[CK_CONTACT].v != NULL)
 		TRY(get_list(d, f[CK_CONTACT].v, pjoin(p, path, "contact"),
 		    get_mailto, &ca->contact, &ca->ncontact, l->e));
@@ -468,12 +505,6 @@ parse_acme(const struct loader *l, yaml_node_t *n, const char *path,
 		    challenge_names, NELEM(challenge_names), &t, l->e));
 		ca->challenge = t;
 	}
-	if (ca->challenge == CHALLENGE_DNS01 && f[CK_DNS].v == NULL)
-		return perr(d, f[CK_CHALLENGE].v, l->e, "%s: challenge: dns-01 needs a "
-		    "dns: block (server, tsig_name, ...)", path);
-	if (ca->challenge != CHALLENGE_DNS01 && f[CK_DNS].v != NULL)
-		return perr(d, f[CK_DNS].k, l->e, "%s: dns: is only used with "
-		    "challenge: dns-01", path);
 	if (f[CK_DNS].v != NULL)
 		TRY(parse_dns(d, f[CK_DNS].v, pjoin(p, path, "dns"), &ca->dns, l->e));
 	if (f[CK_PREF].v != NULL)
@@ -493,8 +524,10 @@ parse_ca(const struct loader *l, yaml_node_t *n, struct cfg_ca *ca)
 {
 	const struct ydoc *d = &l->main;
 	struct field f[CK_N];
+	struct cfg_at at = { 0 };
+	struct err why = { 0 };
 	char path[PATH_LEN], p[PATH_LEN];
-	int t, lo, hi, rc;
+	int rc;
 
 	ca->timeout_s = 30;
 	ca->term = 365;
@@ -504,34 +537,26 @@ parse_ca(const struct loader *l, yaml_node_t *n, struct cfg_ca *ca)
 	pathf(path, "cas.%s", ca->name);
 	TRY(map_collect(d, n, path, ca_keys, CK_N, f, l->e));
 	TRY(need(d, n, &f[CK_TYPE], path, "type", l->e));
-	TRY(get_enum(d, f[CK_TYPE].v, pjoin(p, path, "type"), ca_type_names,
-	    NELEM(ca_type_names), &t, l->e));
-	ca->type = t;
-	lo = ca->type == CA_SECTIGO_SCM ? CK_DIR : CK_URL;
-	hi = ca->type == CA_SECTIGO_SCM ? CK_ORIGINS : CK_DCVEMAIL;
-	for (int i = lo; i <= hi; i++)
-		if (f[i].v != NULL)
-			return perr(d, f[i].k, l->e, "%s: key '%s' is not valid "
-			    "for a %s CA", path, ca_keys[i],
-			    ca_type_names[ca->type]);
+	TRY(get_kind(d, f[CK_TYPE].v, pjoin(p, path, "type"), l->kinds->cas,
+	    &ca->kind, l->e));
+	ca->type = ca->kind->id;
+	TRY(kind_keys(d, n, path, ca_keys, CK_N, CK_URL, f, ca->kind, "CA", l->e));
 	if (f[CK_CAFILE].v != NULL)
 		TRY(get_path(l, d, f[CK_CAFILE].v, pjoin(p, path, "ca_file"),
 		    &ca->ca_file, l->e));
 	if (f[CK_TIMEOUT].v != NULL)
 		TRY(get_int(d, f[CK_TIMEOUT].v, pjoin(p, path, "timeout_s"), 1,
 		    3600, &ca->timeout_s, l->e));
-	if (ca->type == CA_SECTIGO_SCM)
-		TRY(parse_scm(l, n, path, f, ca));
-	else
-		TRY(parse_acme(l, n, path, f, ca));
-	if (f[CK_CRED].v == NULL && ca->challenge == CHALLENGE_DNS01)
-		return perr(d, f[CK_DNS].k, l->e, "%s: dns-01 needs credentials: naming "
-		    "an entry with tsig_secret", path);
-	if (f[CK_CRED].v == NULL)
-		return 0;
-	TRY(get_str(d, f[CK_CRED].v, pjoin(p, path, "credentials"),
-	    &ca->credentials, l->e));
-	return ca_creds(l, ca, f[CK_CRED].v);
+	TRY(parse_scm(l, path, f, ca));
+	TRY(parse_acme(l, path, f, ca));
+	if (f[CK_CRED].v != NULL) {
+		TRY(get_str(d, f[CK_CRED].v, pjoin(p, path, "credentials"),
+		    &ca->credentials, l->e));
+		TRY(ca_creds(l, ca, f[CK_CRED].v));
+	}
+	if (ca->kind->check_ca != NULL && ca->kind->check_ca(ca, &at, &why) != 0)
+		return objection(l, n, path, ca->credentials, &at, &why);
+	return 0;
 }
 
 static int

@@ -4,6 +4,8 @@
 
 #include "util/mem.h"
 
+const struct cfg_kind *const device_kinds[] = { &citrix_kind, &bigip_kind, NULL };
+
 const struct device_ops *
 device_ops_for(enum dev_type t)
 {

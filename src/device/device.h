@@ -135,6 +135,12 @@ struct device_ops {
 extern const struct device_ops citrix_ops;
 extern const struct device_ops bigip_ops;
 
+/* What each appliance takes and requires of the configuration
+ * (<driver>/config.c); device_kinds lists them all, NULL-terminated. */
+extern const struct cfg_kind citrix_kind;
+extern const struct cfg_kind bigip_kind;
+extern const struct cfg_kind *const device_kinds[];
+
 /* The driver for a device type (one line per driver in device.c). */
 const struct device_ops *device_ops_for(enum dev_type t);
 

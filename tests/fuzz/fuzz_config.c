@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "config/config.h"
 #include "fuzz.h"
 
@@ -82,7 +83,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			unlink(p);
 		}
 	}
-	rc = config_load(dir, &c, &e);
+	rc = config_load(dir, &cmd_kinds, &c, &e);
 	if (rc == 0) {
 		char buf[32];
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "config/config.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -198,7 +199,7 @@ full_devices(const struct config *c)
 	assert_string_equal(d->password, "bigip-file-pass");
 
 	d = config_device(c, "bigip2");
-	assert_string_equal(d->partition, "Common");	/* the default */
+	assert_null(d->partition);	/* the BIG-IP driver's default, Common */
 	assert_int_equal(d->timeout_s, 5);
 	assert_string_equal(d->tls.pin_sha256,
 	    "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
@@ -369,7 +370,7 @@ full_config_loads(void **state)
 	new_dir(dir, sizeof(dir));
 	write_full(dir);
 	setenv("LBCERT_TEST_SCM_PASSWORD", "scm-env-pass", 1);
-	if (config_load(dir, &c, &e) != 0)
+	if (config_load(dir, &cmd_kinds, &c, &e) != 0)
 		fail_msg("config_load: %s", e.msg);
 	assert_string_equal(c->dir, dir);
 	assert_int_equal(c->renew_before_days, 30);
@@ -422,7 +423,7 @@ trailing_slash_and_defaults(void **state)
 	    "vservers: [vs], subject: {organization: E, state: Y, country: GB}}\n", 0644);
 	setenv("LBCERT_TEST_PW2", "pw2-value", 1);
 	snprintf(slashed, sizeof(slashed), "%s//", dir);
-	if (config_load(slashed, &c, &e) != 0)
+	if (config_load(slashed, &cmd_kinds, &c, &e) != 0)
 		fail_msg("config_load: %s", e.msg);
 	assert_string_equal(c->dir, dir);
 	assert_int_equal(c->renew_before_days, -1);
@@ -446,7 +447,7 @@ empty_or_missing_profiles(void **state)
 	(void)state;
 	new_dir(dir, sizeof(dir));
 	put(dir, "lbcert.yaml", "devices: {}\n", 0644);
-	assert_int_equal(config_load(dir, &c, &e), 0);
+	assert_int_equal(config_load(dir, &cmd_kinds, &c, &e), 0);
 	assert_int_equal(c->nprofiles, 0);
 	assert_int_equal(c->ndevices, 0);
 	config_free(c);
@@ -454,7 +455,7 @@ empty_or_missing_profiles(void **state)
 	snprintf(path, sizeof(path), "%s/profiles", dir);
 	assert_int_equal(rmdir(path), 0);
 	put(dir, "lbcert.yaml", "# nothing yet\n", 0644);
-	assert_int_equal(config_load(dir, &c, &e), 0);
+	assert_int_equal(config_load(dir, &cmd_kinds, &c, &e), 0);
 	assert_int_equal(c->nprofiles, 0);
 	config_free(c);
 }
@@ -470,15 +471,15 @@ keep_previous_hours(void **state)
 	(void)state;
 	new_dir(dir, sizeof(dir));
 	put(dir, "lbcert.yaml", "devices: {}\n", 0644);
-	assert_int_equal(config_load(dir, &c, &e), 0);
+	assert_int_equal(config_load(dir, &cmd_kinds, &c, &e), 0);
 	assert_int_equal(c->keep_previous_hours, 24);
 	config_free(c);
 	put(dir, "lbcert.yaml", "keep_previous_hours: 0\n", 0644);
-	assert_int_equal(config_load(dir, &c, &e), 0);
+	assert_int_equal(config_load(dir, &cmd_kinds, &c, &e), 0);
 	assert_int_equal(c->keep_previous_hours, 0);
 	config_free(c);
 	put(dir, "lbcert.yaml", "keep_previous_hours: 8761\n", 0644);
-	assert_int_equal(config_load(dir, &c, &e), LB_ECONFIG);
+	assert_int_equal(config_load(dir, &cmd_kinds, &c, &e), LB_ECONFIG);
 	assert_non_null(strstr(e.msg, "keep_previous_hours"));
 }
 
@@ -491,7 +492,7 @@ missing_main_file(void **state)
 
 	(void)state;
 	new_dir(dir, sizeof(dir));
-	assert_int_equal(config_load(dir, &c, &e), LB_ECONFIG);
+	assert_int_equal(config_load(dir, &cmd_kinds, &c, &e), LB_ECONFIG);
 	assert_null(c);
 	assert_int_equal(e.code, LB_ECONFIG);
 	snprintf(path, sizeof(path), "%s/lbcert.yaml", dir);

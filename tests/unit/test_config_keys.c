@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "config/config.h"
 #include "util/err.h"
 
@@ -53,7 +54,7 @@ load(struct config **c, struct err *e, char *dir, size_t len, ...)
 	}
 	va_end(ap);
 	*c = NULL;
-	return config_load(dir, c, e);
+	return config_load(dir, &cmd_kinds, c, e);
 }
 
 #define BIGIP_PROF(keys) \

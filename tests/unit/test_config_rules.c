@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "config/config.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -192,7 +193,7 @@ static const struct bad bad[] = {
 	  "devices.adc1.tls.insecure must be true or false, not a string" },
 	{ "partition on citrix", ADC1 "    partition: Common\n", NULL, NULL,
 	  NULL, NULL, "lbcert.yaml", 6, 5,
-	  "partition is for f5-bigip devices only" },
+	  "devices.adc1: key 'partition' is not valid for a citrix-adc device" },
 	{ "unknown credentials", "devices:\n  adc1:\n    type: citrix-adc\n"
 	  "    url: https://192.0.2.10\n    credentials: nosuch\n", NULL, NULL,
 	  NULL, NULL, "lbcert.yaml", 5, 18,
@@ -254,7 +255,7 @@ static const struct bad bad[] = {
 	{ "dns-01 without credentials", ADC1 "cas:\n  le:\n    type: acme\n"
 	  "    directory: https://x.example/dir\n    challenge: dns-01\n"
 	  "    dns: { server: 127.0.0.1, tsig_name: k }\n", DNS_CRED, NULL, NULL, NULL,
-	  "lbcert.yaml", 11, 5, "cas.le: dns-01 needs credentials: naming an entry "
+	  "lbcert.yaml", 11, 5, "cas.le: dns: needs credentials: naming an entry "
 	  "with tsig_secret" },
 	{ "dns-01 without tsig_secret", DNS_MAIN(DNS_BLOCK),
 	  "adc1: { username: nsroot, password: secret-1 }\nle: { eab_kid: a, eab_hmac_key: b }\n",
@@ -262,11 +263,11 @@ static const struct bad bad[] = {
 	  "le: missing required key 'tsig_secret' (or tsig_secret_file)" },
 	{ "tsig_secret not base64", DNS_MAIN(DNS_BLOCK),
 	  "adc1: { username: nsroot, password: secret-1 }\nle: { tsig_secret: \"not base64!\" }\n",
-	  NULL, NULL, NULL, "credentials.yaml", 2, 5, "le: tsig_secret is not base64" },
+	  NULL, NULL, NULL, "credentials.yaml", 2, 20, "le: tsig_secret: not base64" },
 	{ "tsig_secret on http-01", ADC1 "cas:\n  le:\n    type: acme\n"
 	  "    directory: https://x.example/dir\n    challenge: http-01\n"
-	  "    credentials: le\n", DNS_CRED, NULL, NULL, NULL, "credentials.yaml", 2, 5,
-	  "le: tsig_secret is only used by a CA with challenge: dns-01" },
+	  "    credentials: le\n", DNS_CRED, NULL, NULL, NULL, "credentials.yaml", 2, 7,
+	  "le: tsig_secret: only used by a CA with challenge: dns-01" },
 	{ "contact not mailto", "cas:\n  le:\n    type: acme\n"
 	  "    directory: https://x.example/dir\n"
 	  "    contact: [pki@example.com]\n", NULL, NULL, NULL, NULL,
@@ -394,8 +395,14 @@ static const struct bad bad[] = {
 	{ "profile challenge_vserver without http-01", NULL, NULL,
 	  "device: bigip1\nca: scm\ncommon_name: www.example.com\n"
 	  "vservers: [vs1]\nchallenge_vserver: vs80\n", NULL, NULL,
-	  "profiles/www.yaml", 5, 1, "challenge_vserver: only used with an "
-	  "http-01 CA" },
+	  "profiles/www.yaml", 5, 1, "challenge_vserver: only for acme CAs (CA "
+	  "'scm' is sectigo-scm)" },
+	{ "profile challenge_vserver on acme without http-01", DNS_MAIN(DNS_BLOCK),
+	  DNS_CRED, "device: adc1\nca: le\ncommon_name: www.example.com\n"
+	  "vservers: [vs1]\nsubject: { organization: Example, state: Yorks, country: GB }\n"
+	  "challenge_vserver: vs80\n", NULL, NULL,
+	  "profiles/www.yaml", 6, 1, "challenge_vserver: only used with an "
+	  "http-01 CA (CA 'le' does not answer http-01)" },
 	{ "profile country", NULL, NULL,
 	  "device: adc1\nca: scm\ncommon_name: www.example.com\n"
 	  "vservers: [vs1]\nsubject:\n  organization: Example\n"
@@ -478,17 +485,17 @@ static const struct bad bad[] = {
 	  "device: adc1\nca: scm\ncommon_name: www.example.com\nvservers: [vs1]\n"
 	  "subject: { organization: Example, state: Yorks, country: GB }\n"
 	  "acme_profile: shortlived\n", NULL, NULL, "profiles/www.yaml", 6, 1,
-	  "acme_profile: CA 'scm' is not an ACME CA" },
+	  "acme_profile: only for acme CAs (CA 'scm' is sectigo-scm)" },
 	{ "profile custom_fields on acme", NULL, NULL,
 	  "device: adc1\nca: le\ncommon_name: www.example.com\nvservers: [vs1]\n"
 	  "subject: { organization: Example, state: Yorks, country: GB }\n"
 	  "custom_fields: { a: b }\n", NULL, NULL, "profiles/www.yaml", 6, 1,
-	  "custom_fields: only for a sectigo-scm CA (CA 'le' is acme)" },
+	  "custom_fields: only for sectigo-scm CAs (CA 'le' is acme)" },
 	{ "profile dcv EMAIL without email", NULL, NULL,
 	  "device: adc1\nca: scm\ncommon_name: www.example.com\nvservers: [vs1]\n"
 	  "subject: { organization: Example, state: Yorks, country: GB }\n"
 	  "dcv_mode: EMAIL\n", NULL, NULL, "profiles/www.yaml", 6, 11,
-	  "dcv_mode EMAIL needs dcv_email (in the profile or CA 'scm')" },
+	  "dcv_mode: EMAIL needs dcv_email (in the profile or CA 'scm')" },
 	{ "profile custom field bool", NULL, NULL,
 	  "device: adc1\nca: scm\ncommon_name: www.example.com\nvservers: [vs1]\n"
 	  "subject: { organization: Example, state: Yorks, country: GB }\n"
@@ -515,7 +522,7 @@ run_bad(const struct bad *b)
 	    0644);
 	if (b->extra != NULL)
 		put(dir, b->extra, b->extra_text, 0644);
-	rc = config_load(dir, &c, &e);
+	rc = config_load(dir, &cmd_kinds, &c, &e);
 	if (rc != LB_ECONFIG || c != NULL)
 		fail_msg("case '%s': rc %d, want LB_ECONFIG (msg: %s)", b->name,
 		    rc, e.msg);
@@ -556,7 +563,7 @@ scm_extra_merge(void **state)
 	put(dir, "profiles/shop.yaml", "device: adc1\nca: scm\ncommon_name: shop.example.com\n"
 	    "vservers: [vs1]\nsubject: { organization: Example, state: Yorks, country: GB }\n"
 	    "custom_fields: { Owner: shop-team, Ticket: 42 }\ndcv_mode: HTTP\n", 0644);
-	if (config_load(dir, &c, &e) != 0)
+	if (config_load(dir, &cmd_kinds, &c, &e) != 0)
 		fail_msg("%s", e.msg);
 	p = config_profile(c, "www");
 	assert_int_equal(p->scm.ncustom_fields, 2);
@@ -591,7 +598,7 @@ bad_inputs(void **state)
 		put(dir, "lbcert.yaml", base_main, 0644);
 		put(dir, "credentials.yaml", base_cred, 0600);
 		put(dir, "profiles/www.yaml", base_prof, 0644);
-		if (config_load(dir, &c, &e) != 0)
+		if (config_load(dir, &cmd_kinds, &c, &e) != 0)
 			fail_msg("base config: %s", e.msg);
 		config_free(c);
 	}
@@ -633,7 +640,7 @@ pin_lists(void **state)
 		put(dir, "lbcert.yaml", text, 0644);
 		put(dir, "credentials.yaml", base_cred, 0600);
 		put(dir, "profiles/www.yaml", base_prof, 0644);
-		if (config_load(dir, &c, &e) != 0)
+		if (config_load(dir, &cmd_kinds, &c, &e) != 0)
 			fail_msg("case '%s': %s", rows[i].name, e.msg);
 		pin = config_device(c, "adc1")->tls.pin_sha256;
 		assert_non_null(pin);
@@ -668,7 +675,7 @@ dns01_config(void **state)
 	put(dir, "profiles/wild.yaml", "device: adc1\nca: le\ncommon_name: \"*.example.com\"\n"
 	    "subject_alt_names: [example.com]\nvservers: [vs1]\n"
 	    "subject: { organization: Example, state: Yorks, country: GB }\n", 0644);
-	if (config_load(dir, &c, &e) != 0)
+	if (config_load(dir, &cmd_kinds, &c, &e) != 0)
 		fail_msg("%s", e.msg);
 	ca = &c->cas[0];
 	assert_int_equal(ca->challenge, CHALLENGE_DNS01);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "config/config.h"
 #include "config/secret.h"
 #include "util/err.h"
@@ -192,7 +193,7 @@ credentials_mode_refused(void **state)
 	write_file("credentials.yaml",
 	    "adc1: { username: nsroot, password: hunter2-pw }\n", 0644, path,
 	    sizeof(path));
-	assert_int_equal(config_load(tmpdir, &c, &e), LB_ECONFIG);
+	assert_int_equal(config_load(tmpdir, &cmd_kinds, &c, &e), LB_ECONFIG);
 	assert_null(c);
 	assert_int_equal(e.code, LB_ECONFIG);
 	snprintf(expect, sizeof(expect), "%s: mode 0644", path);
@@ -200,18 +201,18 @@ credentials_mode_refused(void **state)
 	assert_null(strstr(e.msg, "hunter2"));
 
 	assert_int_equal(chmod(path, 0600), 0);
-	assert_int_equal(config_load(tmpdir, &c, &e), 0);
+	assert_int_equal(config_load(tmpdir, &cmd_kinds, &c, &e), 0);
 	assert_string_equal(c->devices[0].password, "hunter2-pw");
 	config_free(c);
 
 	assert_int_equal(chmod(path, 0400), 0);
-	assert_int_equal(config_load(tmpdir, &c, &e), 0);
+	assert_int_equal(config_load(tmpdir, &cmd_kinds, &c, &e), 0);
 	config_free(c);
 
 	/* a world-writable lbcert.yaml could name anyone's device or CA */
 	snprintf(path, sizeof(path), "%s/lbcert.yaml", tmpdir);
 	assert_int_equal(chmod(path, 0646), 0);
-	assert_int_equal(config_load(tmpdir, &c, &e), LB_ECONFIG);
+	assert_int_equal(config_load(tmpdir, &cmd_kinds, &c, &e), LB_ECONFIG);
 	assert_null(c);
 	assert_non_null(strstr(e.msg, "lets anyone change it"));
 	assert_int_equal(chmod(path, 0644), 0);
@@ -220,7 +221,7 @@ credentials_mode_refused(void **state)
 	snprintf(path, sizeof(path), "%s/profiles", tmpdir);
 	assert_int_equal(mkdir(path, 0755), 0);
 	write_file("profiles/web.yaml", "device: adc1\n", 0646, path, sizeof(path));
-	assert_int_equal(config_load(tmpdir, &c, &e), LB_ECONFIG);
+	assert_int_equal(config_load(tmpdir, &cmd_kinds, &c, &e), LB_ECONFIG);
 	assert_null(c);
 	assert_non_null(strstr(e.msg, "lets anyone change it"));
 	assert_non_null(strstr(e.msg, "web.yaml"));
