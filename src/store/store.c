@@ -35,6 +35,16 @@
 #define DB_NAME		"lbcert.db"
 #define LOCK_NAME	"lbcert.lock"
 #define BUSY_MS		10000
+/*
+ * Page cache of the one connection: 512 KiB (a negative cache_size is in
+ * KiB). SQLite's default, 2000 KiB, ends up holding most of a fleet's
+ * database: a run reads every profile's rows about once, so the cache
+ * fills with pages that are not read again, and it stays resident to the
+ * end (1.2 MB of the peak of a 1,000-profile no-op run). The lookups go
+ * through indexes and a page missed here comes from the kernel's page
+ * cache: bench/fleet.py measured no CPU difference.
+ */
+#define CACHE_PRAGMA	"PRAGMA cache_size=-512"
 
 /*
  * Schema migrations: entry i takes the schema from version i to i + 1.
@@ -287,6 +297,8 @@ store_open(const char *state_dir, struct store **out, struct err *e)
 	    store_exec(s, "PRAGMA synchronous=FULL", "setting synchronous",
 	    e) != 0 ||
 	    store_exec(s, "PRAGMA foreign_keys=ON", "setting foreign keys",
+	    e) != 0 ||
+	    store_exec(s, CACHE_PRAGMA, "setting cache size",
 	    e) != 0)
 		goto out;
 	if (migrate(s, e) != 0)
