@@ -166,34 +166,24 @@ run_metrics(FILE *f, const struct metrics_run *run)
 {
 	static const enum run_outcome outs[] = { OUT_ENROLLED, OUT_RENEWED, OUT_UNCHANGED,
 		OUT_PENDING, OUT_FAILED };
-	unsigned fails[FAIL_NCLASSES] = {0}, hooks[HOOK_TIMEOUT + 1] = {0};
 
 	head(f, "lbcert_run_timestamp_seconds", "gauge", "When the last run ended, as Unix time.");
 	fprintf(f, "lbcert_run_timestamp_seconds %lld\n", (long long)run->end);
 	head(f, "lbcert_run_duration_seconds", "gauge", "How long the last run took.");
 	fprintf(f, "lbcert_run_duration_seconds %.3f\n", run->duration_s);
 	head(f, "lbcert_run_profiles", "gauge", "Profiles of the last run by result.");
-	for (size_t o = 0; o < sizeof(outs) / sizeof(*outs); o++) {
-		unsigned n = 0;
-
-		for (size_t i = 0; i < run->n; i++)
-			n += run->results[i].outcome == outs[o];
-		fprintf(f, "lbcert_run_profiles{result=\"%s\"} %u\n", engine_outcome_name(outs[o]), n);
-	}
-	for (size_t i = 0; i < run->n; i++) {
-		if (run->results[i].outcome == OUT_FAILED)
-			fails[run->results[i].fail]++;
-		hooks[run->hooks[i]]++;
-	}
+	for (size_t o = 0; o < sizeof(outs) / sizeof(*outs); o++)
+		fprintf(f, "lbcert_run_profiles{result=\"%s\"} %u\n", engine_outcome_name(outs[o]),
+		    run->outcomes[outs[o]]);
 	head(f, "lbcert_run_errors", "gauge",
 	    "Failed profiles of the last run by what they ran into: unreachable (a device or "
 	    "CA out of reach), auth (credentials refused), device, ca (the device or the CA "
 	    "refused or failed a step), verify (the served certificate was not the one "
 	    "installed), local (this host); and failed or timed-out hooks.");
 	for (int c = FAIL_UNREACHABLE; c < FAIL_NCLASSES; c++)
-		fprintf(f, "lbcert_run_errors{class=\"%s\"} %u\n", engine_fail_name(c), fails[c]);
-	fprintf(f, "lbcert_run_errors{class=\"hook\"} %u\n", hooks[HOOK_FAILED]);
-	fprintf(f, "lbcert_run_errors{class=\"hook_timeout\"} %u\n", hooks[HOOK_TIMEOUT]);
+		fprintf(f, "lbcert_run_errors{class=\"%s\"} %u\n", engine_fail_name(c), run->fails[c]);
+	fprintf(f, "lbcert_run_errors{class=\"hook\"} %u\n", run->hooks[HOOK_FAILED]);
+	fprintf(f, "lbcert_run_errors{class=\"hook_timeout\"} %u\n", run->hooks[HOOK_TIMEOUT]);
 }
 
 /* Requests by peer name: a device and a CA of the same name share a line. */

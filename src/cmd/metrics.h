@@ -11,12 +11,11 @@
 #include "store/store.h"
 #include "util/err.h"
 
-/* What one run did; the arrays are parallel to profiles (n entries). */
+/* What one run did, counted over its profiles. */
 struct metrics_run {
-	struct cfg_profile **profiles;
-	size_t n;
-	const struct run_result *results;
-	const enum hook_status *hooks;
+	unsigned outcomes[OUT_PLANNED + 1];	/* profiles by outcome */
+	unsigned fails[FAIL_NCLASSES];		/* failed profiles by class */
+	unsigned hooks[HOOK_TIMEOUT + 1];	/* profiles by hook status */
 	double duration_s;
 	time_t end;
 };
