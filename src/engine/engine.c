@@ -59,13 +59,34 @@ save_if_changed(struct dev_slot *s)
 }
 
 static void
-release_slot(struct dev_slot *s)
+release_slot(struct engine *en, size_t i)
 {
+	struct dev_slot *s = en->devs[i];
+
+	if (s == NULL)
+		return;
 	if (s->dev != NULL) {
 		save_if_changed(s);
 		s->ops->close(s->dev);
 	}
-	memset(s, 0, sizeof(*s));
+	free(s);
+	en->devs[i] = NULL;
+}
+
+static bool
+later_room(struct engine *en)
+{
+	struct store_result *t;
+	size_t n;
+
+	if (en->nlater < en->maxlater)
+		return true;
+	n = en->maxlater > 0 ? 2 * en->maxlater : 16;
+	if ((t = reallocarray(en->later, n, sizeof(*t))) == NULL)
+		return false;
+	en->later = t;
+	en->maxlater = n;
+	return true;
 }
 
 void
@@ -74,9 +95,7 @@ engine_note_unchanged(struct engine *en, const struct cfg_profile *p)
 	struct store_result r = { p->name, "unchanged", NULL, time(NULL) };
 	struct err e = {0};
 
-	if (en->later == NULL)
-		en->later = calloc(en->cfg->nprofiles + 1, sizeof(*en->later));
-	if (en->later != NULL && en->nlater < en->cfg->nprofiles) {
+	if (later_room(en)) {
 		en->later[en->nlater++] = r;
 		return;
 	}
@@ -104,7 +123,7 @@ engine_release_device(struct engine *en, const struct cfg_device *d)
 
 	flush_results(en);
 	if (i < en->cfg->ndevices)
-		release_slot(&en->devs[i]);
+		release_slot(en, i);
 }
 
 void
@@ -115,7 +134,7 @@ engine_free(struct engine *en)
 	flush_results(en);
 	free(en->later);
 	for (size_t i = 0; en->devs != NULL && i < en->cfg->ndevices; i++)
-		release_slot(&en->devs[i]);
+		release_slot(en, i);
 	for (size_t i = 0; en->cas != NULL && i < en->cfg->ncas; i++)
 		if (en->cas[i].ca != NULL)
 			en->cas[i].ops->close(en->cas[i].ca);
@@ -135,7 +154,10 @@ engine_device(struct engine *en, const struct cfg_device *d, struct device **dev
 
 	if (i >= en->cfg->ndevices)
 		return err_set(e, LB_ERR, "device %s is not in the configuration", d->name);
-	s = &en->devs[i];
+	if (en->devs[i] == NULL &&
+	    (en->devs[i] = calloc(1, sizeof(*en->devs[i]))) == NULL)
+		return err_set(e, LB_ERR, "device %s: out of memory", d->name);
+	s = en->devs[i];
 	if (s->cfg == NULL) {
 		s->cfg = d;
 		s->ops = device_ops_for(d->type);

@@ -25,12 +25,17 @@ struct engine {
 	const struct config *cfg;
 	struct store *st;
 	char *state_dir;
-	struct dev_slot *devs;
+	/* Indexed like cfg->devices, a slot allocated when its device is
+	 * first used: a run --jobs worker has an engine per device, and a
+	 * slot for every device of the fleet in each (1 KB apiece, mostly
+	 * the message) grew with the fleet times the workers. */
+	struct dev_slot **devs;
 	struct ca_slot *cas;
 	/* "unchanged" results not yet written (engine_note_unchanged);
-	 * profile names are the configuration's */
+	 * profile names are the configuration's. Grown as needed: one
+	 * device's profiles, not room for every profile of the fleet. */
 	struct store_result *later;
-	size_t nlater;
+	size_t nlater, maxlater;
 };
 
 /* Records that p's run changed nothing. The row is written with the
