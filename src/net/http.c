@@ -463,6 +463,11 @@ perform(struct http_client *c, const struct http_req *req, const char *url,
 	/* libcurl silently sends a request again when a reused connection
 	 * dies without an answer; a fresh one is never retried that way. */
 	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, req->send_once ? 1L : 0L);
+	/* A client sends one request at a time to one server, so an idle
+	 * connection besides the last one is never used again; libcurl's
+	 * default keeps five, each with its TLS buffers (a send_once
+	 * request, an SCM enrollment for one, always adds one). */
+	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 1L);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cc = curl_easy_perform(h);
