@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include "cmd/cmd.h"
+#include "crypto/x509.h"
 #include "net/http.h"
 #include "util/log.h"
 
@@ -140,6 +141,7 @@ main(int argc, char **argv)
 		rc = commands[i].fn(&a, argc - optind, argv + optind);
 		config_free(a.cfg);
 		http_tally_free();
+		x509_parsed_free();
 		curl_global_cleanup();
 		return rc;
 	}

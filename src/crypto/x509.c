@@ -51,6 +51,8 @@ x509_load_cert(const char *pem, const char *what, struct err *e)
 
 	if (pem == NULL)
 		return err_set(e, LB_ERR, "%s: no PEM", what), NULL;
+	if ((x = x509_parsed_get(pem)) != NULL)
+		return x;
 	if ((b = BIO_new_mem_buf(pem, -1)) == NULL)
 		return err_set(e, LB_ERR, "out of memory"), NULL;
 	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
@@ -58,6 +60,8 @@ x509_load_cert(const char *pem, const char *what, struct err *e)
 	if (x == NULL)
 		err_set(e, LB_ERR, "%s: not a PEM certificate (%s)", what,
 		    ossl_reason(rb, sizeof(rb)));
+	else
+		x509_parsed_put(pem, x);
 	return x;
 }
 
@@ -351,8 +355,18 @@ cert_info_free(struct cert_info *ci)
 	*ci = (struct cert_info){0};
 }
 
+static bool
+only_space(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* The PEM of der, written as OpenSSL writes a certificate. */
 static char *
-cert_to_pem(X509 *x)
+der_to_pem(const unsigned char *der, long len)
 {
 	BIO *b;
 	char *s = NULL, *p;
@@ -360,7 +374,7 @@ cert_to_pem(X509 *x)
 
 	if ((b = BIO_new(BIO_s_mem())) == NULL)
 		return NULL;
-	if (PEM_write_bio_X509(b, x)) {
+	if (PEM_write_bio(b, PEM_STRING_X509, "", der, len)) {
 		n = BIO_get_mem_data(b, &p);
 		if (n > 0)
 			s = strndup(p, (size_t)n);
@@ -369,13 +383,31 @@ cert_to_pem(X509 *x)
 	return s;
 }
 
-static bool
-only_space(const char *s)
+/* Certificate block idx of a bundle (DER der), as PEM, once it parses
+ * whole; NULL with e set. A CA's intermediates come back with every
+ * certificate: kept parsed, they are not decoded again. */
+static char *
+block_cert(const unsigned char *der, long len, size_t idx, struct err *e)
 {
-	for (; *s != '\0'; s++)
-		if (!isspace((unsigned char)*s))
-			return false;
-	return true;
+	const unsigned char *p = der;
+	char *pem, rb[256];
+	X509 *x;
+
+	if ((pem = der_to_pem(der, len)) == NULL)
+		return err_set(e, LB_ERR, "out of memory"), NULL;
+	if ((x = x509_parsed_get(pem)) != NULL) {
+		X509_free(x);
+		return pem;
+	}
+	if ((x = d2i_X509(NULL, &p, len)) == NULL || p != der + len) {
+		X509_free(x);
+		free(pem);
+		return err_set(e, LB_ERR, "PEM bundle: certificate %zu does not parse: %s",
+		    idx + 1, ossl_reason(rb, sizeof(rb))), NULL;
+	}
+	x509_parsed_put(pem, x);
+	X509_free(x);
+	return pem;
 }
 
 /*
@@ -388,11 +420,9 @@ x509_split_pem(const char *bundle, char ***out, size_t *n, struct err *e)
 {
 	char **v = NULL, *name = NULL, *hdr = NULL, rb[256];
 	unsigned char *data = NULL;
-	const unsigned char *p;
 	size_t cnt = 0, cap = 0, nblock = 0;
 	long len;
 	BIO *b = NULL;
-	X509 *x;
 	int rc = LB_ERR;
 
 	*out = NULL;
@@ -416,33 +446,19 @@ x509_split_pem(const char *bundle, char ***out, size_t *n, struct err *e)
 		nblock++;
 		if (strcmp(name, PEM_STRING_X509) == 0 ||
 		    strcmp(name, PEM_STRING_X509_OLD) == 0) {
-			p = data;
-			if ((x = d2i_X509(NULL, &p, len)) == NULL ||
-			    p != data + len) {
-				X509_free(x);
-				err_set(e, LB_ERR, "PEM bundle: certificate %zu"
-				    " does not parse: %s", cnt + 1,
-				    ossl_reason(rb, sizeof(rb)));
-				goto out;
-			}
 			if (cnt == cap) {
 				size_t ncap = cap == 0 ? 4 : cap * 2;
 				char **nv = reallocarray(v, ncap, sizeof(*v));
 
 				if (nv == NULL) {
-					X509_free(x);
 					err_set(e, LB_ERR, "out of memory");
 					goto out;
 				}
 				v = nv;
 				cap = ncap;
 			}
-			v[cnt] = cert_to_pem(x);
-			X509_free(x);
-			if (v[cnt] == NULL) {
-				err_set(e, LB_ERR, "out of memory");
+			if ((v[cnt] = block_cert(data, len, cnt, e)) == NULL)
 				goto out;
-			}
 			cnt++;
 		}
 		OPENSSL_free(name);

@@ -52,6 +52,9 @@ int x509_check_issued(const char *cert_pem, char *const *chain, size_t nchain,
     const char *csr_pem, char *const *names, size_t nnames, time_t now,
     struct err *e);
 
+/* Releases the certificates kept parsed (x509_parsed.c); at exit. */
+void x509_parsed_free(void);
+
 /* SHA-256 of the DER of cert_pem as "AB:CD:..." upper case. */
 int x509_fingerprint_colon(const char *pem, char *buf, size_t len, struct err *e);
 

@@ -16,6 +16,11 @@
 enum { ISS_OK, ISS_NAME, ISS_OTHER };
 
 X509 *x509_load_cert(const char *pem, const char *what, struct err *e);
+/* x509_parsed.c: the certificate parsed from exactly pem, if still kept
+ * (a reference of the caller's, NULL when not); keeping one (x keeps its
+ * caller's reference too). */
+X509 *x509_parsed_get(const char *pem);
+void x509_parsed_put(const char *pem, X509 *x);
 X509_REQ *x509_load_csr(const char *pem, struct err *e);
 /* One-line RFC 2253 form (malloc'd), NULL when out of memory. */
 char *x509_name_rfc2253(const X509_NAME *name);
