@@ -599,6 +599,53 @@ split_garbage(void **state)
 	assert_non_null(strstr(e.msg, "no certificate"));
 }
 
+/* Certificates kept parsed by their PEM answer only for exactly that
+ * certificate: the same bytes with one more after them are refused even
+ * while the certificate itself is kept, and nothing changes once the kept
+ * ones are released. */
+static void
+parsed_kept(void **state)
+{
+	struct err e = {0};
+	struct cert_info a = {0}, b = {0};
+	unsigned char *der = NULL, *der2;
+	char **v;
+	size_t n;
+	BIO *bio = BIO_new(BIO_s_mem()), *in = BIO_new_mem_buf(F.leaf_rsa_pem, -1);
+	X509 *x;
+	int len;
+
+	(void)state;
+	assert_int_equal(x509_split_pem(F.leaf_rsa_pem, &v, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], F.leaf_rsa_pem);
+	strv_free(v, n);
+	assert_int_equal(x509_cert_info(F.leaf_rsa_pem, &a, &e), 0);
+
+	x = PEM_read_bio_X509(in, NULL, NULL, NULL);
+	assert_non_null(x);
+	assert_true((len = i2d_X509(x, &der)) > 0);
+	assert_non_null(der2 = malloc((size_t)len + 1));
+	memcpy(der2, der, (size_t)len);
+	der2[len] = 0;
+	assert_true(PEM_write_bio(bio, PEM_STRING_X509, "", der2, len + 1));
+	char *pad = bio_string(bio);	/* frees bio */
+	assert_int_equal(x509_split_pem(pad, &v, &n, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "certificate 1 does not parse"));
+
+	x509_parsed_free();
+	assert_int_equal(x509_cert_info(F.leaf_rsa_pem, &b, &e), 0);
+	assert_string_equal(a.serial, b.serial);
+	assert_string_equal(a.subject_cn, b.subject_cn);
+	cert_info_free(&a);
+	cert_info_free(&b);
+	free(pad);
+	free(der2);
+	OPENSSL_free(der);
+	X509_free(x);
+	BIO_free(in);
+}
+
 int
 main(void)
 {
@@ -618,6 +665,7 @@ main(void)
 		cmocka_unit_test(split_and_order),
 		cmocka_unit_test(order_not_one_chain),
 		cmocka_unit_test(split_garbage),
+		cmocka_unit_test(parsed_kept),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
