@@ -468,6 +468,10 @@ perform(struct http_client *c, const struct http_req *req, const char *url,
 	 * default keeps five, each with its TLS buffers (a send_once
 	 * request, an SCM enrollment for one, always adds one). */
 	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 1L);
+	/* Bodies are posted from memory in one piece and are a few KiB; the
+	 * default 64 KiB send buffer is held per handle, once per --jobs
+	 * worker and CA. 16 KiB is libcurl's smallest. */
+	curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cc = curl_easy_perform(h);
