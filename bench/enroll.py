@@ -2,8 +2,10 @@
 per appliance/CA pair, against the simulators and Pebble on loopback, and
 (with --lego) an ACME-only yardstick on the same Pebble: lbcert's own ACME
 client alone (cactl: submit + collect of a CSR made beforehand) next to
-Debian's lego (http-01, key and CSR made by lego). Prints a table; --json
-writes the numbers too. See README.md."""
+Debian's lego (http-01, key and CSR made by lego), and (with --floor) the
+peak memory of one bare libcurl HTTPS GET to the same appliance, linked
+against lbcert's libraries. Prints a table; --json writes the numbers too.
+See README.md."""
 import argparse
 import json
 import os
@@ -18,6 +20,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 os.environ.setdefault("LBCERT_SRC", ROOT)
 os.environ.setdefault("LBCERT_BIN", os.path.join(ROOT, "build", "lbcert"))
 CACTL = os.environ.get("LBCERT_CACTL") or os.path.join(ROOT, "build", "cactl")
+FLOOR = os.environ.get("LBCERT_CURL_FLOOR") or os.path.join(ROOT, "build", "bench", "curl-floor")
 
 from harness import BigipSim, CitrixSim, Lab, ScmSim  # noqa: E402
 from pebble import Pebble  # noqa: E402
@@ -83,7 +86,22 @@ def summary(name, rounds, times, rss, **extra):
     return r
 
 
-def bench_pair(w, device, ca, rounds, lego):
+def bench_floor(dev, rounds):
+    """One libcurl HTTPS GET to the appliance's management address per
+    round, in a program linked as lbcert is and doing nothing else: what
+    the libraries alone cost. The answer (a 404 or 401) does not matter."""
+    unit = dev.units[0]
+    times, rss = [], None
+    for _ in range(rounds):
+        rc, secs, mem, out, err = measured([FLOOR, unit["url"] + "/", unit["ca_file"]])
+        if rc != 0:
+            raise SystemExit(f"curl-floor failed:\n{out}{err}")
+        times.append(secs)
+        rss = maxof(rss, mem)
+    return summary("libcurl GET only (floor)", rounds, times, rss)
+
+
+def bench_pair(w, device, ca, rounds, lego, floor=False):
     """One fresh enrollment per round (each round a new profile); with lego
     and an ACME pair, the ACME-only yardsticks on the same Pebble after."""
     adc = CitrixSim(w, vservers=[f"vs{i}" for i in range(rounds)], ha=True) \
@@ -122,6 +140,8 @@ def bench_pair(w, device, ca, rounds, lego):
         rows.append(summary(f"{device}+{ca}", rounds, times, rss,
                             device_requests=reqs_dev[-1],
                             ca_requests=reqs_ca[-1] if scm else None))
+        if floor:
+            rows.append(bench_floor(dev, rounds))
         if peb and lego:
             rows.append(bench_cactl(w, peb, rounds))
             rows.append(bench_lego(w, peb, rounds))
@@ -216,6 +236,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--pairs", default="citrix+scm,bigip+acme,citrix+acme,bigip+scm")
     ap.add_argument("--lego", action="store_true")
+    ap.add_argument("--floor", action="store_true",
+                    help="after the first pair, one bare libcurl GET per round (build/bench/curl-floor)")
     ap.add_argument("--json")
     a = ap.parse_args()
     rows = []
@@ -226,7 +248,7 @@ def main():
         w = tempfile.mkdtemp(prefix=f"lbcert-bench-{device}-{ca}-")
         # the ACME-only yardsticks run once, on the first ACME pair's Pebble
         with_lego = a.lego and ca == "acme" and not lego_done
-        rows.extend(bench_pair(w, device, ca, a.rounds, with_lego))
+        rows.extend(bench_pair(w, device, ca, a.rounds, with_lego, a.floor and pair == pairs[0]))
         lego_done = lego_done or with_lego
     if a.lego and not lego_done:
         w = tempfile.mkdtemp(prefix="lbcert-bench-lego-")
