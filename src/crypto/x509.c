@@ -395,9 +395,15 @@ block_cert(const unsigned char *der, long len, size_t idx, struct err *e)
 
 	if ((pem = der_to_pem(der, len)) == NULL)
 		return err_set(e, LB_ERR, "out of memory"), NULL;
+	/* x509_load_cert keeps what PEM_read_bio_X509 took, which stops at
+	 * the certificate's end: a kept one stands for the block only when
+	 * its encoding is the whole block. */
 	if ((x = x509_parsed_get(pem)) != NULL) {
+		bool whole = i2d_X509(x, NULL) == len;
+
 		X509_free(x);
-		return pem;
+		if (whole)
+			return pem;
 	}
 	if ((x = d2i_X509(NULL, &p, len)) == NULL || p != der + len) {
 		X509_free(x);

@@ -601,8 +601,9 @@ split_garbage(void **state)
 
 /* Certificates kept parsed by their PEM answer only for exactly that
  * certificate: the same bytes with one more after them are refused even
- * while the certificate itself is kept, and nothing changes once the kept
- * ones are released. */
+ * while the certificate itself, or that padded PEM read as one
+ * certificate, is kept, and nothing changes once the kept ones are
+ * released. */
 static void
 parsed_kept(void **state)
 {
@@ -630,6 +631,14 @@ parsed_kept(void **state)
 	der2[len] = 0;
 	assert_true(PEM_write_bio(bio, PEM_STRING_X509, "", der2, len + 1));
 	char *pad = bio_string(bio);	/* frees bio */
+	assert_int_equal(x509_split_pem(pad, &v, &n, &e), LB_ERR);
+	assert_non_null(strstr(e.msg, "certificate 1 does not parse"));
+	/* reading it as one certificate, which stops at the certificate's
+	 * end, keeps it parsed under that PEM: the bundle is still refused */
+	struct cert_info c = {0};
+	if (x509_cert_info(pad, &c, &e) == 0)
+		cert_info_free(&c);
+	e = (struct err){0};
 	assert_int_equal(x509_split_pem(pad, &v, &n, &e), LB_ERR);
 	assert_non_null(strstr(e.msg, "certificate 1 does not parse"));
 
